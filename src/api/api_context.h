@@ -1,0 +1,35 @@
+#pragma once
+
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "code/package_store.h"
+#include "registry/registry.h"
+#include "runtimes/catalog.h"
+#include "scheduler/scheduler.h"
+#include "telemetry/log_store.h"
+
+namespace lambent::api {
+
+// What the API resources work with. Everything here outlives the gateway.
+struct ApiContext {
+  boost::asio::io_context& io;            // the data path: invocations, the scheduler
+  boost::asio::thread_pool& workers;      // the control plane: zips, SQLite
+  registry::Registry& registry;           // thread-safe
+  code::PackageStore& code;               // thread-safe
+  scheduler::Scheduler& scheduler;        // io thread only
+  telemetry::LogStore& logs;              // thread-safe
+  const runtimes::Catalog& catalog;       // read-only
+  std::string region;
+  std::string account_id;
+
+  std::string FunctionArn(const std::string& name, const std::string& qualifier = {}) const {
+    std::string arn = "arn:aws:lambda:" + region + ":" + account_id + ":function:" + name;
+    if (!qualifier.empty()) arn += ":" + qualifier;
+    return arn;
+  }
+};
+
+}  // namespace lambent::api

@@ -1,0 +1,185 @@
+#include "api/function_json.h"
+
+#include <regex>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "base/clock.h"
+
+namespace lambent::api {
+
+using nlohmann::json;
+
+namespace {
+
+Error TypeError(const char* key, const char* type) {
+  return Error::Invalid(fmt::format("1 validation error detected: Value at '{}' must be {}", key, type));
+}
+
+Result<std::optional<int>> OptionalInt(const json& body, const char* key, int min, int max) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return std::optional<int>();
+  if (!it->is_number_integer()) return tl::unexpected(TypeError(key, "an integer"));
+  auto value = it->get<int64_t>();
+  if (value < min || value > max) {
+    return tl::unexpected(Error::Invalid(fmt::format(
+        "1 validation error detected: Value '{}' at '{}' failed to satisfy constraint: Member must "
+        "have value {} {}",
+        value, key, value < min ? "greater than or equal to" : "less than or equal to",
+        value < min ? min : max)));
+  }
+  return std::optional<int>(int(value));
+}
+
+// Keys the platform sets itself; Lambda refuses them in a function's variables.
+const std::set<std::string> kReservedKeys = {
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"};
+
+Result<void> ValidateEnvironment(const std::map<std::string, std::string>& vars) {
+  static const std::regex kKey("[a-zA-Z]([a-zA-Z0-9_])+");
+  std::vector<std::string> reserved;
+  size_t total = 0;
+  for (const auto& [key, value] : vars) {
+    if (!std::regex_match(key, kKey)) {
+      return tl::unexpected(Error::Invalid(fmt::format(
+          "1 validation error detected: Value at 'environment.variables' failed to satisfy "
+          "constraint: Map keys must satisfy constraint: [Member must satisfy regular expression "
+          "pattern: [a-zA-Z]([a-zA-Z0-9_])+] (key '{}')",
+          key)));
+    }
+    if (kReservedKeys.contains(key)) reserved.push_back(key);
+    total += key.size() + value.size();
+  }
+  if (!reserved.empty()) {
+    return tl::unexpected(Error::Invalid(fmt::format(
+        "Lambda was unable to configure your environment variables because the environment "
+        "variables you have provided contains reserved keys that are currently not supported for "
+        "modification. Reserved keys used in this request: {}",
+        fmt::join(reserved, ", "))));
+  }
+  if (total > 4096) {
+    return tl::unexpected(Error::Invalid(
+        "Lambda was unable to configure your environment variables because the environment "
+        "variables you have provided exceeded the 4KB limit."));
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> OptionalString(const json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return std::optional<std::string>();
+  if (!it->is_string()) return tl::unexpected(TypeError(key, "a string"));
+  return std::optional<std::string>(it->get<std::string>());
+}
+
+Result<std::optional<bool>> OptionalBool(const json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return std::optional<bool>();
+  if (!it->is_boolean()) return tl::unexpected(TypeError(key, "a boolean"));
+  return std::optional<bool>(it->get<bool>());
+}
+
+Result<std::optional<std::map<std::string, std::string>>> OptionalStringMap(const json& body,
+                                                                            const char* key) {
+  using Map = std::map<std::string, std::string>;
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return std::optional<Map>();
+  if (!it->is_object()) return tl::unexpected(TypeError(key, "a map of strings"));
+  Map out;
+  for (const auto& [k, v] : it->items()) {
+    if (!v.is_string()) return tl::unexpected(TypeError(key, "a map of strings"));
+    out[k] = v.get<std::string>();
+  }
+  return std::optional<Map>(std::move(out));
+}
+
+Result<ConfigFields> ParseConfigFields(const json& body, const runtimes::Catalog& catalog) {
+  ConfigFields f;
+#define LAMBENT_TAKE(target, expr)                   \
+  {                                                  \
+    auto value = (expr);                             \
+    if (!value) return tl::unexpected(value.error()); \
+    target = std::move(*value);                      \
+  }
+  LAMBENT_TAKE(f.runtime, OptionalString(body, "Runtime"));
+  LAMBENT_TAKE(f.handler, OptionalString(body, "Handler"));
+  LAMBENT_TAKE(f.role, OptionalString(body, "Role"));
+  LAMBENT_TAKE(f.description, OptionalString(body, "Description"));
+  LAMBENT_TAKE(f.revision_id, OptionalString(body, "RevisionId"));
+  LAMBENT_TAKE(f.timeout_s, OptionalInt(body, "Timeout", 1, 900));
+  LAMBENT_TAKE(f.memory_mb, OptionalInt(body, "MemorySize", 128, 10240));
+  if (auto it = body.find("EphemeralStorage"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) return tl::unexpected(TypeError("EphemeralStorage", "an object"));
+    LAMBENT_TAKE(f.ephemeral_storage_mb, OptionalInt(*it, "Size", 512, 10240));
+  }
+  if (auto it = body.find("Environment"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) return tl::unexpected(TypeError("Environment", "an object"));
+    LAMBENT_TAKE(f.environment, OptionalStringMap(*it, "Variables"));
+    if (!f.environment) f.environment.emplace();
+    if (auto ok = ValidateEnvironment(*f.environment); !ok) return tl::unexpected(ok.error());
+  }
+  if (auto it = body.find("Layers"); it != body.end() && it->is_array() && !it->empty()) {
+    return tl::unexpected(Error::Invalid("Layers are not supported by lambent yet"));
+  }
+#undef LAMBENT_TAKE
+  if (f.runtime) {
+    if (auto ok = catalog.Validate(*f.runtime); !ok) return tl::unexpected(ok.error());
+  }
+  if (f.description && f.description->size() > 256) {
+    return tl::unexpected(Error::Invalid(
+        "1 validation error detected: Value at 'description' failed to satisfy constraint: Member "
+        "must have length less than or equal to 256"));
+  }
+  if (f.handler && (f.handler->empty() || f.handler->size() > 128)) {
+    return tl::unexpected(Error::Invalid(
+        "1 validation error detected: Value at 'handler' failed to satisfy constraint: Member "
+        "must have length between 1 and 128"));
+  }
+  return f;
+}
+
+void ApplyConfigFields(const ConfigFields& f, registry::FunctionConfig& c) {
+  if (f.runtime) c.runtime = *f.runtime;
+  if (f.handler) c.handler = *f.handler;
+  if (f.role) c.role = *f.role;
+  if (f.description) c.description = *f.description;
+  if (f.timeout_s) c.timeout_s = *f.timeout_s;
+  if (f.memory_mb) c.memory_mb = *f.memory_mb;
+  if (f.ephemeral_storage_mb) c.ephemeral_storage_mb = *f.ephemeral_storage_mb;
+  if (f.environment) c.environment = *f.environment;
+}
+
+json ConfigurationJson(const ApiContext& context, const registry::FunctionConfig& c) {
+  json j{{"FunctionName", c.name},
+         {"FunctionArn", context.FunctionArn(c.name)},
+         {"Runtime", c.runtime},
+         {"Role", c.role},
+         {"Handler", c.handler},
+         {"CodeSize", c.code_size},
+         {"Description", c.description},
+         {"Timeout", c.timeout_s},
+         {"MemorySize", c.memory_mb},
+         {"LastModified", FormatLambdaTimestamp(c.last_modified_ms)},
+         {"CodeSha256", c.code_sha256},
+         {"Version", c.version},
+         {"TracingConfig", {{"Mode", "PassThrough"}}},
+         {"RevisionId", c.revision_id},
+         {"State", "Active"},
+         {"LastUpdateStatus", "Successful"},
+         {"PackageType", c.package_type},
+         {"Architectures", c.architectures},
+         {"EphemeralStorage", {{"Size", c.ephemeral_storage_mb}}},
+         {"SnapStart", {{"ApplyOn", "None"}, {"OptimizationStatus", "Off"}}},
+         {"LoggingConfig", {{"LogFormat", "Text"}, {"LogGroup", "/aws/lambda/" + c.name}}}};
+  if (!c.environment.empty()) j["Environment"] = {{"Variables", c.environment}};
+  return j;
+}
+
+}  // namespace lambent::api

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "api/api_context.h"
+#include "registry/function_config.h"
+
+namespace lambent::api {
+
+// Lambda's FunctionConfiguration document for a stored configuration.
+nlohmann::json ConfigurationJson(const ApiContext& context, const registry::FunctionConfig& config);
+
+// The settable fields of CreateFunction and UpdateFunctionConfiguration, type-checked; a
+// field is set only when the request had it.
+struct ConfigFields {
+  std::optional<std::string> runtime, handler, role, description, revision_id;
+  std::optional<int> timeout_s, memory_mb, ephemeral_storage_mb;
+  std::optional<std::map<std::string, std::string>> environment;
+};
+// Reads and range-checks the fields; kInvalidArgument names the offending field.
+Result<ConfigFields> ParseConfigFields(const nlohmann::json& body, const runtimes::Catalog& catalog);
+// Applies parsed fields to a configuration.
+void ApplyConfigFields(const ConfigFields& fields, registry::FunctionConfig& config);
+
+// Typed accessors for request documents: absent -> nullopt, wrong type -> kInvalidArgument.
+Result<std::optional<std::string>> OptionalString(const nlohmann::json& body, const char* key);
+Result<std::optional<bool>> OptionalBool(const nlohmann::json& body, const char* key);
+Result<std::optional<std::map<std::string, std::string>>> OptionalStringMap(
+    const nlohmann::json& body, const char* key);
+
+}  // namespace lambent::api

@@ -1,0 +1,25 @@
+#pragma once
+
+#include "api/api_context.h"
+#include "api/request_target.h"
+#include "http/server.h"
+
+// The Lambda "functions" resource: create, read, list, update and delete. Each call is
+// blocking (zip extraction, SQLite) and runs on the control-plane workers, never the io
+// thread. Thread-safe.
+namespace lambent::api {
+
+http::Response CreateFunction(ApiContext& context, const http::Request& request);
+http::Response GetFunction(ApiContext& context, const FunctionRef& ref);
+http::Response GetFunctionConfiguration(ApiContext& context, const FunctionRef& ref);
+http::Response ListFunctions(ApiContext& context, const RequestTarget& target);
+http::Response UpdateFunctionCode(ApiContext& context, const FunctionRef& ref,
+                                  const http::Request& request);
+http::Response UpdateFunctionConfiguration(ApiContext& context, const FunctionRef& ref,
+                                           const http::Request& request);
+http::Response DeleteFunction(ApiContext& context, const FunctionRef& ref);
+
+// Parses a request body as a JSON object; on failure the error response to send.
+tl::expected<nlohmann::json, http::Response> ParseJsonBody(const http::Request& request);
+
+}  // namespace lambent::api

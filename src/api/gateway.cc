@@ -1,0 +1,175 @@
+#include "api/gateway.h"
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "api/errors.h"
+#include "api/functions.h"
+#include "api/invocations.h"
+#include "api/request_target.h"
+
+namespace lambent::api {
+
+namespace beast_http = http::beast_http;
+using beast_http::verb;
+using nlohmann::json;
+
+namespace {
+
+constexpr uint64_t kControlPlaneLimit = 70167211;  // CreateFunction's own limit in Lambda
+constexpr uint64_t kSmallBodyLimit = 1024 * 1024;
+
+bool IsInvoke(std::string_view target) {
+  auto path = target.substr(0, target.find('?'));
+  return path.starts_with("/2015-03-31/functions/") && path.ends_with("/invocations");
+}
+
+http::Response UnknownOperation() {
+  return ErrorResponse(404, "UnknownOperationException", "Unknown operation");
+}
+
+}  // namespace
+
+uint64_t Gateway::BodyLimit(const http::RequestHeader& header) const {
+  std::string_view target(header.target().data(), header.target().size());
+  if (IsInvoke(target)) {
+    auto type = header.find("X-Amz-Invocation-Type");
+    if (type != header.end() && type->value() == "Event") return kAsyncPayloadLimit;
+    return kSyncPayloadLimit;
+  }
+  if (target.starts_with("/2015-03-31/functions")) return kControlPlaneLimit;
+  return kSmallBodyLimit;
+}
+
+http::Response Gateway::Reject(const http::RequestHeader& header, uint64_t limit) {
+  std::string_view target(header.target().data(), header.target().size());
+  if (IsInvoke(target)) {
+    return ErrorResponse(
+        413, "RequestTooLargeException",
+        fmt::format("Request must be smaller than {} bytes for the InvokeFunction operation", limit));
+  }
+  return ErrorResponse(413, "RequestEntityTooLargeException",
+                       fmt::format("Request must be smaller than {} bytes", limit));
+}
+
+template <typename Work>
+void Gateway::OnWorkers(http::Responder respond, Work work) {
+  boost::asio::post(context_.workers, [respond = std::move(respond), work = std::move(work)]() mutable {
+    http::Response response;
+    try {
+      response = work();
+    } catch (const std::exception& e) {
+      // A bug must cost one request, never the daemon.
+      response = ErrorResponse(Error::Internal(e.what()));
+    }
+    respond(std::move(response));
+  });
+}
+
+void Gateway::Handle(http::Request request, http::Responder respond) {
+  std::string_view raw(request.target().data(), request.target().size());
+  RequestTarget target = ParseTarget(raw);
+  const auto& s = target.segments;
+  verb method = request.method();
+
+  if (s.size() >= 2 && s[0] == "lambent" && s[1] == "v1") {
+    return HandleAdmin(target, request, std::move(respond));
+  }
+  if (s.size() == 2 && s[0] == "2016-08-19" && s[1] == "account-settings" && method == verb::get) {
+    json body{{"AccountLimit",
+               {{"TotalCodeSize", 80530636800LL},
+                {"CodeSizeUnzipped", 262144000},
+                {"CodeSizeZipped", 52428800},
+                {"ConcurrentExecutions", 1000},
+                {"UnreservedConcurrentExecutions", 1000}}},
+              {"AccountUsage",
+               {{"TotalCodeSize", 0}, {"FunctionCount", context_.registry.List().size()}}}};
+    return respond(http::MakeResponse(200, body.dump()));
+  }
+  if (s.size() < 2 || s[0] != "2015-03-31" || s[1] != "functions") return respond(UnknownOperation());
+
+  if (s.size() == 2) {
+    if (method == verb::post) {
+      return OnWorkers(std::move(respond), [this, request = std::move(request)] {
+        return CreateFunction(context_, request);
+      });
+    }
+    if (method == verb::get) {
+      return OnWorkers(std::move(respond), [this, target] { return ListFunctions(context_, target); });
+    }
+    return respond(UnknownOperation());
+  }
+
+  auto ref = ParseFunctionRef(s[2]);
+  if (!ref) return respond(ErrorResponse(ref.error()));
+  if (auto q = target.Query("Qualifier"); q && ref->qualifier.empty()) ref->qualifier = *q;
+
+  if (s.size() == 4 && s[3] == "invocations" && method == verb::post) {
+    // The data path: stays on the io thread.
+    return Invoke(context_, *ref, target, std::move(request), std::move(respond));
+  }
+  if (s.size() == 3) {
+    if (method == verb::get) {
+      return OnWorkers(std::move(respond), [this, ref = *ref] { return GetFunction(context_, ref); });
+    }
+    if (method == verb::delete_) {
+      return OnWorkers(std::move(respond), [this, ref = *ref] { return DeleteFunction(context_, ref); });
+    }
+  }
+  if (s.size() == 4 && s[3] == "configuration") {
+    if (method == verb::get) {
+      return OnWorkers(std::move(respond),
+                       [this, ref = *ref] { return GetFunctionConfiguration(context_, ref); });
+    }
+    if (method == verb::put) {
+      return OnWorkers(std::move(respond), [this, ref = *ref, request = std::move(request)] {
+        return UpdateFunctionConfiguration(context_, ref, request);
+      });
+    }
+  }
+  if (s.size() == 4 && s[3] == "code" && method == verb::put) {
+    return OnWorkers(std::move(respond), [this, ref = *ref, request = std::move(request)] {
+      return UpdateFunctionCode(context_, ref, request);
+    });
+  }
+  respond(UnknownOperation());
+}
+
+void Gateway::HandleAdmin(const RequestTarget& target, const http::Request& request,
+                          http::Responder respond) {
+  const auto& s = target.segments;
+  if (request.method() != verb::get) return respond(UnknownOperation());
+  if (s.size() == 3 && s[2] == "health") {
+    json body{{"status", "ok"}, {"environments", context_.scheduler.environments()}};
+    return respond(http::MakeResponse(200, body.dump()));
+  }
+  if (s.size() == 3 && s[2] == "runtimes") {
+    json list = json::array();
+    for (const auto& f : context_.catalog.families()) {
+      list.push_back({{"runtime", f.pattern},
+                      {"interpreter", f.interpreter},
+                      {"version", f.version},
+                      {"available", f.available}});
+    }
+    return respond(http::MakeResponse(200, json{{"Runtimes", list}}.dump()));
+  }
+  if (s.size() == 5 && s[2] == "functions" && s[4] == "logs") {
+    std::string name = s[3];
+    size_t tail = 0;
+    if (auto text = target.Query("tail")) tail = size_t(std::strtoul(text->c_str(), nullptr, 10));
+    return OnWorkers(std::move(respond), [this, name, tail] {
+      auto text = context_.logs.Read(name, tail);
+      if (!text) {
+        if (!context_.registry.Find(name)) {
+          return ErrorResponse(Error::NotFound("Function not found: " + context_.FunctionArn(name)));
+        }
+        return http::MakeResponse(200, "", "text/plain; charset=utf-8");
+      }
+      return http::MakeResponse(200, std::move(*text), "text/plain; charset=utf-8");
+    });
+  }
+  respond(UnknownOperation());
+}
+
+}  // namespace lambent::api

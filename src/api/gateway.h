@@ -1,0 +1,29 @@
+#pragma once
+
+#include "api/api_context.h"
+#include "http/server.h"
+
+namespace lambent::api {
+
+// The daemon's HTTP front: routes Lambda API and lambent admin requests to their resource.
+// Invocations run on the io thread; control-plane calls on the workers. Lives on the io
+// thread; `context` must outlive it.
+class Gateway : public http::Handler {
+ public:
+  explicit Gateway(ApiContext& context) : context_(context) {}
+
+  uint64_t BodyLimit(const http::RequestHeader& header) const override;
+  http::Response Reject(const http::RequestHeader& header, uint64_t limit) override;
+  void Handle(http::Request request, http::Responder respond) override;
+
+ private:
+  // Runs `work` on the control-plane workers and sends what it returns.
+  template <typename Work>
+  void OnWorkers(http::Responder respond, Work work);
+  void HandleAdmin(const struct RequestTarget& target, const http::Request& request,
+                   http::Responder respond);
+
+  ApiContext& context_;
+};
+
+}  // namespace lambent::api

@@ -1,0 +1,130 @@
+#include "api/invocations.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/errors.h"
+#include "base/encoding.h"
+#include "base/ids.h"
+
+namespace lambent::api {
+
+namespace beast_http = http::beast_http;
+
+namespace {
+
+std::string HeaderValue(const http::Request& request, std::string_view name) {
+  auto it = request.find(name);
+  return it == request.end() ? std::string() : std::string(it->value());
+}
+
+http::Response InvokeResponse(scheduler::Outcome& outcome, const std::string& request_id) {
+  if (outcome.error) {
+    auto response = ErrorResponse(*outcome.error);
+    response.set("x-amzn-RequestId", request_id);
+    return response;
+  }
+  auto response = http::MakeResponse(200, std::move(outcome.body));
+  response.set("x-amzn-RequestId", request_id);
+  response.set("X-Amz-Executed-Version", "$LATEST");
+  if (outcome.function_error) response.set("X-Amz-Function-Error", "Unhandled");
+  if (!outcome.log_tail.empty()) response.set("X-Amz-Log-Result", Base64Encode(outcome.log_tail));
+  return response;
+}
+
+}  // namespace
+
+void Invoke(ApiContext& context, const FunctionRef& ref, const RequestTarget& target,
+            http::Request request, http::Responder respond) {
+  std::string qualifier = ref.qualifier;
+  if (auto q = target.Query("Qualifier")) {
+    if (!qualifier.empty() && *q != qualifier) {
+      return respond(ErrorResponse(Error::Invalid(
+          "The derived qualifier from the function name does not match the specified qualifier.")));
+    }
+    qualifier = *q;
+  }
+  auto config = context.registry.Find(ref.name);
+  if (!config || (!qualifier.empty() && qualifier != "$LATEST")) {
+    return respond(ErrorResponse(Error::NotFound(
+        fmt::format("Function not found: {}", context.FunctionArn(ref.name, qualifier)))));
+  }
+
+  std::string type = HeaderValue(request, "X-Amz-Invocation-Type");
+  if (type.empty()) type = "RequestResponse";
+  if (type != "RequestResponse" && type != "Event" && type != "DryRun") {
+    return respond(ErrorResponse(Error::Invalid(fmt::format(
+        "1 validation error detected: Value '{}' at 'invocationType' failed to satisfy constraint: "
+        "Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
+        type))));
+  }
+  std::string log_type = HeaderValue(request, "X-Amz-Log-Type");
+  if (!log_type.empty() && log_type != "None" && log_type != "Tail") {
+    return respond(ErrorResponse(Error::Invalid(fmt::format(
+        "1 validation error detected: Value '{}' at 'logType' failed to satisfy constraint: "
+        "Member must satisfy enum value set: [None, Tail]",
+        log_type))));
+  }
+  if (type == "Event" && request.body().size() > kAsyncPayloadLimit) {
+    return respond(ErrorResponse(413, "RequestTooLargeException",
+                                 fmt::format("Request must be smaller than {} bytes for the "
+                                             "InvokeFunction operation",
+                                             kAsyncPayloadLimit)));
+  }
+
+  std::string client_context;
+  if (auto encoded = HeaderValue(request, "X-Amz-Client-Context"); !encoded.empty()) {
+    auto decoded = Base64Decode(encoded);
+    if (!decoded || !nlohmann::json::accept(*decoded)) {
+      return respond(ErrorResponse(400, "InvalidRequestContentException",
+                                   "Client context must be a valid Base64-encoded JSON object."));
+    }
+    client_context = std::move(*decoded);
+  }
+
+  // Lambda refuses a payload that is not JSON. accept() validates without building a
+  // document, and the bytes are never copied: they move on to the runtime as they are.
+  std::string& payload = request.body();
+  if (payload.empty()) {
+    payload = "{}";
+  } else if (!nlohmann::json::accept(payload)) {
+    return respond(ErrorResponse(400, "InvalidRequestContentException",
+                                 "Could not parse request body into json: Could not parse payload "
+                                 "into json: Unexpected character"));
+  }
+  if (type == "DryRun") {
+    auto response = http::MakeResponse(204, "", "");
+    response.set("x-amzn-RequestId", NewRequestId());
+    return respond(std::move(response));
+  }
+
+  auto invocation = std::make_unique<scheduler::Invocation>();
+  invocation->request_id = NewRequestId();
+  invocation->payload = std::move(payload);
+  invocation->client_context = std::move(client_context);
+  invocation->invoked_arn = context.FunctionArn(ref.name, qualifier);
+  invocation->config = std::move(config);
+  invocation->tail_log = log_type == "Tail" && type == "RequestResponse";
+
+  if (type == "Event") {
+    // Accepted now, run in the background. Durable queuing, retries and destinations come
+    // with the async-invocation work; until then an event lives in memory only.
+    auto response = http::MakeResponse(202, "", "");
+    response.set("x-amzn-RequestId", invocation->request_id);
+    invocation->done = [name = ref.name, id = invocation->request_id](scheduler::Outcome outcome) {
+      if (outcome.error) spdlog::warn("async invoke {} of {}: {}", id, name, outcome.error->message());
+    };
+    context.scheduler.Invoke(std::move(invocation));
+    return respond(std::move(response));
+  }
+
+  // std::function needs a copyable callable; the responder is move-only.
+  auto responder = std::make_shared<http::Responder>(std::move(respond));
+  invocation->done = [responder, id = invocation->request_id](scheduler::Outcome outcome) {
+    (*responder)(InvokeResponse(outcome, id));
+  };
+  context.scheduler.Invoke(std::move(invocation));
+}
+
+}  // namespace lambent::api

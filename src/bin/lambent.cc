@@ -1,0 +1,87 @@
+// The `lambent` command: the daemon (`serve`) and the client subcommands.
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/serve.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"lambent: a self-hosted serverless platform that speaks AWS Lambda's API"};
+  app.require_subcommand(1);
+  std::string endpoint = "http://127.0.0.1:9000";
+  if (const char* env = std::getenv("LAMBENT_ENDPOINT"); env && *env) endpoint = env;
+  app.add_option("--endpoint", endpoint, "the daemon's URL (or LAMBENT_ENDPOINT)");
+
+  lambent::cli::ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand("serve", "run the daemon");
+  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to serve the API on")->capture_default_str();
+  serve_cmd->add_option("--data-dir", serve.data_dir, "where state, code and logs live")->capture_default_str();
+  serve_cmd->add_option("--region", serve.region, "the region in ARNs")->capture_default_str();
+  serve_cmd->add_option("--runtimes-dir", serve.runtimes_dir, "built-in runtime bootstraps");
+  serve_cmd->add_option("--max-environments", serve.max_environments,
+                        "concurrent environments before invocations are throttled")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  serve_cmd->add_option("--idle-timeout", serve.idle_timeout_s,
+                        "seconds an unused warm environment is kept")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  serve_cmd->add_option("--max-unzipped-size", serve.max_unzipped_bytes,
+                        "largest unzipped code package, bytes")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+
+  lambent::cli::DeployOptions deploy;
+  auto* deploy_cmd = app.add_subcommand("deploy", "zip a directory and create or update a function");
+  deploy_cmd->add_option("dir", deploy.dir, "the function's code")->required()->check(CLI::ExistingDirectory);
+  deploy_cmd->add_option("--name", deploy.name, "function name")->required();
+  deploy_cmd->add_option("--runtime", deploy.runtime, "python3.x, nodejs20.x, provided.al2023, ...");
+  deploy_cmd->add_option("--handler", deploy.handler, "module.function");
+  deploy_cmd->add_option("--description", deploy.description);
+  deploy_cmd->add_option("--memory", deploy.memory_mb, "MB (128-10240)");
+  deploy_cmd->add_option("--timeout", deploy.timeout_s, "seconds (1-900)");
+  deploy_cmd->add_option("--env", deploy.env, "KEY=VALUE, repeatable");
+
+  lambent::cli::InvokeOptions invoke;
+  auto* invoke_cmd = app.add_subcommand("invoke", "invoke a function and print its result");
+  invoke_cmd->add_option("name", invoke.name)->required();
+  invoke_cmd->add_option("--payload", invoke.payload, "the event, JSON");
+  invoke_cmd->add_option("--payload-file", invoke.payload_file, "read the event from a file");
+  invoke_cmd->add_option("--qualifier", invoke.qualifier);
+  invoke_cmd->add_flag("--log", invoke.log, "print the invocation's log tail to stderr");
+  invoke_cmd->add_flag("--async", invoke.async, "queue the event and return at once");
+
+  bool ls_json = false;
+  auto* ls_cmd = app.add_subcommand("ls", "list functions");
+  ls_cmd->add_flag("--json", ls_json, "print the FunctionConfiguration documents");
+
+  std::string name;
+  auto* get_cmd = app.add_subcommand("get", "show a function");
+  get_cmd->add_option("name", name)->required();
+  auto* rm_cmd = app.add_subcommand("rm", "delete a function");
+  rm_cmd->add_option("name", name)->required();
+
+  size_t tail = 0;
+  bool follow = false;
+  auto* logs_cmd = app.add_subcommand("logs", "print a function's log");
+  logs_cmd->add_option("name", name)->required();
+  logs_cmd->add_option("--tail", tail, "only the last N lines");
+  logs_cmd->add_flag("-f,--follow", follow, "keep printing new lines");
+
+  auto* runtimes_cmd = app.add_subcommand("runtimes", "list the runtimes this host runs");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  if (serve_cmd->parsed()) return lambent::cli::Serve(serve);
+  if (deploy_cmd->parsed()) return lambent::cli::Deploy(endpoint, deploy);
+  if (invoke_cmd->parsed()) return lambent::cli::Invoke(endpoint, invoke);
+  if (ls_cmd->parsed()) return lambent::cli::List(endpoint, ls_json);
+  if (get_cmd->parsed()) return lambent::cli::Get(endpoint, name);
+  if (rm_cmd->parsed()) return lambent::cli::Remove(endpoint, name);
+  if (logs_cmd->parsed()) return lambent::cli::Logs(endpoint, name, tail, follow);
+  if (runtimes_cmd->parsed()) return lambent::cli::Runtimes(endpoint);
+  return 2;
+}

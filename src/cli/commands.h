@@ -1,0 +1,41 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace lambent::cli {
+
+// Client commands: each talks to the daemon at `endpoint` over its HTTP API, prints what a
+// person needs, and returns the process exit code (0 ok, 1 the request failed, 2 the daemon
+// could not be reached or the usage was wrong).
+
+struct DeployOptions {
+  std::string dir;
+  std::string name;
+  std::string runtime;
+  std::string handler;
+  std::string description;
+  int memory_mb = 0;   // 0: leave as is (128 on create)
+  int timeout_s = 0;   // 0: leave as is (3 on create)
+  std::vector<std::string> env;  // KEY=VALUE
+};
+int Deploy(const std::string& endpoint, const DeployOptions& options);
+
+struct InvokeOptions {
+  std::string name;
+  std::string payload;
+  std::string payload_file;
+  std::string qualifier;
+  bool log = false;
+  bool async = false;
+};
+int Invoke(const std::string& endpoint, const InvokeOptions& options);
+
+int List(const std::string& endpoint, bool json_output);
+int Get(const std::string& endpoint, const std::string& name);
+int Remove(const std::string& endpoint, const std::string& name);
+int Logs(const std::string& endpoint, const std::string& name, size_t tail, bool follow);
+int Runtimes(const std::string& endpoint);
+
+}  // namespace lambent::cli

@@ -1,0 +1,154 @@
+#include "cli/serve.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <set>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/gateway.h"
+#include "code/package_store.h"
+#include "http/server.h"
+#include "registry/registry.h"
+#include "runtimes/catalog.h"
+#include "sandbox/launcher.h"
+#include "scheduler/scheduler.h"
+#include "telemetry/log_store.h"
+
+namespace lambent::cli {
+
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+
+namespace {
+
+fs::path BinaryDir() {
+  std::error_code ec;
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::current_path() : exe.parent_path();
+}
+
+// Flushes buffered function logs a few times a second, off the invoke path.
+void ScheduleLogFlush(asio::steady_timer& timer, telemetry::LogStore& logs) {
+  timer.expires_after(std::chrono::milliseconds(200));
+  timer.async_wait([&timer, &logs](boost::system::error_code ec) {
+    if (ec) return;
+    logs.Flush();
+    ScheduleLogFlush(timer, logs);
+  });
+}
+
+}  // namespace
+
+int Serve(const ServeOptions& options) {
+  ::signal(SIGPIPE, SIG_IGN);
+  auto colon = options.listen.rfind(':');
+  if (colon == std::string::npos) {
+    spdlog::error("--listen wants HOST:PORT, got '{}'", options.listen);
+    return 2;
+  }
+  std::string host = options.listen.substr(0, colon);
+  int port = std::atoi(options.listen.c_str() + colon + 1);
+
+  fs::path data_dir = fs::absolute(options.data_dir);
+  std::error_code ec;
+  fs::create_directories(data_dir, ec);
+  if (ec) {
+    spdlog::error("cannot create the data directory {}: {}", data_dir.string(), ec.message());
+    return 1;
+  }
+
+  auto store = registry::SqliteStore::Open(data_dir / "lambent.db");
+  if (!store) {
+    spdlog::error("{}", store.error().message());
+    return 1;
+  }
+  registry::Registry registry(std::move(*store));
+  if (auto ok = registry.Load(); !ok) {
+    spdlog::error("loading functions: {}", ok.error().message());
+    return 1;
+  }
+  auto packages = code::PackageStore::Open(data_dir / "code", options.max_unzipped_bytes);
+  if (!packages) {
+    spdlog::error("{}", packages.error().message());
+    return 1;
+  }
+  // No environment runs yet, so packages no function refers to can go safely now.
+  std::set<std::string> in_use;
+  for (const auto& config : registry.List()) in_use.insert(config->code_key);
+  (*packages)->RemoveAllExcept(in_use);
+
+  telemetry::LogStore logs(data_dir / "logs");
+  fs::path bin_dir = BinaryDir();
+  fs::path runtimes_dir =
+      options.runtimes_dir.empty() ? (bin_dir.parent_path() / "runtimes") : fs::path(options.runtimes_dir);
+  auto catalog = runtimes::Catalog::Discover(fs::absolute(runtimes_dir));
+  for (const auto& family : catalog.families()) {
+    if (!family.available) spdlog::warn("runtime {} unavailable: {}", family.pattern, family.version);
+  }
+
+  auto capabilities = sandbox::ProbeCapabilities();
+  if (!capabilities.pid_namespace) {
+    spdlog::warn(
+        "protection off: no pid namespace (needs root or user namespaces); environments are "
+        "process groups and can see other processes");
+  }
+
+  asio::io_context io(1);
+  asio::thread_pool workers(2);
+  fs::path code_root = data_dir / "code";
+  scheduler::EnvironmentContext env_context{
+      io,
+      logs,
+      catalog,
+      (bin_dir / "lambent-init").string(),
+      capabilities,
+      options.region,
+      options.account_id,
+      [&packages, code_root](const std::string& key) {
+        auto info = (*packages)->Get(key);
+        return info ? info->dir : code_root / key;
+      },
+  };
+  scheduler::Scheduler scheduler(
+      env_context, {options.max_environments, std::chrono::seconds(options.idle_timeout_s)});
+  api::ApiContext api_context{io,      workers, registry, **packages,      scheduler,
+                              logs,    catalog, options.region, options.account_id};
+  api::Gateway gateway(api_context);
+  http::Server server(io, gateway);
+  if (auto ok = server.Listen(host, uint16_t(port)); !ok) {
+    spdlog::error("{}", ok.error().message());
+    return 1;
+  }
+
+  asio::steady_timer flush_timer(io);
+  ScheduleLogFlush(flush_timer, logs);
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int signal) {
+    spdlog::info("signal {}: stopping", signal);
+    server.Stop();
+    scheduler.Shutdown();
+    flush_timer.cancel();
+    io.stop();
+  });
+
+  spdlog::info("{} functions, data in {}", registry.List().size(), data_dir.string());
+  // Scripts wait for this line: the daemon answers from here on.
+  std::cout << "lambent listening on http://" << host << ":" << server.port() << std::endl;
+  io.run();
+  // Let the environments killed on the way out report to their pools while io still exists.
+  io.restart();
+  io.poll();
+  workers.join();
+  logs.Flush();
+  return 0;
+}
+
+}  // namespace lambent::cli

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace lambent::cli {
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:9000";
+  std::string data_dir = ".lambent";
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  std::string runtimes_dir;  // default: <binary dir>/../runtimes
+  int max_environments = 1000;
+  int idle_timeout_s = 600;
+  int64_t max_unzipped_bytes = 262144000;
+};
+
+// Runs the daemon until SIGINT or SIGTERM. Returns the process exit code.
+int Serve(const ServeOptions& options);
+
+}  // namespace lambent::cli

@@ -1,0 +1,62 @@
+#include "http/client.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <fmt/format.h>
+
+namespace lambent::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+
+Result<Endpoint> ParseEndpoint(const std::string& url) {
+  std::string_view rest = url;
+  if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else if (rest.find("://") != std::string_view::npos) {
+    return tl::unexpected(Error::Invalid(fmt::format("endpoint '{}': only http:// is supported", url)));
+  }
+  while (rest.ends_with('/')) rest.remove_suffix(1);
+  auto colon = rest.rfind(':');
+  if (rest.empty() || colon == std::string_view::npos || colon + 1 == rest.size()) {
+    return tl::unexpected(Error::Invalid(fmt::format("endpoint '{}': expected http://HOST:PORT", url)));
+  }
+  return Endpoint{std::string(rest.substr(0, colon)), std::string(rest.substr(colon + 1))};
+}
+
+Result<Response> Fetch(const Endpoint& endpoint, beast_http::verb method, const std::string& target,
+                       std::string body, const std::map<std::string, std::string>& headers) {
+  asio::io_context io;
+  asio::ip::tcp::resolver resolver(io);
+  beast::tcp_stream stream(io);
+  beast::error_code ec;
+  std::string where = fmt::format("{}:{}", endpoint.host, endpoint.port);
+  auto results = resolver.resolve(endpoint.host, endpoint.port, ec);
+  if (ec) return tl::unexpected(Error::System("resolve", where, ec.value()));
+  stream.connect(results, ec);
+  if (ec) return tl::unexpected(Error::System("connect", where, ec.value()));
+
+  Request request{method, target, 11};
+  request.set(beast_http::field::host, endpoint.host);
+  request.set(beast_http::field::user_agent, "lambent-cli");
+  for (const auto& [name, value] : headers) request.set(name, value);
+  if (!body.empty() && request.find(beast_http::field::content_type) == request.end()) {
+    request.set(beast_http::field::content_type, "application/json");
+  }
+  request.body() = std::move(body);
+  request.prepare_payload();
+  beast_http::write(stream, request, ec);
+  if (ec) return tl::unexpected(Error::System("write", where, ec.value()));
+
+  beast::flat_buffer buffer;
+  beast_http::response_parser<beast_http::string_body> parser;
+  parser.body_limit(512ull * 1024 * 1024);
+  parser.header_limit(1024 * 1024);
+  beast_http::read(stream, buffer, parser, ec);
+  if (ec) return tl::unexpected(Error::System("read", where, ec.value()));
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  return parser.release();
+}
+
+}  // namespace lambent::http

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace lambent::init {
+
+// What lambent-init is told on its command line.
+struct InitOptions {
+  std::string listen_host = "127.0.0.1";
+  int listen_port = 0;            // 0: any free port (until each environment has its own netns)
+  std::string working_dir;        // the runtime's cwd
+  std::vector<std::string> argv;  // the runtime's command
+};
+
+// Parses `lambent-init [--listen HOST:PORT] [--cwd DIR] -- CMD ARGS...`. Returns false and
+// fills `error` on bad usage.
+bool ParseInitArgs(int argc, char** argv, InitOptions& options, std::string& error);
+
+// Runs as the environment's PID 1 (or its subreaper): starts the runtime, hands each Runtime
+// API connection to the daemon, reaps, and reports the runtime's exit. Returns the exit code.
+int RunInit(const InitOptions& options);
+
+}  // namespace lambent::init

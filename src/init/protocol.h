@@ -1,0 +1,40 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "base/error.h"
+#include "base/fd.h"
+
+// The control protocol between the daemon and lambent-init, over one SOCK_SEQPACKET
+// socketpair that init inherits as fd 3. Each datagram is one fixed-size Message; a
+// kConnection message carries the runtime's accepted socket as SCM_RIGHTS.
+namespace lambent::init {
+
+constexpr int kControlFd = 3;
+
+enum class MessageType : uint32_t {
+  kReady = 1,        // init -> daemon: value = Runtime API port, pid = runtime pid
+  kConnection = 2,   // init -> daemon: an accepted runtime connection (fd attached)
+  kExited = 3,       // init -> daemon: value = runtime's wait status, pid = runtime pid
+  kSpawnFailed = 4,  // init -> daemon: value = errno of the runtime's execve
+};
+
+struct Message {
+  MessageType type;
+  int32_t value = 0;
+  int32_t pid = 0;
+};
+
+struct Received {
+  Message message;
+  Fd fd;  // set for kConnection
+};
+
+// Sends one message, with `fd` attached when >= 0. Blocking unless the socket is not.
+Result<void> Send(int socket, const Message& message, int fd = -1);
+// Receives one message. nullopt on orderly EOF (the peer closed); kSystem with EAGAIN on a
+// non-blocking socket with nothing to read; kInvalidArgument on a malformed datagram.
+Result<std::optional<Received>> Receive(int socket);
+
+}  // namespace lambent::init

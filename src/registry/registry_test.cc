@@ -1,0 +1,109 @@
+#include "registry/registry.h"
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+namespace lambent::registry {
+namespace {
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("lambent-registry-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<Registry> OpenRegistry() {
+    auto store = SqliteStore::Open(dir_ / "lambent.db");
+    EXPECT_TRUE(store) << store.error().message();
+    auto registry = std::make_unique<Registry>(std::move(*store));
+    EXPECT_TRUE(registry->Load());
+    return registry;
+  }
+
+  static FunctionConfig Hello() {
+    FunctionConfig c;
+    c.name = "hello";
+    c.runtime = "python3.11";
+    c.handler = "app.handler";
+    c.environment = {{"A", "1"}};
+    return c;
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(RegistryTest, CreatedFunctionsSurviveAReopen) {
+  {
+    auto registry = OpenRegistry();
+    ASSERT_TRUE(registry->Create(Hello()));
+  }
+  auto registry = OpenRegistry();
+  auto found = registry->Find("hello");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->handler, "app.handler");
+  EXPECT_EQ(found->environment.at("A"), "1");
+  EXPECT_FALSE(found->revision_id.empty());
+}
+
+TEST_F(RegistryTest, ACreateOfAnExistingNameIsAConflict) {
+  auto registry = OpenRegistry();
+  ASSERT_TRUE(registry->Create(Hello()));
+  auto again = registry->Create(Hello());
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), ErrorCode::kConflict);
+}
+
+TEST_F(RegistryTest, AnUpdateChangesTheRevisionAndRejectsAStaleOne) {
+  auto registry = OpenRegistry();
+  auto created = registry->Create(Hello());
+  ASSERT_TRUE(created);
+  std::string first_revision = (*created)->revision_id;
+  auto updated = registry->Update("hello", first_revision, [](FunctionConfig& c) {
+    c.timeout_s = 10;
+    return Ok();
+  });
+  ASSERT_TRUE(updated);
+  EXPECT_EQ((*updated)->timeout_s, 10);
+  EXPECT_NE((*updated)->revision_id, first_revision);
+  auto stale = registry->Update("hello", first_revision, [](FunctionConfig&) { return Ok(); });
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code(), ErrorCode::kConflict);
+}
+
+TEST_F(RegistryTest, AFailedMutationChangesNothing) {
+  auto registry = OpenRegistry();
+  ASSERT_TRUE(registry->Create(Hello()));
+  auto failed = registry->Update("hello", "", [](FunctionConfig& c) -> Result<void> {
+    c.timeout_s = 99;
+    return tl::unexpected(Error::Invalid("no"));
+  });
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(registry->Find("hello")->timeout_s, 3);
+}
+
+TEST_F(RegistryTest, DeletedFunctionsStayDeletedAfterAReopen) {
+  {
+    auto registry = OpenRegistry();
+    ASSERT_TRUE(registry->Create(Hello()));
+    ASSERT_TRUE(registry->Delete("hello"));
+    EXPECT_EQ(registry->Delete("hello").error().code(), ErrorCode::kNotFound);
+  }
+  EXPECT_FALSE(OpenRegistry()->Find("hello"));
+}
+
+TEST(FunctionName, FollowsLambdasNamingRule) {
+  EXPECT_TRUE(IsValidFunctionName("hello-World_1"));
+  EXPECT_FALSE(IsValidFunctionName(""));
+  EXPECT_FALSE(IsValidFunctionName("has space"));
+  EXPECT_FALSE(IsValidFunctionName("dot.name"));
+  EXPECT_FALSE(IsValidFunctionName(std::string(65, 'a')));
+}
+
+}  // namespace
+}  // namespace lambent::registry

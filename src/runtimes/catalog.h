@@ -1,0 +1,43 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+
+namespace lambent::runtimes {
+
+// One family of runtime ids and what runs them on this host.
+struct RuntimeFamily {
+  std::string pattern;      // e.g. "python3.x"
+  std::string interpreter;  // absolute path, empty for provided or when missing
+  std::string version;      // the interpreter's own version, or why it is unavailable
+  bool available = false;
+};
+
+// Which runtime ids lambent runs and with what command. Built once at start-up; read-only
+// afterwards, so safe to share between threads.
+class Catalog {
+ public:
+  // `runtimes_dir` holds the built-in bootstraps (python/bootstrap.py, node/bootstrap.mjs).
+  static Catalog Discover(std::filesystem::path runtimes_dir);
+
+  // Whether `runtime` can be run here; kInvalidArgument with a clear reason if not.
+  Result<void> Validate(const std::string& runtime) const;
+  // The runtime process's argv for a function whose code is in `task_root`.
+  Result<std::vector<std::string>> Command(const std::string& runtime,
+                                           const std::filesystem::path& task_root) const;
+  // AWS_EXECUTION_ENV for a runtime ("AWS_Lambda_python3.11"); empty for provided.
+  static std::string ExecutionEnv(const std::string& runtime);
+  static bool IsProvided(const std::string& runtime);
+
+  const std::vector<RuntimeFamily>& families() const { return families_; }
+  const std::filesystem::path& runtimes_dir() const { return runtimes_dir_; }
+
+ private:
+  std::filesystem::path runtimes_dir_;
+  std::vector<RuntimeFamily> families_;  // python, node, provided
+};
+
+}  // namespace lambent::runtimes

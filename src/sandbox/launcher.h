@@ -1,0 +1,39 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/fd.h"
+#include "sandbox/child.h"
+
+namespace lambent::sandbox {
+
+// What the host lets lambent use; probed once at start-up.
+struct Capabilities {
+  bool pid_namespace = false;  // clone(CLONE_NEWPID) works: init is PID 1 of its own tree
+};
+Capabilities ProbeCapabilities();
+
+// How to start one execution environment's init.
+struct LaunchSpec {
+  std::string init_path;               // lambent-init
+  std::vector<std::string> init_args;  // after argv[0]
+  std::vector<std::string> env;        // "KEY=VALUE", the runtime's environment
+  bool pid_namespace = false;
+};
+
+// A started environment: its init, the daemon's end of the control socket, and the read end
+// of the pipe that carries the runtime's stdout and stderr (non-blocking, close-on-exec).
+struct LaunchedEnvironment {
+  Child init;
+  Fd control;
+  Fd output;
+};
+
+// Starts lambent-init with the control socket as fd 3 and the output pipe as fds 1 and 2.
+// init dies with the daemon (PR_SET_PDEATHSIG). Must be called from a thread that lives as
+// long as the daemon: the parent-death signal follows the thread that forked.
+Result<LaunchedEnvironment> Launch(const LaunchSpec& spec);
+
+}  // namespace lambent::sandbox

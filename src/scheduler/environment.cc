@@ -1,0 +1,480 @@
+#include "scheduler/environment.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "base/ids.h"
+#include "init/protocol.h"
+#include "telemetry/report.h"
+
+namespace lambent::scheduler {
+
+namespace asio = boost::asio;
+namespace beast_http = http::beast_http;
+using nlohmann::json;
+
+namespace {
+
+constexpr uint64_t kMaxResponseBytes = 6291556;  // Lambda's synchronous response limit
+constexpr size_t kTailBytes = 4096;
+constexpr std::string_view kRuntimePrefix = "/2018-06-01/runtime/";
+
+http::Response RuntimeError(unsigned status, std::string_view type, std::string_view message) {
+  return http::MakeResponse(status, json{{"errorMessage", message}, {"errorType", type}}.dump());
+}
+
+std::string ErrorDocument(std::string_view type, std::string_view message) {
+  return json{{"errorType", type}, {"errorMessage", message}}.dump();
+}
+
+std::string TraceId() {
+  return fmt::format("Root=1-{:08x}-{};Parent={};Sampled=0", NowEpochMs() / 1000, RandomHex(12),
+                     RandomHex(8));
+}
+
+std::string FunctionArn(const EnvironmentContext& c, const registry::FunctionConfig& f) {
+  return fmt::format("arn:aws:lambda:{}:{}:function:{}", c.region, c.account_id, f.name);
+}
+
+// The host pid of init's only child. With a pid namespace init's view of it is useless.
+pid_t FindRuntimePid(pid_t init_pid) {
+  std::ifstream children(fmt::format("/proc/{0}/task/{0}/children", init_pid));
+  pid_t pid = -1;
+  children >> pid;
+  return pid;
+}
+
+}  // namespace
+
+Environment::Environment(EnvironmentContext& context, registry::ConfigPtr config,
+                         EnvironmentListener& listener)
+    : context_(context),
+      config_(std::move(config)),
+      listener_(listener),
+      control_(context.io),
+      output_(context.io),
+      timer_(context.io) {}
+
+Environment::~Environment() {
+  // Normally Die() ran; this covers a daemon shutdown that drops the pools.
+  process_.init.Reset();
+}
+
+std::vector<std::string> Environment::RuntimeEnvironment(const std::filesystem::path& task_root) const {
+  const auto& f = *config_;
+  std::string runtime_dir = context_.catalog.runtimes_dir().string();
+  std::vector<std::string> env{
+      "AWS_LAMBDA_FUNCTION_NAME=" + f.name,
+      "AWS_LAMBDA_FUNCTION_VERSION=" + f.version,
+      fmt::format("AWS_LAMBDA_FUNCTION_MEMORY_SIZE={}", f.memory_mb),
+      "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + f.name,
+      "AWS_LAMBDA_LOG_STREAM_NAME=" + log_stream_,
+      "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
+      "AWS_REGION=" + context_.region,
+      "AWS_DEFAULT_REGION=" + context_.region,
+      "_HANDLER=" + f.handler,
+      "LAMBDA_TASK_ROOT=" + task_root.string(),
+      "LAMBDA_RUNTIME_DIR=" + runtime_dir,
+      "TZ=:UTC",
+      "LANG=en_US.UTF-8",
+      "PATH=/usr/local/bin:/usr/bin:/bin:/opt/bin",
+      fmt::format("LD_LIBRARY_PATH=/var/lang/lib:/lib64:/usr/lib64:{0}:{0}/lib:{1}:{1}/lib:/opt/lib",
+                  runtime_dir, task_root.string()),
+  };
+  if (auto exec_env = runtimes::Catalog::ExecutionEnv(f.runtime); !exec_env.empty()) {
+    env.push_back("AWS_EXECUTION_ENV=" + exec_env);
+  }
+  if (f.runtime.starts_with("nodejs")) {
+    env.push_back(fmt::format("NODE_PATH=/opt/nodejs/node_modules:{}/node_modules:{}", runtime_dir,
+                              task_root.string()));
+  }
+  for (const auto& [key, value] : f.environment) env.push_back(key + "=" + value);
+  return env;
+}
+
+Result<void> Environment::Start() {
+  log_stream_ = fmt::format("{}/[{}]{}", FormatDatePath(NowEpochMs()), config_->version, RandomHex(16));
+  std::filesystem::path task_root = context_.code_dir(config_->code_key);
+  auto command = context_.catalog.Command(config_->runtime, task_root);
+  if (!command) return tl::unexpected(command.error());
+
+  sandbox::LaunchSpec spec;
+  spec.init_path = context_.init_path;
+  spec.init_args = {"--cwd", task_root.string(), "--"};
+  spec.init_args.insert(spec.init_args.end(), command->begin(), command->end());
+  spec.env = RuntimeEnvironment(task_root);
+  spec.pid_namespace = context_.capabilities.pid_namespace;
+  launched_ = std::chrono::steady_clock::now();
+  auto launched = sandbox::Launch(spec);
+  if (!launched) return tl::unexpected(launched.error());
+  process_ = std::move(*launched);
+  control_.assign(process_.control.release());
+  output_.assign(process_.output.release());
+
+  // Lambda gives init 10 s; an init that needs longer is retried within the invoke's own
+  // timeout, so the whole cold start may take both.
+  timer_.expires_after(std::chrono::seconds(10 + config_->timeout_s));
+  timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && !self->initialized_) self->Die(DeathCause::kInitTimeout);
+  });
+  WatchControl();
+  ReadOutput();
+  return Ok();
+}
+
+void Environment::WatchControl() {
+  control_.async_wait(asio::posix::stream_descriptor::wait_read,
+                      [self = shared_from_this()](boost::system::error_code ec) {
+                        if (ec || self->dead_) return;
+                        self->OnControlReadable();
+                      });
+}
+
+void Environment::OnControlReadable() {
+  for (;;) {
+    auto received = init::Receive(control_.native_handle());
+    if (!received) {
+      if (received.error().sys_errno() == EAGAIN) break;
+      return Die(DeathCause::kKilled);
+    }
+    if (!*received) {
+      // init is gone; its exit status, if it told us, says why.
+      return Die(exit_status_ >= 0 ? DeathCause::kExited : DeathCause::kKilled);
+    }
+    init::Message& m = (*received)->message;
+    switch (m.type) {
+      case init::MessageType::kReady:
+        runtime_pid_ = context_.capabilities.pid_namespace ? FindRuntimePid(process_.init.pid()) : m.pid;
+        break;
+      case init::MessageType::kConnection: {
+        asio::ip::tcp::socket socket(context_.io);
+        boost::system::error_code ec;
+        socket.assign(asio::ip::tcp::v4(), (*received)->fd.release(), ec);
+        if (ec) break;
+        std::erase_if(sessions_, [](const auto& s) { return !s || s.use_count() == 1; });
+        // Runtime clients may send ~1 MiB error-cause headers.
+        sessions_.push_back(http::Serve(std::move(socket), *this, {.header_limit = 2 * 1024 * 1024}));
+        break;
+      }
+      case init::MessageType::kExited:
+        exit_status_ = m.value;
+        return Die(DeathCause::kExited);
+      case init::MessageType::kSpawnFailed:
+        spawn_errno_ = m.value;
+        return Die(DeathCause::kSpawnFailed);
+    }
+  }
+  WatchControl();
+}
+
+void Environment::ReadOutput() {
+  output_.async_read_some(asio::buffer(output_buffer_),
+                          [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                            if (ec || self->dead_) return;
+                            self->OnOutput(std::string_view(self->output_buffer_.data(), n));
+                            self->ReadOutput();
+                          });
+}
+
+void Environment::OnOutput(std::string_view bytes) {
+  context_.logs.Append(config_->name, bytes);
+  if (active_ && active_->invocation->tail_log) {
+    active_->tail.append(bytes);
+    if (active_->tail.size() > 4 * kTailBytes) active_->tail.erase(0, active_->tail.size() - kTailBytes);
+  }
+}
+
+void Environment::DrainOutput() {
+  // The runtime wrote its output before it sent its result, so it is in the pipe already.
+  if (!output_.is_open()) return;
+  for (;;) {
+    ssize_t n = ::read(output_.native_handle(), output_buffer_.data(), output_buffer_.size());
+    if (n <= 0) break;
+    OnOutput(std::string_view(output_buffer_.data(), size_t(n)));
+  }
+}
+
+void Environment::Log(std::string_view text) {
+  context_.logs.Append(config_->name, text);
+  if (active_ && active_->invocation->tail_log) active_->tail.append(text);
+}
+
+uint64_t Environment::BodyLimit(const http::RequestHeader& header) const {
+  std::string_view target(header.target().data(), header.target().size());
+  if (target.ends_with("/response")) return kMaxResponseBytes;
+  return 1024 * 1024;
+}
+
+http::Response Environment::Reject(const http::RequestHeader& header, uint64_t limit) {
+  std::string_view target(header.target().data(), header.target().size());
+  if (active_ && active_->delivered && target.ends_with("/response") &&
+      target.find(active_->invocation->request_id) != std::string_view::npos) {
+    Complete({ErrorDocument("Function.ResponseSizeTooLarge",
+                            fmt::format("Response payload size exceeded maximum allowed payload "
+                                        "size ({} bytes).",
+                                        limit)),
+              true},
+             false);
+  }
+  return RuntimeError(413, "RequestEntityTooLarge",
+                      fmt::format("Request must be smaller than {} bytes", limit));
+}
+
+void Environment::Handle(http::Request request, http::Responder respond) {
+  if (dead_) return;
+  std::string_view target(request.target().data(), request.target().size());
+  if (!target.starts_with(kRuntimePrefix)) {
+    return respond(RuntimeError(404, "NotFound", "unknown Runtime API path"));
+  }
+  std::string_view path = target.substr(kRuntimePrefix.size());
+  bool post = request.method() == beast_http::verb::post;
+  if (path == "invocation/next" && request.method() == beast_http::verb::get) {
+    return OnNext(std::move(respond));
+  }
+  if (path == "init/error" && post) return OnInitError(request, std::move(respond));
+  if (post && path.starts_with("invocation/")) {
+    std::string_view rest = path.substr(11);
+    auto slash = rest.rfind('/');
+    if (slash != std::string_view::npos) {
+      std::string id(rest.substr(0, slash));
+      std::string_view action = rest.substr(slash + 1);
+      if (action == "response") return OnResult(id, request, false, std::move(respond));
+      if (action == "error") return OnResult(id, request, true, std::move(respond));
+    }
+  }
+  respond(RuntimeError(404, "NotFound", "unknown Runtime API path"));
+}
+
+void Environment::OnNext(http::Responder respond) {
+  if (!initialized_) {
+    initialized_ = true;
+    init_duration_ms_ =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - launched_).count();
+    timer_.cancel();
+  }
+  if (active_ && !active_->delivered) return Deliver(std::move(respond));
+  parked_next_.push_back(std::move(respond));
+  if (!active_ && !available_) {
+    available_ = true;
+    idle_since_ = std::chrono::steady_clock::now();
+    listener_.OnAvailable(shared_from_this());
+  }
+}
+
+void Environment::Assign(std::unique_ptr<Invocation> invocation) {
+  available_ = false;
+  active_ = std::make_unique<Active>();
+  active_->invocation = std::move(invocation);
+  while (!parked_next_.empty()) {
+    auto respond = std::move(parked_next_.front());
+    parked_next_.pop_front();
+    // A /next whose connection failed can carry no event; the runtime will ask again.
+    if (!respond.connected()) continue;
+    Deliver(std::move(respond));
+    break;
+  }
+}
+
+void Environment::Deliver(http::Responder respond) {
+  Invocation& inv = *active_->invocation;
+  active_->delivered = true;
+  active_->started = std::chrono::steady_clock::now();
+  Log(telemetry::StartLine(inv.request_id, config_->version));
+
+  int64_t deadline = NowEpochMs() + int64_t(config_->timeout_s) * 1000;
+  http::Response response{beast_http::status::ok, 11};
+  response.set("Lambda-Runtime-Aws-Request-Id", inv.request_id);
+  response.set("Lambda-Runtime-Deadline-Ms", std::to_string(deadline));
+  response.set("Lambda-Runtime-Invoked-Function-Arn",
+               inv.invoked_arn.empty() ? FunctionArn(context_, *config_) : inv.invoked_arn);
+  response.set("Lambda-Runtime-Trace-Id", TraceId());
+  if (!inv.client_context.empty()) response.set("Lambda-Runtime-Client-Context", inv.client_context);
+  response.set(beast_http::field::content_type, "application/json");
+  response.body() = std::move(inv.payload);
+  respond(std::move(response));
+
+  timer_.expires_after(std::chrono::seconds(config_->timeout_s));
+  timer_.async_wait([self = shared_from_this(), id = inv.request_id](boost::system::error_code ec) {
+    if (!ec && self->active_ && self->active_->invocation->request_id == id) {
+      self->Die(DeathCause::kTimeout);
+    }
+  });
+}
+
+void Environment::OnResult(const std::string& id, http::Request& request, bool is_error,
+                           http::Responder respond) {
+  if (!active_ || !active_->delivered || active_->invocation->request_id != id) {
+    if (id == last_completed_id_) {
+      return respond(RuntimeError(403, "InvalidStateTransition",
+                                  "State transition from Ready to InvocationResponse failed"));
+    }
+    return respond(RuntimeError(400, "InvalidRequestID", "Invalid request ID"));
+  }
+  respond(http::MakeResponse(202, R"({"status":"OK"})"));
+  DrainOutput();
+  Outcome outcome;
+  outcome.function_error = is_error;
+  if (!is_error) {
+    outcome.body = std::move(request.body());
+  } else {
+    // The runtime's error document goes to the caller as it is when it is one; otherwise
+    // build one from what the runtime said (the Node client sends no type header).
+    auto doc = json::parse(request.body(), nullptr, false);
+    if (doc.is_object()) {
+      outcome.body = std::move(request.body());
+    } else {
+      auto type_header = request.find("Lambda-Runtime-Function-Error-Type");
+      std::string type = type_header != request.end() ? std::string(type_header->value()) : "Unhandled";
+      outcome.body = ErrorDocument(type, request.body());
+    }
+  }
+  Complete(std::move(outcome), false);
+}
+
+void Environment::OnInitError(http::Request& request, http::Responder respond) {
+  auto doc = json::parse(request.body(), nullptr, false);
+  auto type_header = request.find("Lambda-Runtime-Function-Error-Type");
+  std::string type = type_header != request.end() ? std::string(type_header->value()) : "Runtime.Unknown";
+  if (!doc.is_object()) doc = json{{"errorMessage", request.body()}};
+  if (!doc.contains("errorType")) doc["errorType"] = type;
+  init_error_ = doc.dump();
+  respond(http::MakeResponse(202, R"({"status":"OK"})"));
+}
+
+void Environment::Complete(Outcome outcome, bool timed_out) {
+  if (!active_) return;
+  std::unique_ptr<Active> active = std::move(active_);
+  timer_.cancel();
+  Invocation& inv = *active->invocation;
+  last_completed_id_ = inv.request_id;
+  double duration_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - active->started).count();
+
+  auto write_report = [&] {
+    telemetry::Report report{inv.request_id, duration_ms, config_->memory_mb, MaxMemoryUsedMb(),
+                             std::exchange(init_duration_ms_, std::nullopt), timed_out};
+    std::string lines;
+    if (timed_out) {
+      lines += fmt::format("{} {} Task timed out after {}.00 seconds\n",
+                           FormatLambdaTimestamp(NowEpochMs()), inv.request_id, config_->timeout_s);
+    }
+    lines += telemetry::EndLine(inv.request_id);
+    lines += telemetry::ReportLine(report);
+    context_.logs.Append(config_->name, lines);
+    if (inv.tail_log) active->tail += lines;
+  };
+
+  auto done = std::move(inv.done);
+  if (inv.tail_log) {
+    write_report();
+    size_t keep = std::min(active->tail.size(), kTailBytes);
+    outcome.log_tail = active->tail.substr(active->tail.size() - keep);
+    done(std::move(outcome));
+  } else {
+    // The caller's answer first; the bookkeeping after it is off the latency path.
+    done(std::move(outcome));
+    write_report();
+  }
+}
+
+std::string Environment::ExitReason() const {
+  std::string reason;
+  if (exit_status_ < 0) {
+    reason = "Runtime exited with error: signal: killed";
+  } else if (WIFSIGNALED(exit_status_)) {
+    std::string name = sigabbrev_np(WTERMSIG(exit_status_)) ? sigabbrev_np(WTERMSIG(exit_status_)) : "?";
+    reason = fmt::format("Runtime exited with error: signal: {}", WTERMSIG(exit_status_) == SIGKILL ? "killed" : name);
+  } else if (WEXITSTATUS(exit_status_) == 0) {
+    reason = "Runtime exited without providing a reason";
+  } else {
+    reason = fmt::format("Runtime exited with error: exit status {}", WEXITSTATUS(exit_status_));
+  }
+  return reason;
+}
+
+void Environment::Die(DeathCause cause, int detail) {
+  (void)detail;
+  if (dead_) return;
+  dead_ = true;
+  available_ = false;
+  auto self = shared_from_this();
+  timer_.cancel();
+  DrainOutput();
+  boost::system::error_code ignored;
+  control_.close(ignored);
+  output_.close(ignored);
+  for (auto& session : sessions_) http::Close(session);
+  sessions_.clear();
+  parked_next_.clear();
+  // Reap now: nothing of the environment may outlive this point.
+  process_.init.Reset();
+
+  if (active_) {
+    std::string id = active_->invocation->request_id;
+    if (cause == DeathCause::kTimeout) {
+      Complete({ErrorDocument("Sandbox.Timedout",
+                              fmt::format("RequestId: {} Error: Task timed out after {}.00 seconds",
+                                          id, config_->timeout_s)),
+                true},
+               true);
+    } else {
+      Complete({ErrorDocument("Runtime.ExitError",
+                              fmt::format("RequestId: {} Error: {}", id, ExitReason())),
+                true},
+               false);
+    }
+  }
+
+  std::optional<Outcome> init_failure;
+  if (!initialized_) {
+    Outcome failure;
+    failure.function_error = true;
+    if (!init_error_.empty()) {
+      failure.body = init_error_;
+    } else if (cause == DeathCause::kSpawnFailed) {
+      failure.body = ErrorDocument(
+          "Runtime.InvalidEntrypoint",
+          spawn_errno_ == ENOENT
+              ? std::string("Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]")
+              : fmt::format("fork/exec bootstrap: {}", std::strerror(spawn_errno_)));
+    } else if (cause == DeathCause::kInitTimeout) {
+      failure.body = ErrorDocument(
+          "Sandbox.Timedout", fmt::format("Error: Task timed out after {}.00 seconds", config_->timeout_s));
+    } else {
+      failure.body = ErrorDocument("Runtime.ExitError", "Error: " + ExitReason());
+    }
+    Log(fmt::format("INIT_REPORT Init Duration: {:.2f} ms\tPhase: init\tStatus: error\tError Type: {}\n",
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - launched_).count(),
+                    json::parse(failure.body, nullptr, false).value("errorType", "Runtime.Unknown")));
+    init_failure = std::move(failure);
+  }
+  asio::post(context_.io, [self, failure = std::move(init_failure)]() mutable {
+    self->listener_.OnDead(self, std::move(failure));
+  });
+}
+
+void Environment::Kill() { Die(DeathCause::kKilled); }
+
+int64_t Environment::MaxMemoryUsedMb() const {
+  if (runtime_pid_ <= 0) return 0;
+  std::ifstream status(fmt::format("/proc/{}/status", runtime_pid_));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmHWM:")) {
+      int64_t kb = std::atoll(line.c_str() + 6);
+      return (kb + 1023) / 1024;
+    }
+  }
+  return 0;
+}
+
+}  // namespace lambent::scheduler

@@ -1,0 +1,131 @@
+#pragma once
+
+#include <array>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "base/clock.h"
+#include "http/server.h"
+#include "runtimes/catalog.h"
+#include "sandbox/launcher.h"
+#include "scheduler/invocation.h"
+#include "telemetry/log_store.h"
+
+namespace lambent::scheduler {
+
+// What every environment needs from the daemon. Outlives all environments.
+struct EnvironmentContext {
+  boost::asio::io_context& io;
+  telemetry::LogStore& logs;
+  const runtimes::Catalog& catalog;
+  std::string init_path;
+  sandbox::Capabilities capabilities;
+  std::string region;
+  std::string account_id;
+  // Where a code package (by its key) is extracted.
+  std::function<std::filesystem::path(const std::string& code_key)> code_dir;
+};
+
+class Environment;
+
+// Told about an environment's life; implemented by its pool. Called on the io thread.
+class EnvironmentListener {
+ public:
+  virtual ~EnvironmentListener() = default;
+  // The runtime waits for work: Assign() may be called.
+  virtual void OnAvailable(const std::shared_ptr<Environment>& env) = 0;
+  // The environment is gone. `init_failure` is set when it died before it was ready: the
+  // error document the invocation that waited for it should get.
+  virtual void OnDead(const std::shared_ptr<Environment>& env,
+                      std::optional<Outcome> init_failure) = 0;
+};
+
+// One execution environment: lambent-init, the runtime under it, and the daemon's side of
+// its Runtime API. Serves one invocation at a time. Lives on the io thread; not thread-safe.
+class Environment : public http::Handler, public std::enable_shared_from_this<Environment> {
+ public:
+  Environment(EnvironmentContext& context, registry::ConfigPtr config,
+              EnvironmentListener& listener);
+  ~Environment() override;
+
+  // Launches init and the runtime; the listener hears OnAvailable once the runtime asks for
+  // its first event, or OnDead.
+  Result<void> Start();
+  // Runs `invocation` here; only after OnAvailable and before the next Assign.
+  void Assign(std::unique_ptr<Invocation> invocation);
+  // Ends the environment; an invocation in it fails with Runtime.ExitError.
+  void Kill();
+
+  const registry::FunctionConfig& config() const { return *config_; }
+  bool dead() const { return dead_; }
+  bool initialized() const { return initialized_; }
+  SteadyTime idle_since() const { return idle_since_; }
+
+  // http::Handler, for the Runtime API connections init hands over.
+  uint64_t BodyLimit(const http::RequestHeader& header) const override;
+  http::Response Reject(const http::RequestHeader& header, uint64_t limit) override;
+  void Handle(http::Request request, http::Responder respond) override;
+
+ private:
+  enum class DeathCause { kExited, kKilled, kTimeout, kInitTimeout, kSpawnFailed };
+  struct Active {
+    std::unique_ptr<Invocation> invocation;
+    bool delivered = false;
+    SteadyTime started;
+    std::string tail;  // START..REPORT, kept only when the caller asked for the log tail
+  };
+
+  std::vector<std::string> RuntimeEnvironment(const std::filesystem::path& task_root) const;
+  void WatchControl();
+  void OnControlReadable();
+  void ReadOutput();
+  void OnOutput(std::string_view bytes);
+  void DrainOutput();
+
+  void OnNext(http::Responder respond);
+  void Deliver(http::Responder respond);
+  void OnResult(const std::string& id, http::Request& request, bool is_error,
+                http::Responder respond);
+  void OnInitError(http::Request& request, http::Responder respond);
+  void Complete(Outcome outcome, bool timed_out);
+  void Die(DeathCause cause, int detail = 0);
+  std::string ExitReason() const;
+  int64_t MaxMemoryUsedMb() const;
+  void Log(std::string_view text);
+
+  EnvironmentContext& context_;
+  registry::ConfigPtr config_;
+  EnvironmentListener& listener_;
+  sandbox::LaunchedEnvironment process_;
+  boost::asio::posix::stream_descriptor control_;
+  boost::asio::posix::stream_descriptor output_;
+  boost::asio::steady_timer timer_;  // init deadline, then each invocation's timeout
+  std::array<char, 16384> output_buffer_;
+  std::vector<std::shared_ptr<http::Session>> sessions_;
+  // /next requests waiting for an event. aws-lambda-ric may ask on several connections.
+  std::deque<http::Responder> parked_next_;
+  std::unique_ptr<Active> active_;
+  std::string last_completed_id_;
+  std::string init_error_;  // the runtime's /init/error document
+  std::string log_stream_;
+  pid_t runtime_pid_ = -1;  // as the host sees it
+  int exit_status_ = -1;
+  int spawn_errno_ = 0;
+  SteadyTime launched_;
+  SteadyTime idle_since_;
+  std::optional<double> init_duration_ms_;  // until the first REPORT shows it
+  bool initialized_ = false;
+  bool available_ = false;
+  bool dead_ = false;
+};
+
+}  // namespace lambent::scheduler

@@ -1,0 +1,144 @@
+#include "scheduler/scheduler.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace lambent::scheduler {
+
+void Pool::Submit(std::unique_ptr<Invocation> invocation) {
+  latest_revision_ = invocation->config->revision_id;
+  while (!idle_.empty()) {
+    auto env = std::move(idle_.back());
+    idle_.pop_back();
+    if (env->dead()) continue;
+    if (!Current(*env)) {
+      env->Kill();
+      continue;
+    }
+    env->Assign(std::move(invocation));
+    return;
+  }
+  if (queue_.size() >= starting_.size() &&
+      scheduler_.live_environments_ >= scheduler_.options_.max_environments) {
+    Outcome throttled;
+    throttled.error = Error(ErrorCode::kTooManyRequests, "Rate Exceeded.");
+    auto done = std::move(invocation->done);
+    done(std::move(throttled));
+    return;
+  }
+  queue_.push_back(std::move(invocation));
+  ScaleUp();
+}
+
+void Pool::ScaleUp() {
+  while (starting_.size() < queue_.size() &&
+         scheduler_.live_environments_ < scheduler_.options_.max_environments) {
+    auto env = std::make_shared<Environment>(scheduler_.context_, queue_.back()->config, *this);
+    if (auto started = env->Start(); !started) {
+      spdlog::error("function {}: cannot start an environment: {}", name_, started.error().message());
+      auto invocation = std::move(queue_.front());
+      queue_.pop_front();
+      Outcome failed;
+      failed.error = Error(ErrorCode::kInternal, started.error().message());
+      invocation->done(std::move(failed));
+      continue;
+    }
+    ++scheduler_.live_environments_;
+    all_.insert(env);
+    starting_.insert(env.get());
+  }
+}
+
+void Pool::Dispatch(const std::shared_ptr<Environment>& env) {
+  if (!Current(*env)) {
+    env->Kill();
+    return;
+  }
+  if (queue_.empty()) {
+    idle_.push_back(env);
+    return;
+  }
+  auto invocation = std::move(queue_.front());
+  queue_.pop_front();
+  env->Assign(std::move(invocation));
+}
+
+void Pool::OnAvailable(const std::shared_ptr<Environment>& env) {
+  starting_.erase(env.get());
+  Dispatch(env);
+}
+
+void Pool::OnDead(const std::shared_ptr<Environment>& env, std::optional<Outcome> init_failure) {
+  if (!all_.erase(env)) return;
+  --scheduler_.live_environments_;
+  starting_.erase(env.get());
+  std::erase(idle_, env);
+  if (init_failure && !queue_.empty()) {
+    // The invocation that waited longest gets the failed start's error; the rest get
+    // environments of their own.
+    auto invocation = std::move(queue_.front());
+    queue_.pop_front();
+    invocation->done(std::move(*init_failure));
+  }
+  ScaleUp();
+}
+
+void Pool::Retire(const std::string& latest_revision) {
+  latest_revision_ = latest_revision;
+  auto idle = std::move(idle_);
+  idle_.clear();
+  for (auto& env : idle) env->Kill();
+}
+
+void Pool::StopIdleSince(SteadyTime cutoff) {
+  std::vector<std::shared_ptr<Environment>> keep;
+  for (auto& env : idle_) {
+    if (env->idle_since() < cutoff) {
+      env->Kill();
+    } else {
+      keep.push_back(env);
+    }
+  }
+  idle_ = std::move(keep);
+}
+
+void Pool::StopAll() {
+  idle_.clear();
+  auto all = all_;
+  for (auto& env : all) env->Kill();
+}
+
+Scheduler::Scheduler(EnvironmentContext& context, SchedulerOptions options)
+    : context_(context), options_(options), sweep_timer_(context.io) {
+  Sweep();
+}
+
+void Scheduler::Invoke(std::unique_ptr<Invocation> invocation) {
+  auto& pool = pools_[invocation->config->name];
+  if (!pool) pool = std::make_unique<Pool>(*this, invocation->config->name);
+  pool->Submit(std::move(invocation));
+}
+
+void Scheduler::Retire(const std::string& function, const std::string& latest_revision) {
+  auto it = pools_.find(function);
+  if (it != pools_.end()) it->second->Retire(latest_revision);
+}
+
+void Scheduler::Shutdown() {
+  sweep_timer_.cancel();
+  for (auto& [_, pool] : pools_) pool->StopAll();
+}
+
+size_t Scheduler::environments() const { return size_t(live_environments_); }
+
+void Scheduler::Sweep() {
+  auto cutoff = std::chrono::steady_clock::now() - options_.idle_timeout;
+  for (auto& [_, pool] : pools_) pool->StopIdleSince(cutoff);
+  sweep_timer_.expires_after(std::chrono::seconds(1));
+  sweep_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) Sweep();
+  });
+}
+
+}  // namespace lambent::scheduler

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "scheduler/environment.h"
+
+namespace lambent::scheduler {
+
+struct SchedulerOptions {
+  int max_environments = 1000;  // the account's concurrency: more at once are throttled
+  std::chrono::seconds idle_timeout{600};  // a warm environment unused this long is stopped
+};
+
+class Scheduler;
+
+// The environments of one function and the invocations waiting for them. io thread only.
+class Pool : public EnvironmentListener {
+ public:
+  Pool(Scheduler& scheduler, std::string name) : scheduler_(scheduler), name_(std::move(name)) {}
+
+  void Submit(std::unique_ptr<Invocation> invocation);
+  // Stops idle environments; busy ones stop when their invocation ends if their
+  // configuration is no longer the latest.
+  void Retire(const std::string& latest_revision);
+  void StopIdleSince(SteadyTime cutoff);
+  void StopAll();
+  size_t environments() const { return all_.size(); }
+
+  void OnAvailable(const std::shared_ptr<Environment>& env) override;
+  void OnDead(const std::shared_ptr<Environment>& env, std::optional<Outcome> init_failure) override;
+
+ private:
+  void Dispatch(const std::shared_ptr<Environment>& env);
+  void ScaleUp();
+  bool Current(const Environment& env) const { return env.config().revision_id == latest_revision_; }
+
+  Scheduler& scheduler_;
+  const std::string name_;
+  std::string latest_revision_;
+  std::deque<std::unique_ptr<Invocation>> queue_;
+  std::vector<std::shared_ptr<Environment>> idle_;  // most recently used last
+  std::set<std::shared_ptr<Environment>> all_;
+  std::set<Environment*> starting_;
+};
+
+// Places invocations on environments: reuses warm ones, starts more on demand up to the
+// concurrency limit, stops idle ones after a while (scale to zero). io thread only.
+class Scheduler {
+ public:
+  Scheduler(EnvironmentContext& context, SchedulerOptions options);
+
+  // Runs an invocation; its `done` is called once with the outcome.
+  void Invoke(std::unique_ptr<Invocation> invocation);
+  // The function changed or is gone: stop its idle environments now.
+  void Retire(const std::string& function, const std::string& latest_revision);
+  // Stops every environment (daemon shutdown).
+  void Shutdown();
+
+  size_t environments() const;
+
+ private:
+  friend class Pool;
+  void Sweep();
+
+  EnvironmentContext& context_;
+  SchedulerOptions options_;
+  boost::asio::steady_timer sweep_timer_;
+  std::map<std::string, std::unique_ptr<Pool>> pools_;
+  int live_environments_ = 0;
+};
+
+}  // namespace lambent::scheduler
