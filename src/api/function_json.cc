@@ -41,7 +41,7 @@ const std::set<std::string> kReservedKeys = {
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"};
 
 Result<void> ValidateEnvironment(const std::map<std::string, std::string>& vars) {
-  static const std::regex kKey("[a-zA-Z]([a-zA-Z0-9_])+");
+  static const std::regex kKey("[a-zA-Z][a-zA-Z0-9_]*");
   std::vector<std::string> reserved;
   size_t total = 0;
   for (const auto& [key, value] : vars) {
@@ -49,7 +49,7 @@ Result<void> ValidateEnvironment(const std::map<std::string, std::string>& vars)
       return tl::unexpected(Error::Invalid(fmt::format(
           "1 validation error detected: Value at 'environment.variables' failed to satisfy "
           "constraint: Map keys must satisfy constraint: [Member must satisfy regular expression "
-          "pattern: [a-zA-Z]([a-zA-Z0-9_])+] (key '{}')",
+          "pattern: [a-zA-Z][a-zA-Z0-9_]*] (key '{}')",
           key)));
     }
     if (kReservedKeys.contains(key)) reserved.push_back(key);

@@ -44,12 +44,19 @@ std::string HexDecode(std::string_view hex) {
   return out;
 }
 
+// Gives the directory `path` owner read, write and search permission; false if it is not a
+// directory. Failures show up in what the caller does next.
+bool MakeOwnerWritable(const fs::path& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return false;
+  if ((st.st_mode & 0700) != 0700) (void)::chmod(path.c_str(), (st.st_mode & 07777) | 0700);
+  return true;
+}
+
 // A package may have directories without owner write or search permission, which would stop
 // a daemon not running as root from deleting their contents.
 void MakeWritable(const fs::path& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return;
-  if ((st.st_mode & 0700) != 0700) (void)::chmod(path.c_str(), (st.st_mode & 07777) | 0700);
+  if (!MakeOwnerWritable(path)) return;
   std::error_code ec;
   for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
     MakeWritable(it->path());
@@ -228,8 +235,9 @@ Result<PackageInfo> PackageStore::Get(std::string_view sha256_hex) const {
     if (auto it = known_.find(hex); it != known_.end()) return it->second;
     if (!IsDirectory(dir)) return tl::unexpected(Missing(hex));
     struct stat st;
-    if (::stat(zip.c_str(), &st) != 0)
+    if (::stat(zip.c_str(), &st) != 0) {
       return tl::unexpected(Error::System("stat", zip.string(), errno));
+    }
     zip_size = st.st_size;
   }
   // Walked without the lock, since a big tree takes a while; only the first Get of a
@@ -268,9 +276,13 @@ void PackageStore::RemoveAllExcept(const std::set<std::string>& keep) {
   std::set<std::string> kept_trees;
   for (const std::string& hex : trees) {
     known_.erase(hex);
+    const fs::path tree = root_ / hex;
+    // Moving a directory to another parent rewrites its "..", which needs write permission
+    // on it when the daemon is not root.
+    MakeOwnerWritable(tree);
     Result<Scratch> grave = MakeScratchDir(tmp_, "gc-");
     // rename() replaces the empty directory mkdtemp() made.
-    if (grave && ::rename((root_ / hex).c_str(), grave->path().c_str()) == 0) {
+    if (grave && ::rename(tree.c_str(), grave->path().c_str()) == 0) {
       doomed.push_back(std::move(*grave));
     } else {
       spdlog::warn("cannot remove code package {}: {}", hex,

@@ -498,5 +498,40 @@ TEST(PackageStore, StoresConcurrentPutsOfTheSameAndDifferentZips) {
   EXPECT_THAT(Listing(tmp.path() / "code" / ".tmp"), ::testing::IsEmpty());
 }
 
+TEST(PackageStore, KeepsThePackagesToKeepWhileCollectingConcurrently) {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path() / "code");
+  const std::string kept = MakeZip({{.name = "kept", .data = "k"}});
+  const std::string doomed = MakeZip({{.name = "doomed", .data = "d"}});
+  const std::string kept_hex = HexEncode(Sha256(kept));
+
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        auto info = store->Put(kept);
+        EXPECT_TRUE(info) << info.error().message();
+        EXPECT_TRUE(store->Get(kept_hex));
+        // Whether this one survives depends on the timing; it must not fail otherwise.
+        auto other = store->Put(doomed);
+        EXPECT_TRUE(other) << other.error().message();
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    for (int i = 0; i < 20; ++i) store->RemoveAllExcept({kept_hex});
+  });
+  for (std::thread& t : threads) t.join();
+
+  auto info = store->Get(kept_hex);
+  ASSERT_TRUE(info) << info.error().message();
+  EXPECT_EQ(ReadFile(info->dir / "kept"), "k");
+  EXPECT_EQ(ReadFile(info->zip), kept);
+  store->RemoveAllExcept({kept_hex});
+  EXPECT_THAT(Listing(tmp.path() / "code"),
+              ::testing::ElementsAre(".tmp", kept_hex, kept_hex + ".zip"));
+  EXPECT_THAT(Listing(tmp.path() / "code" / ".tmp"), ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace lambent::code

@@ -93,6 +93,11 @@ std::vector<std::string> Environment::RuntimeEnvironment(const std::filesystem::
   if (auto exec_env = runtimes::Catalog::ExecutionEnv(f.runtime); !exec_env.empty()) {
     env.push_back("AWS_EXECUTION_ENV=" + exec_env);
   }
+  if (f.runtime.starts_with("python")) {
+    // The code directory is shared by every environment of a version and must stay as
+    // uploaded (it becomes read-only with the sandbox).
+    env.push_back("PYTHONDONTWRITEBYTECODE=1");
+  }
   if (f.runtime.starts_with("nodejs")) {
     env.push_back(fmt::format("NODE_PATH=/opt/nodejs/node_modules:{}/node_modules:{}", runtime_dir,
                               task_root.string()));

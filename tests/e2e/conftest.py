@@ -1,0 +1,184 @@
+"""Fixtures for the end-to-end suite: a real `lambent serve` on a free loopback port with a
+temporary data directory, and helpers to build function packages and call the API."""
+
+import base64
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--lambent-bin", default=str(REPO / "build" / "bin"),
+                     help="directory holding the lambent and lambent-init binaries")
+
+
+@pytest.fixture(scope="session")
+def bin_dir(request):
+    path = Path(request.config.getoption("--lambent-bin")).resolve()
+    assert (path / "lambent").exists(), f"build lambent first: {path}/lambent is missing"
+    return path
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Daemon:
+    """A running `lambent serve`. Stopped (SIGTERM) at teardown."""
+
+    def __init__(self, bin_dir, data_dir, extra_args=()):
+        self.bin_dir = bin_dir
+        self.data_dir = Path(data_dir)
+        self.extra_args = list(extra_args)
+        self.port = None
+        self.proc = None
+        self.log_path = self.data_dir.parent / f"serve-{self.data_dir.name}.log"
+
+    @property
+    def endpoint(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, port=None):
+        self.port = port or free_port()
+        self.log_file = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [str(self.bin_dir / "lambent"), "serve", "--listen", f"127.0.0.1:{self.port}",
+             "--data-dir", str(self.data_dir), *self.extra_args],
+            stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"lambent serve exited: {self.log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(self.endpoint + "/lambent/v1/health", timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("lambent serve did not come up")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "log_file", None):
+            self.log_file.close()
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    # --- HTTP helpers -------------------------------------------------------------------
+    def request(self, method, path, body=None, headers=None, timeout=60):
+        """Returns (status, headers, body bytes); never raises on HTTP errors."""
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+        elif isinstance(body, str):
+            body = body.encode()
+        req = urllib.request.Request(self.endpoint + path, data=body, method=method,
+                                     headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return resp.status, dict(resp.headers), resp.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def create(self, name, files, runtime="python3.11", handler="app.handler", **config):
+        body = {"FunctionName": name, "Runtime": runtime, "Handler": handler,
+                "Role": "arn:aws:iam::000000000000:role/test",
+                "Code": {"ZipFile": base64.b64encode(make_zip(files)).decode()}, **config}
+        status, headers, data = self.request("POST", "/2015-03-31/functions", body)
+        assert status == 201, (status, data)
+        return json.loads(data)
+
+    def invoke(self, name, payload=b"{}", headers=None, qualifier=None, timeout=60):
+        path = f"/2015-03-31/functions/{name}/invocations"
+        if qualifier:
+            path += f"?Qualifier={qualifier}"
+        return self.request("POST", path, payload, headers, timeout=timeout)
+
+    def cli(self, *args, check=False, timeout=60, input=None):
+        env = dict(os.environ, LAMBENT_ENDPOINT=self.endpoint)
+        proc = subprocess.run([str(self.bin_dir / "lambent"), *args], capture_output=True,
+                              text=True, env=env, timeout=timeout, input=input)
+        if check:
+            assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr)
+        return proc
+
+
+def make_zip(files):
+    """Zips {name: content | (content, mode)} in memory; modes default to 0644."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, spec in files.items():
+            content, mode = spec if isinstance(spec, tuple) else (spec, 0o644)
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFREG | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, content)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def daemon(bin_dir, tmp_path):
+    d = Daemon(bin_dir, tmp_path / "data").start()
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def make_daemon(bin_dir, tmp_path):
+    """Factory for tests that need their own flags or a restart."""
+    made = []
+
+    def make(*extra_args, data_dir=None):
+        d = Daemon(bin_dir, data_dir or (tmp_path / f"data{len(made)}"), extra_args)
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        d.stop()
+
+
+def processes_with_env(marker):
+    """PIDs of live processes whose environment contains `marker` (to find leaks)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def wait_until(predicate, timeout=10, interval=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
