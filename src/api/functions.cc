@@ -1,5 +1,7 @@
 #include "api/functions.h"
 
+#include <fstream>
+
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
@@ -126,15 +128,24 @@ http::Response CreateFunction(ApiContext& context, const http::Request& request)
   return JsonResponse(201, ConfigurationJson(context, **created));
 }
 
-http::Response GetFunction(ApiContext& context, const FunctionRef& ref) {
+http::Response GetFunction(ApiContext& context, const FunctionRef& ref, const std::string& host) {
   auto config = Lookup(context, ref);
   if (!config) return NotFound(context, ref);
   json body{{"Configuration", ConfigurationJson(context, *config)},
             {"Code",
              {{"RepositoryType", "S3"},
-              {"Location", fmt::format("/lambent/v1/code/{}.zip", config->code_key)}}},
+              {"Location", fmt::format("http://{}/lambent/v1/code/{}.zip", host, config->code_key)}}},
             {"Tags", config->tags}};
   return JsonResponse(200, body);
+}
+
+http::Response DownloadCode(ApiContext& context, const std::string& key) {
+  auto info = context.code.Get(key);
+  if (!info) return ErrorResponse(Error::NotFound("No code package " + key));
+  std::ifstream in(info->zip, std::ios::binary);
+  if (!in) return ErrorResponse(Error::NotFound("No code package " + key));
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return http::MakeResponse(200, std::move(bytes), "application/zip");
 }
 
 http::Response GetFunctionConfiguration(ApiContext& context, const FunctionRef& ref) {

@@ -10,7 +10,10 @@
 namespace lambent::api {
 
 http::Response CreateFunction(ApiContext& context, const http::Request& request);
-http::Response GetFunction(ApiContext& context, const FunctionRef& ref);
+// `host` is the Host header the client used: Code.Location points back through it.
+http::Response GetFunction(ApiContext& context, const FunctionRef& ref, const std::string& host);
+// The uploaded zip of a stored package (Code.Location of GetFunction).
+http::Response DownloadCode(ApiContext& context, const std::string& key);
 http::Response GetFunctionConfiguration(ApiContext& context, const FunctionRef& ref);
 http::Response ListFunctions(ApiContext& context, const RequestTarget& target);
 http::Response UpdateFunctionCode(ApiContext& context, const FunctionRef& ref,

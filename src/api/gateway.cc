@@ -111,7 +111,9 @@ void Gateway::Handle(http::Request request, http::Responder respond) {
   }
   if (s.size() == 3) {
     if (method == verb::get) {
-      return OnWorkers(std::move(respond), [this, ref = *ref] { return GetFunction(context_, ref); });
+      std::string host(request[beast_http::field::host]);
+      return OnWorkers(std::move(respond),
+                       [this, ref = *ref, host] { return GetFunction(context_, ref, host); });
     }
     if (method == verb::delete_) {
       return OnWorkers(std::move(respond), [this, ref = *ref] { return DeleteFunction(context_, ref); });
@@ -168,6 +170,10 @@ void Gateway::HandleAdmin(const RequestTarget& target, const http::Request& requ
       }
       return http::MakeResponse(200, std::move(*text), "text/plain; charset=utf-8");
     });
+  }
+  if (s.size() == 4 && s[2] == "code" && s[3].ends_with(".zip")) {
+    std::string key = s[3].substr(0, s[3].size() - 4);
+    return OnWorkers(std::move(respond), [this, key] { return DownloadCode(context_, key); });
   }
   respond(UnknownOperation());
 }
