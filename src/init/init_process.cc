@@ -65,6 +65,8 @@ pid_t StartRuntime(const InitOptions& options, const sigset_t& original_mask) {
   if (pid < 0) return -errno;
   if (pid == 0) {
     ::close(status_pipe[0]);
+    // Without a pid namespace nothing else ends the runtime if init is SIGKILLed.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
     ::close(kControlFd);
