@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include <array>
 #include <optional>
 
 #include <boost/asio/dispatch.hpp>
@@ -30,7 +31,8 @@ class Session : public std::enable_shared_from_this<Session> {
                             [self = shared_from_this()](beast::error_code ec, size_t) {
                               self->response_.reset();
                               if (self->closed_) return;
-                              if (ec || self->close_after_write_ || !self->keep_alive_) {
+                              if (!ec && self->close_after_write_) return self->Linger();
+                              if (ec || !self->keep_alive_) {
                                 self->Shutdown();
                                 return;
                               }
@@ -49,6 +51,19 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
+  }
+
+  // After refusing a body we did not read: half-close and discard what the client still
+  // sends, so it reads our answer instead of a connection reset.
+  void Linger() {
+    beast::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    if (!discard_) discard_ = std::make_unique<std::array<char, 65536>>();
+    socket_.async_read_some(asio::buffer(*discard_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->lingered_ += n;
+      if (ec || self->closed_ || self->lingered_ > kMaxLingerBytes) return self->Shutdown();
+      self->Linger();
+    });
   }
 
   bool closed() const { return closed_; }
@@ -106,6 +121,9 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
   std::optional<Response> response_;
+  static constexpr size_t kMaxLingerBytes = 128 * 1024 * 1024;
+  std::unique_ptr<std::array<char, 65536>> discard_;
+  size_t lingered_ = 0;
   bool keep_alive_ = true;
   bool close_after_write_ = false;
   bool closed_ = false;

@@ -365,7 +365,8 @@ void Environment::Complete(Outcome outcome, bool timed_out) {
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - active->started).count();
 
   auto write_report = [&] {
-    telemetry::Report report{inv.request_id, duration_ms, config_->memory_mb, MaxMemoryUsedMb(),
+    telemetry::Report report{inv.request_id, duration_ms, config_->memory_mb,
+                             runtime_pid_ > 0 ? MaxMemoryUsedMb() : last_max_memory_mb_,
                              std::exchange(init_duration_ms_, std::nullopt), timed_out};
     std::string lines;
     if (timed_out) {
@@ -420,8 +421,11 @@ void Environment::Die(DeathCause cause, int detail) {
   for (auto& session : sessions_) http::Close(session);
   sessions_.clear();
   parked_next_.clear();
+  // The peak must be read while the runtime still exists.
+  if (active_) last_max_memory_mb_ = MaxMemoryUsedMb();
   // Reap now: nothing of the environment may outlive this point.
   process_.init.Reset();
+  runtime_pid_ = -1;
 
   if (active_) {
     std::string id = active_->invocation->request_id;

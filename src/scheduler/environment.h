@@ -118,6 +118,7 @@ class Environment : public http::Handler, public std::enable_shared_from_this<En
   std::string init_error_;  // the runtime's /init/error document
   std::string log_stream_;
   pid_t runtime_pid_ = -1;  // as the host sees it
+  int64_t last_max_memory_mb_ = 0;  // read just before the runtime was killed
   int exit_status_ = -1;
   int spawn_errno_ = 0;
   SteadyTime launched_;
