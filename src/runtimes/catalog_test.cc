@@ -1,0 +1,39 @@
+#include "runtimes/catalog.h"
+
+#include <gtest/gtest.h>
+
+namespace lambent::runtimes {
+namespace {
+
+TEST(Catalog, RunsProvidedRuntimesFromThePackagesBootstrap) {
+  auto catalog = Catalog::Discover("/opt/lambent/runtimes");
+  for (std::string id : {"provided", "provided.al2", "provided.al2023"}) {
+    EXPECT_TRUE(catalog.Validate(id)) << id;
+    auto command = catalog.Command(id, "/var/task");
+    ASSERT_TRUE(command);
+    EXPECT_EQ(*command, std::vector<std::string>{"/var/task/bootstrap"});
+    EXPECT_EQ(Catalog::ExecutionEnv(id), "");
+  }
+}
+
+TEST(Catalog, RefusesRuntimeIdsItDoesNotKnow) {
+  auto catalog = Catalog::Discover("/opt/lambent/runtimes");
+  for (std::string id : {"cobol9", "python2.7", "java17", "provided.al1", ""}) {
+    auto ok = catalog.Validate(id);
+    ASSERT_FALSE(ok) << id;
+    EXPECT_EQ(ok.error().code(), ErrorCode::kInvalidArgument);
+  }
+}
+
+TEST(Catalog, RunsAnyPython3MinorWithTheBuiltInBootstrap) {
+  auto catalog = Catalog::Discover("/opt/lambent/runtimes");
+  if (!catalog.families()[0].available) GTEST_SKIP() << "no python3 on this host";
+  auto command = catalog.Command("python3.12", "/var/task");
+  ASSERT_TRUE(command);
+  ASSERT_EQ(command->size(), 2u);
+  EXPECT_EQ((*command)[1], "/opt/lambent/runtimes/python/bootstrap.py");
+  EXPECT_EQ(Catalog::ExecutionEnv("python3.12"), "AWS_Lambda_python3.12");
+}
+
+}  // namespace
+}  // namespace lambent::runtimes
