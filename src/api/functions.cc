@@ -49,8 +49,10 @@ Result<code::PackageInfo> StoreZip(ApiContext& context, const json& code) {
   return context.code.Put(*bytes);
 }
 
-void RetireOnIoThread(ApiContext& context, const std::string& name, const std::string& revision) {
-  boost::asio::post(context.io, [&context, name, revision] { context.scheduler.Retire(name, revision); });
+void RetireOnIoThread(ApiContext& context, const std::string& name, registry::ConfigPtr latest) {
+  boost::asio::post(context.io, [&context, name, latest = std::move(latest)] {
+    context.scheduler.Retire(name, latest);
+  });
 }
 
 }  // namespace
@@ -212,7 +214,7 @@ http::Response UpdateFunctionCode(ApiContext& context, const FunctionRef& ref,
     return Ok();
   });
   if (!updated) return ErrorResponse(updated.error());
-  RetireOnIoThread(context, ref.name, (*updated)->revision_id);
+  RetireOnIoThread(context, ref.name, *updated);
   return JsonResponse(200, ConfigurationJson(context, **updated));
 }
 
@@ -235,7 +237,7 @@ http::Response UpdateFunctionConfiguration(ApiContext& context, const FunctionRe
     if (updated.error().code() == ErrorCode::kNotFound) return NotFound(context, ref);
     return ErrorResponse(updated.error());
   }
-  RetireOnIoThread(context, ref.name, (*updated)->revision_id);
+  RetireOnIoThread(context, ref.name, *updated);
   return JsonResponse(200, ConfigurationJson(context, **updated));
 }
 
@@ -243,7 +245,7 @@ http::Response DeleteFunction(ApiContext& context, const FunctionRef& ref) {
   if (!ref.qualifier.empty() && ref.qualifier != "$LATEST") return NotFound(context, ref);
   auto deleted = context.registry.Delete(ref.name);
   if (!deleted) return NotFound(context, ref);
-  RetireOnIoThread(context, ref.name, "");
+  RetireOnIoThread(context, ref.name, nullptr);
   return http::MakeResponse(204, "", "");
 }
 

@@ -268,11 +268,7 @@ void Environment::OnNext(http::Responder respond) {
   }
   if (active_ && !active_->delivered) return Deliver(std::move(respond));
   parked_next_.push_back(std::move(respond));
-  if (!active_ && !available_) {
-    available_ = true;
-    idle_since_ = std::chrono::steady_clock::now();
-    listener_.OnAvailable(shared_from_this());
-  }
+  BecomeAvailable();
 }
 
 void Environment::Assign(std::unique_ptr<Invocation> invocation) {
@@ -343,6 +339,14 @@ void Environment::OnResult(const std::string& id, http::Request& request, bool i
     }
   }
   Complete(std::move(outcome), false);
+  BecomeAvailable();
+}
+
+void Environment::BecomeAvailable() {
+  if (dead_ || active_ || available_) return;
+  available_ = true;
+  idle_since_ = std::chrono::steady_clock::now();
+  listener_.OnAvailable(shared_from_this());
 }
 
 void Environment::OnInitError(http::Request& request, http::Responder respond) {
@@ -427,6 +431,11 @@ void Environment::Die(DeathCause cause, int detail) {
   process_.init.Reset();
   runtime_pid_ = -1;
 
+  std::unique_ptr<Invocation> undelivered;
+  if (active_ && !active_->delivered) {
+    undelivered = std::move(active_->invocation);
+    active_.reset();
+  }
   if (active_) {
     std::string id = active_->invocation->request_id;
     if (cause == DeathCause::kTimeout) {
@@ -466,8 +475,9 @@ void Environment::Die(DeathCause cause, int detail) {
                     json::parse(failure.body, nullptr, false).value("errorType", "Runtime.Unknown")));
     init_failure = std::move(failure);
   }
-  asio::post(context_.io, [self, failure = std::move(init_failure)]() mutable {
-    self->listener_.OnDead(self, std::move(failure));
+  asio::post(context_.io, [self, failure = std::move(init_failure),
+                           undelivered = std::move(undelivered)]() mutable {
+    self->listener_.OnDead(self, std::move(failure), std::move(undelivered));
   });
 }
 

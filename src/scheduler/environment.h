@@ -41,12 +41,15 @@ class Environment;
 class EnvironmentListener {
  public:
   virtual ~EnvironmentListener() = default;
-  // The runtime waits for work: Assign() may be called.
+  // The environment can take an invocation: Assign() may be called. Said when the runtime
+  // first asks for work and again as soon as it has answered an invocation: its next
+  // /next is microseconds away, a new environment milliseconds.
   virtual void OnAvailable(const std::shared_ptr<Environment>& env) = 0;
   // The environment is gone. `init_failure` is set when it died before it was ready: the
-  // error document the invocation that waited for it should get.
-  virtual void OnDead(const std::shared_ptr<Environment>& env,
-                      std::optional<Outcome> init_failure) = 0;
+  // error document the invocation that waited for it should get. `undelivered` is an
+  // invocation assigned to it that the runtime never received; it can run elsewhere.
+  virtual void OnDead(const std::shared_ptr<Environment>& env, std::optional<Outcome> init_failure,
+                      std::unique_ptr<Invocation> undelivered) = 0;
 };
 
 // One execution environment: lambent-init, the runtime under it, and the daemon's side of
@@ -96,6 +99,7 @@ class Environment : public http::Handler, public std::enable_shared_from_this<En
   void OnResult(const std::string& id, http::Request& request, bool is_error,
                 http::Responder respond);
   void OnInitError(http::Request& request, http::Responder respond);
+  void BecomeAvailable();
   void Complete(Outcome outcome, bool timed_out);
   void Die(DeathCause cause, int detail = 0);
   std::string ExitReason() const;

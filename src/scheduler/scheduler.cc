@@ -7,6 +7,7 @@
 namespace lambent::scheduler {
 
 void Pool::Submit(std::unique_ptr<Invocation> invocation) {
+  if (scheduler_.stopping_) return;  // dropping it closes the caller's connection
   latest_revision_ = invocation->config->revision_id;
   while (!idle_.empty()) {
     auto env = std::move(idle_.back());
@@ -32,6 +33,7 @@ void Pool::Submit(std::unique_ptr<Invocation> invocation) {
 }
 
 void Pool::ScaleUp() {
+  if (scheduler_.stopping_) return;
   while (starting_.size() < queue_.size() &&
          scheduler_.live_environments_ < scheduler_.options_.max_environments) {
     auto env = std::make_shared<Environment>(scheduler_.context_, queue_.back()->config, *this);
@@ -69,11 +71,14 @@ void Pool::OnAvailable(const std::shared_ptr<Environment>& env) {
   Dispatch(env);
 }
 
-void Pool::OnDead(const std::shared_ptr<Environment>& env, std::optional<Outcome> init_failure) {
+void Pool::OnDead(const std::shared_ptr<Environment>& env, std::optional<Outcome> init_failure,
+                  std::unique_ptr<Invocation> undelivered) {
   if (!all_.erase(env)) return;
   --scheduler_.live_environments_;
   starting_.erase(env.get());
   std::erase(idle_, env);
+  // It never reached the runtime: first in line for the next environment.
+  if (undelivered) queue_.push_front(std::move(undelivered));
   if (init_failure && !queue_.empty()) {
     // The invocation that waited longest gets the failed start's error; the rest get
     // environments of their own.
@@ -84,11 +89,23 @@ void Pool::OnDead(const std::shared_ptr<Environment>& env, std::optional<Outcome
   ScaleUp();
 }
 
-void Pool::Retire(const std::string& latest_revision) {
-  latest_revision_ = latest_revision;
+void Pool::Retire(const registry::ConfigPtr& latest) {
+  latest_revision_ = latest ? latest->revision_id : "";
   auto idle = std::move(idle_);
   idle_.clear();
   for (auto& env : idle) env->Kill();
+  auto queued = std::move(queue_);
+  queue_.clear();
+  for (auto& invocation : queued) {
+    if (latest) {
+      invocation->config = latest;
+      queue_.push_back(std::move(invocation));
+    } else {
+      Outcome gone;
+      gone.error = Error::NotFound("Function not found: " + name_);
+      invocation->done(std::move(gone));
+    }
+  }
 }
 
 void Pool::StopIdleSince(SteadyTime cutoff) {
@@ -120,12 +137,13 @@ void Scheduler::Invoke(std::unique_ptr<Invocation> invocation) {
   pool->Submit(std::move(invocation));
 }
 
-void Scheduler::Retire(const std::string& function, const std::string& latest_revision) {
+void Scheduler::Retire(const std::string& function, const registry::ConfigPtr& latest) {
   auto it = pools_.find(function);
-  if (it != pools_.end()) it->second->Retire(latest_revision);
+  if (it != pools_.end()) it->second->Retire(latest);
 }
 
 void Scheduler::Shutdown() {
+  stopping_ = true;
   sweep_timer_.cancel();
   for (auto& [_, pool] : pools_) pool->StopAll();
 }

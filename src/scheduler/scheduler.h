@@ -26,15 +26,17 @@ class Pool : public EnvironmentListener {
   Pool(Scheduler& scheduler, std::string name) : scheduler_(scheduler), name_(std::move(name)) {}
 
   void Submit(std::unique_ptr<Invocation> invocation);
-  // Stops idle environments; busy ones stop when their invocation ends if their
-  // configuration is no longer the latest.
-  void Retire(const std::string& latest_revision);
+  // The function changed (`latest`) or is gone (null). Stops idle environments; busy ones
+  // stop when their invocation ends. Queued invocations run on the latest configuration,
+  // or fail as not found when the function is gone.
+  void Retire(const registry::ConfigPtr& latest);
   void StopIdleSince(SteadyTime cutoff);
   void StopAll();
   size_t environments() const { return all_.size(); }
 
   void OnAvailable(const std::shared_ptr<Environment>& env) override;
-  void OnDead(const std::shared_ptr<Environment>& env, std::optional<Outcome> init_failure) override;
+  void OnDead(const std::shared_ptr<Environment>& env, std::optional<Outcome> init_failure,
+              std::unique_ptr<Invocation> undelivered) override;
 
  private:
   void Dispatch(const std::shared_ptr<Environment>& env);
@@ -58,8 +60,8 @@ class Scheduler {
 
   // Runs an invocation; its `done` is called once with the outcome.
   void Invoke(std::unique_ptr<Invocation> invocation);
-  // The function changed or is gone: stop its idle environments now.
-  void Retire(const std::string& function, const std::string& latest_revision);
+  // The function changed (`latest`) or is gone (null): see Pool::Retire.
+  void Retire(const std::string& function, const registry::ConfigPtr& latest);
   // Stops every environment (daemon shutdown).
   void Shutdown();
 
@@ -74,6 +76,7 @@ class Scheduler {
   boost::asio::steady_timer sweep_timer_;
   std::map<std::string, std::unique_ptr<Pool>> pools_;
   int live_environments_ = 0;
+  bool stopping_ = false;
 };
 
 }  // namespace lambent::scheduler

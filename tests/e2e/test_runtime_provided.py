@@ -2,6 +2,7 @@
 speaks the Runtime API. Here the bootstrap is a POSIX shell script driving curl, the
 smallest possible runtime, so every Runtime API call is visible in the test."""
 
+import base64
 import json
 import time
 
@@ -150,7 +151,6 @@ def test_bootstrap_output_goes_to_the_log_tail(daemon):
     provided(daemon, "sh-tail", LOOP)
     status, headers, data = daemon.invoke("sh-tail", b"{}", {"X-Amz-Log-Type": "Tail"})
     assert status == 200
-    import base64
     log = base64.b64decode(header(headers, "X-Amz-Log-Result")).decode()
     request_id = header(headers, "x-amzn-RequestId")
     assert f"bootstrap handled {request_id}" in log
