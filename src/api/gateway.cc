@@ -8,6 +8,7 @@
 #include "api/functions.h"
 #include "api/invocations.h"
 #include "api/request_target.h"
+#include "registry/function_config.h"
 
 namespace lambent::api {
 
@@ -158,6 +159,10 @@ void Gateway::HandleAdmin(const RequestTarget& target, const http::Request& requ
   }
   if (s.size() == 5 && s[2] == "functions" && s[4] == "logs") {
     std::string name = s[3];
+    // The name becomes a file name: only what Lambda allows in a function name gets there.
+    if (!registry::IsValidFunctionName(name)) {
+      return respond(ErrorResponse(Error::Invalid("Invalid function name: " + name)));
+    }
     size_t tail = 0;
     if (auto text = target.Query("tail")) tail = size_t(std::strtoul(text->c_str(), nullptr, 10));
     return OnWorkers(std::move(respond), [this, name, tail] {

@@ -10,6 +10,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"lambent: a self-hosted serverless platform that speaks AWS Lambda's API"};
   app.require_subcommand(1);
+  app.fallthrough();  // --endpoint may follow the subcommand too
   std::string endpoint = "http://127.0.0.1:9000";
   if (const char* env = std::getenv("LAMBENT_ENDPOINT"); env && *env) endpoint = env;
   app.add_option("--endpoint", endpoint, "the daemon's URL (or LAMBENT_ENDPOINT)");

@@ -2,12 +2,12 @@
 with "message" and "Type"), and the daemon keeps serving afterwards."""
 
 import base64
-import http.client
 import io
 import json
 import os
 import socket
 import stat
+import threading
 import time
 import urllib.request
 import zipfile
@@ -175,6 +175,45 @@ def test_a_reserved_environment_variable_is_rejected(daemon, key):
     assert_daemon_serves(daemon)
 
 
+@pytest.mark.parametrize("field,value", [
+    ("Timeout", "abc"),
+    ("MemorySize", 1),
+    ("Environment", "FOO=bar"),
+    ("Environment", {"Variables": {"AWS_REGION": "eu-west-1"}}),
+    ("Runtime", "cobol9"),
+])
+def test_a_bad_configuration_update_is_rejected_and_changes_nothing(daemon, field, value):
+    daemon.create("api-reconfig", {"app.py": ECHO}, Timeout=5, MemorySize=256)
+    response = daemon.request("PUT", f"{FUNCTIONS}/api-reconfig/configuration", {field: value})
+    assert_lambda_error(response, 400, "InvalidParameterValueException")
+    status, _, body = daemon.request("GET", f"{FUNCTIONS}/api-reconfig/configuration")
+    config = json.loads(body)
+    assert (config["Timeout"], config["MemorySize"], config["Runtime"]) == (5, 256, "python3.11")
+    assert "Environment" not in config or config["Environment"]["Variables"] == {}
+    assert_daemon_serves(daemon)
+
+
+def test_racing_creates_of_one_name_make_exactly_one_function(daemon):
+    results = []
+
+    def create():
+        results.append(daemon.request("POST", FUNCTIONS, create_body(name="api-race")))
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    statuses = sorted(status for status, _, _ in results)
+    assert statuses == [201] + [409] * 7, statuses
+    for response in results:
+        if response[0] == 409:
+            assert_lambda_error(response, 409, "ResourceConflictException")
+    assert function_names(daemon) == ["api-race"]
+    status, _, body = daemon.invoke("api-race", b'"ok"')
+    assert status == 200 and json.loads(body) == {"length": 2}
+
+
 # --- code packages ---------------------------------------------------------------------------
 
 BROKEN_PACKAGES = {
@@ -246,26 +285,20 @@ def test_a_deleted_function_is_resource_not_found(daemon):
 
 # --- Invoke input ----------------------------------------------------------------------------
 
-def post_like_an_sdk(daemon, path, body, timeout=30):
-    """POSTs the way urllib3 (boto3) does: a server may answer and close before it has read the
-    whole body, so a broken pipe while sending is ignored and the response is read anyway."""
-    conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=timeout)
+def invoke_expecting_an_answer(daemon, name, payload, headers=None):
+    """Invokes with a client that writes the whole body before it reads (urllib): the daemon
+    must not close the connection under it, or the client never sees the 413."""
     try:
-        try:
-            conn.request("POST", path, body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        resp = conn.getresponse()
-        return resp.status, dict(resp.getheaders()), resp.read()
-    finally:
-        conn.close()
+        return daemon.invoke(name, payload, headers, timeout=30)
+    except OSError as e:
+        pytest.fail(f"the connection failed instead of carrying a 413 answer: {e!r}")
 
 
 def test_an_invoke_payload_over_6_mb_is_request_too_large(daemon):
     daemon.create("api-big", {"app.py": ECHO})
     payload = b'"' + b"a" * (6291457 - 2) + b'"'
     assert len(payload) == 6291457
-    response = post_like_an_sdk(daemon, f"{FUNCTIONS}/api-big/invocations", payload)
+    response = invoke_expecting_an_answer(daemon, "api-big", payload)
     assert_lambda_error(response, 413, "RequestTooLargeException")
     assert_daemon_serves(daemon)
     status, _, body = daemon.invoke("api-big", b'{"after": "too large"}')
@@ -279,6 +312,15 @@ def test_an_invoke_payload_of_exactly_6_mb_is_accepted(daemon):
     assert status == 200, body[:500]
     assert header(headers, "X-Amz-Function-Error") is None
     assert json.loads(body) == {"length": 6291454}
+
+
+def test_an_event_invoke_payload_over_1_mb_is_request_too_large(daemon):
+    daemon.create("api-bigevent", {"app.py": ECHO})
+    payload = b'"' + b"a" * (1048577 - 2) + b'"'
+    response = invoke_expecting_an_answer(daemon, "api-bigevent", payload,
+                                          {"X-Amz-Invocation-Type": "Event"})
+    assert_lambda_error(response, 413, "RequestTooLargeException")
+    assert_daemon_serves(daemon)
 
 
 @pytest.mark.parametrize("payload", [b"{not json", b"hello", b"{\"a\": 1", b"\xff\xfe"])
@@ -369,6 +411,52 @@ def test_many_abandoned_connections_in_a_row_leave_the_daemon_serving(daemon):
             s.close()
     status, _, body = daemon.invoke("api-many", b"[1, 2]")
     assert status == 200 and json.loads(body) == {"echo": [1, 2]}
+    assert_daemon_serves(daemon)
+
+
+def test_oversized_headers_and_garbage_requests_leave_the_daemon_serving(daemon):
+    daemon.create("api-garbage", {"app.py": ECHO})
+    requests = [
+        b"GET /2015-03-31/functions HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200000 + b"\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64,  # a TLS hello
+        b"NONSENSE\r\n\r\n",
+        b"POST /2015-03-31/functions HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+        b"POST /2015-03-31/functions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ]
+    for raw in requests:
+        with raw_connection(daemon) as s:
+            try:
+                s.sendall(raw)
+                s.settimeout(5)
+                s.recv(65536)  # an error response or a close, either is fine
+            except OSError:
+                pass
+        assert_daemon_serves(daemon)
+    status, _, body = daemon.invoke("api-garbage", b"{}")
+    assert status == 200 and json.loads(body) == {"echo": {}}
+
+
+def test_an_invalid_function_name_in_the_path_is_a_client_error(daemon):
+    for path in (f"{FUNCTIONS}/bad%20name", f"{FUNCTIONS}/{'x' * 65}/invocations",
+                 f"{FUNCTIONS}/a:b:c", f"{FUNCTIONS}/..%2F..%2Fetc", f"{FUNCTIONS}/..%2Fx/invocations"):
+        method = "POST" if path.endswith("invocations") else "GET"
+        status, headers, body = daemon.request(method, path, b"{}" if method == "POST" else None)
+        assert 400 <= status < 500, (path, status, body)
+        assert header(headers, "x-amzn-ErrorType"), (path, headers)
+    assert_daemon_serves(daemon)
+
+
+def test_the_logs_endpoint_refuses_names_that_leave_the_log_directory(daemon):
+    # data/logs/<name>.log is where a function's log lives; "../../secret" would be next to
+    # the data directory.
+    secret = daemon.data_dir.parent / "secret.log"
+    secret.write_text("NOT FOR HTTP CLIENTS\n")
+    for name in ("..%2F..%2Fsecret", "..%2f..%2fsecret", "%2E%2E%2F%2E%2E%2Fsecret"):
+        status, headers, body = daemon.request("GET", f"/lambent/v1/functions/{name}/logs")
+        assert b"NOT FOR HTTP CLIENTS" not in body, (name, status, body)
+        assert status in (400, 404), (name, status, body)
+        assert header(headers, "x-amzn-ErrorType") in ("InvalidParameterValueException",
+                                                       "ResourceNotFoundException"), headers
     assert_daemon_serves(daemon)
 
 

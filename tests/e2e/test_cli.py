@@ -245,3 +245,89 @@ def test_deploy_with_an_unknown_runtime_exits_1_with_the_error_type(daemon, tmp_
     assert result.returncode == 1
     assert "InvalidParameterValueException" in result.stderr
     assert "cli-cobol" not in daemon.cli("ls", check=True).stdout
+
+
+BOOTSTRAP = """\
+#!/bin/sh
+set -eu
+API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+while true; do
+  RESPONSE=$(curl -sS "$API/invocation/next" -D -)
+  ID=$(printf '%s\\n' "$RESPONSE" | grep -i '^Lambda-Runtime-Aws-Request-Id:' | tr -d '\\r' | cut -d' ' -f2)
+  EVENT=$(printf '%s\\n' "$RESPONSE" | sed '1,/^\\r*$/d')
+  curl -sS -X POST "$API/invocation/$ID/response" -d "{\\"from\\": \\"$(./lib/name.sh)\\", \\"event\\": $EVENT}" >/dev/null
+done
+"""
+
+
+def test_deploy_keeps_subdirectories_and_executable_bits(daemon, tmp_path):
+    fn = tmp_path / "provided"
+    (fn / "lib").mkdir(parents=True)
+    (fn / "bootstrap").write_text(BOOTSTRAP)
+    (fn / "bootstrap").chmod(0o755)
+    (fn / "lib" / "name.sh").write_text("#!/bin/sh\necho shell-runtime\n")
+    (fn / "lib" / "name.sh").chmod(0o755)
+    deployed = daemon.cli("deploy", str(fn), "--name", "cli-provided", "--runtime", "provided.al2023")
+    assert deployed.returncode == 0, deployed.stderr
+    invoked = daemon.cli("invoke", "cli-provided", "--payload", '{"k":"v"}')
+    assert invoked.returncode == 0, (invoked.stdout, invoked.stderr)
+    assert json.loads(invoked.stdout) == {"from": "shell-runtime", "event": {"k": "v"}}
+
+
+def test_deploy_packages_python_modules_in_subpackages(daemon, tmp_path):
+    fn = tmp_path / "pkg"
+    (fn / "helpers").mkdir(parents=True)
+    (fn / "helpers" / "__init__.py").write_text("")
+    (fn / "helpers" / "maths.py").write_text("def double(x):\n    return 2 * x\n")
+    (fn / "app.py").write_text("from helpers.maths import double\n\n"
+                               "def handler(event, context):\n    return double(event['n'])\n")
+    assert deploy(daemon, fn, "cli-pkg").returncode == 0
+    invoked = daemon.cli("invoke", "cli-pkg", "--payload", '{"n": 21}', check=True)
+    assert invoked.stdout.strip() == "42"
+
+
+def test_invoke_reads_the_payload_from_a_file(daemon, tmp_path):
+    fn = write_function(tmp_path / "fn", HANDLER_V1)
+    assert deploy(daemon, fn, "cli-file").returncode == 0
+    event = tmp_path / "event.json"
+    event.write_text('{"from": "file", "list": [1, 2, 3]}')
+    invoked = daemon.cli("invoke", "cli-file", "--payload-file", str(event), check=True)
+    assert json.loads(invoked.stdout)["event"] == {"from": "file", "list": [1, 2, 3]}
+    missing = daemon.cli("invoke", "cli-file", "--payload-file", str(tmp_path / "nope.json"))
+    assert missing.returncode == 2 and "nope.json" in missing.stderr
+
+
+def test_invoke_with_a_payload_that_is_not_json_exits_1_with_the_error_type(daemon, tmp_path):
+    fn = write_function(tmp_path / "fn", HANDLER_V1)
+    assert deploy(daemon, fn, "cli-badjson").returncode == 0
+    invoked = daemon.cli("invoke", "cli-badjson", "--payload", "{not json")
+    assert invoked.returncode == 1
+    assert "InvalidRequestContentException" in invoked.stderr
+
+
+def test_invoke_async_queues_the_event_and_the_function_runs(daemon, tmp_path):
+    fn = write_function(tmp_path / "fn", HANDLER_V1)
+    assert deploy(daemon, fn, "cli-async").returncode == 0
+    queued = daemon.cli("invoke", "cli-async", "--async", "--payload", '{"async": true}')
+    assert queued.returncode == 0, queued.stderr
+    assert queued.stdout.startswith("queued ")
+    request_id = queued.stdout.split()[1]
+    assert wait_until(lambda: f"REPORT RequestId: {request_id}" in daemon.cli("logs", "cli-async").stdout,
+                      timeout=10)
+    assert "handler saw {'async': True}" in daemon.cli("logs", "cli-async").stdout
+
+
+def test_logs_of_a_function_never_invoked_is_empty(daemon, tmp_path):
+    fn = write_function(tmp_path / "fn", HANDLER_V1)
+    assert deploy(daemon, fn, "cli-quiet").returncode == 0
+    logs = daemon.cli("logs", "cli-quiet")
+    assert logs.returncode == 0, logs.stderr
+    assert logs.stdout.strip() == ""
+
+
+def test_deploy_with_a_malformed_env_option_exits_2_and_creates_nothing(daemon, tmp_path):
+    fn = write_function(tmp_path / "fn", HANDLER_V1)
+    result = deploy(daemon, fn, "cli-badenv", "--env", "NOEQUALS")
+    assert result.returncode == 2
+    assert "KEY=VALUE" in result.stderr
+    assert "cli-badenv" not in daemon.cli("ls", check=True).stdout

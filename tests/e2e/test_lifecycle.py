@@ -54,13 +54,14 @@ def handler(event, context):
 SHELL_BOOTSTRAP = '''\
 #!/bin/sh
 # A provided.al2023 runtime: echo the event; exit with status 3 when it says "crash".
+# The headers go to stdout (-D -), not to a file: every environment has its own pid namespace,
+# so /tmp/headers.$$ would be the same file for all of them.
 set -eu
 API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
-HEADERS="/tmp/lambent-e2e-headers.$$"
 while true; do
-  EVENT=$(curl -sS "$API/invocation/next" -D "$HEADERS")
-  ID=$(grep -i '^Lambda-Runtime-Aws-Request-Id:' "$HEADERS" | tr -d '\\r' | cut -d' ' -f2)
-  rm -f "$HEADERS"
+  RESPONSE=$(curl -sS "$API/invocation/next" -D -)
+  ID=$(printf '%s\\n' "$RESPONSE" | grep -i '^Lambda-Runtime-Aws-Request-Id:' | tr -d '\\r' | cut -d' ' -f2)
+  EVENT=$(printf '%s\\n' "$RESPONSE" | sed '1,/^\\r*$/d')
   case "$EVENT" in *crash*) echo "bootstrap crashing on $ID"; exit 3;; esac
   echo "bootstrap got $EVENT"
   curl -sS -X POST "$API/invocation/$ID/response" -d "{\\"echo\\": $EVENT}" >/dev/null
@@ -201,23 +202,82 @@ def test_concurrent_invocations_all_succeed_in_more_than_one_environment(daemon)
     assert elapsed < 2.0 + 1.5, elapsed
 
 
+def test_invocations_beyond_the_environment_limit_are_throttled_with_429(make_daemon):
+    daemon = make_daemon("--max-environments", "1").start()
+    create_worker(daemon, "lc-throttle", Timeout=10)
+    busy = threading.Thread(target=lambda: daemon.invoke("lc-throttle", b'{"sleep": 1.5}', timeout=20))
+    busy.start()
+    try:
+        assert wait_until(lambda: json.loads(daemon.request("GET", "/lambent/v1/health")[2])
+                          ["environments"] == 1, timeout=5)
+        time.sleep(0.3)  # the environment is running the sleeping invocation now
+        status, headers, body = daemon.invoke("lc-throttle", b"{}")
+        assert status == 429, body
+        assert header(headers, "x-amzn-ErrorType") == "TooManyRequestsException"
+        document = json.loads(body)
+        assert document["message"] and document["Type"] == "User" and document["Reason"], document
+    finally:
+        busy.join(timeout=20)
+    # Once the environment is free again it serves the next caller.
+    assert invoke_ok(daemon, "lc-throttle")["invocations"] == 2
+
+
+def test_an_idle_environment_is_stopped_after_the_idle_timeout(make_daemon, marker):
+    daemon = make_daemon("--idle-timeout", "1").start()
+    create_worker(daemon, "lc-idle", marker)
+    first = invoke_ok(daemon, "lc-idle", {"spawn": True})
+    assert processes_with_env(marker)
+    assert_no_process_left(marker, timeout=6)
+    second = invoke_ok(daemon, "lc-idle")
+    assert second["environment_id"] != first["environment_id"]
+
+
+def test_an_event_invocation_is_accepted_with_202_and_runs_in_the_background(daemon):
+    create_worker(daemon, "lc-event")
+    status, headers, body = daemon.invoke("lc-event", b'{"print": "ran asynchronously"}',
+                                          {"X-Amz-Invocation-Type": "Event"})
+    assert status == 202, body
+    assert body == b""
+    request_id = header(headers, "x-amzn-RequestId")
+    assert request_id
+    assert wait_until(lambda: "ran asynchronously" in logs(daemon, "lc-event")
+                      and any(request_id in line for line in report_lines(logs(daemon, "lc-event"))),
+                      timeout=10), logs(daemon, "lc-event")
+
+
+def test_a_dry_run_invocation_returns_204_and_runs_nothing(daemon):
+    create_worker(daemon, "lc-dryrun")
+    status, _, body = daemon.invoke("lc-dryrun", b'{"print": "should not run"}',
+                                    {"X-Amz-Invocation-Type": "DryRun"})
+    assert status == 204, body
+    time.sleep(0.2)
+    assert "should not run" not in logs(daemon, "lc-dryrun")
+    assert json.loads(daemon.request("GET", "/lambent/v1/health")[2])["environments"] == 0
+
+
 # --- failures --------------------------------------------------------------------------------
 
 def test_a_timeout_returns_sandbox_timedout_and_the_next_invoke_gets_a_fresh_environment(daemon):
     create_worker(daemon, "lc-timeout", Timeout=1)
     before = invoke_ok(daemon, "lc-timeout")
     started = time.time()
-    status, headers, document = invoke_json(daemon, "lc-timeout", {"sleep": 5})
+    status, headers, document = invoke_json(daemon, "lc-timeout", {"sleep": 5, "print": "going to sleep"},
+                                            {"X-Amz-Log-Type": "Tail"})
     elapsed = time.time() - started
     assert_unhandled(status, headers, document, "Sandbox.Timedout")
     request_id = header(headers, "x-amzn-RequestId")
     assert document["errorMessage"] == f"RequestId: {request_id} Error: Task timed out after 1.00 seconds"
     assert 0.9 <= elapsed < 4, elapsed
+    tail = tail_of(headers).decode()
+    assert "going to sleep" in tail
+    assert f"{request_id} Task timed out after 1.00 seconds" in tail
+    (report,) = report_lines(tail)
+    assert report.startswith(f"REPORT RequestId: {request_id}\t") and report.endswith("Status: timeout")
 
     assert wait_until(lambda: any(request_id in line and "Status: timeout" in line
                                   for line in report_lines(logs(daemon, "lc-timeout"))), timeout=5), \
         logs(daemon, "lc-timeout")
-    assert f"Task timed out after 1.00 seconds" in logs(daemon, "lc-timeout")
+    assert "Task timed out after 1.00 seconds" in logs(daemon, "lc-timeout")
 
     after = invoke_ok(daemon, "lc-timeout")
     assert after["environment_id"] != before["environment_id"]
@@ -248,6 +308,44 @@ def test_a_provided_bootstrap_that_exits_returns_runtime_exit_error_and_the_next
     assert invoke_ok(daemon, "lc-shell", {"n": 2}) == {"echo": {"n": 2}}
     text = logs(daemon, "lc-shell")
     assert "bootstrap crashing on" in text and 'bootstrap got {"n": 2}' in text
+
+
+def test_a_handler_calling_sys_exit_0_returns_runtime_exit_error_without_a_reason(daemon):
+    daemon.create("lc-sysexit", {"app.py": "import sys\n\ndef handler(event, context):\n"
+                                           "    sys.exit(0)\n"})
+    status, headers, document = invoke_json(daemon, "lc-sysexit")
+    assert_unhandled(status, headers, document, "Runtime.ExitError")
+    request_id = header(headers, "x-amzn-RequestId")
+    assert document["errorMessage"] == \
+        f"RequestId: {request_id} Error: Runtime exited without providing a reason", document
+
+
+def test_a_runtime_killed_by_a_signal_returns_runtime_exit_error_naming_the_signal(daemon):
+    source = ("import os, signal\n\n"
+              "def handler(event, context):\n"
+              "    os.kill(os.getpid(), signal.SIGKILL)\n")
+    daemon.create("lc-killed", {"app.py": source})
+    status, headers, document = invoke_json(daemon, "lc-killed")
+    assert_unhandled(status, headers, document, "Runtime.ExitError")
+    assert document["errorMessage"].endswith("Runtime exited with error: signal: killed"), document
+
+
+def test_a_bootstrap_that_exits_during_init_returns_runtime_exit_error(daemon):
+    daemon.create("lc-initexit", {"bootstrap": ("#!/bin/sh\necho giving up\nexit 5\n", 0o755)},
+                  runtime="provided.al2023", handler="unused")
+    status, headers, document = invoke_json(daemon, "lc-initexit", {}, {"X-Amz-Log-Type": "Tail"})
+    assert_unhandled(status, headers, document, "Runtime.ExitError")
+    assert "Runtime exited with error: exit status 5" in document["errorMessage"], document
+    assert "giving up" in logs(daemon, "lc-initexit")
+    assert daemon.proc.poll() is None
+
+
+def test_a_bootstrap_that_is_not_executable_returns_runtime_invalid_entrypoint(daemon):
+    daemon.create("lc-noexec", {"bootstrap": ("#!/bin/sh\nexit 0\n", 0o644)},
+                  runtime="provided.al2023", handler="unused")
+    status, headers, document = invoke_json(daemon, "lc-noexec")
+    assert_unhandled(status, headers, document, "Runtime.InvalidEntrypoint")
+    assert "permission denied" in document["errorMessage"].lower(), document
 
 
 def test_an_import_error_at_init_returns_runtime_import_module_error(daemon):
@@ -295,8 +393,10 @@ def test_a_handler_exception_returns_the_error_document_with_the_exception_class
     status, headers, document = invoke_json(daemon, "lc-raises", {"balance": 8},
                                             {"X-Amz-Log-Type": "Tail"})
     assert_unhandled(status, headers, document, "InsufficientFunds")
-    (report,) = report_lines(tail_of(headers).decode())
+    tail = tail_of(headers).decode()
+    (report,) = report_lines(tail)
     assert "Init Duration" not in report
+    assert "InsufficientFunds" in tail and "balance is 8" in tail  # the runtime logs the error
 
 
 # --- what the handler sees -------------------------------------------------------------------
@@ -369,12 +469,20 @@ def test_log_type_tail_keeps_only_the_last_4_kb(daemon):
 
 # --- state and code --------------------------------------------------------------------------
 
-def test_functions_survive_a_daemon_restart(make_daemon, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_functions_and_their_latest_code_survive_a_daemon_restart(make_daemon, tmp_path, sig):
     data_dir = tmp_path / "persistent"
     first = make_daemon(data_dir=data_dir).start()
     create_worker(first, "lc-persist", Timeout=11, MemorySize=320, variables={"KEPT": "yes"})
+    create_worker(first, "lc-persist-gone")
     before = invoke_ok(first, "lc-persist")
-    first.stop()
+    new_code = WORKER.replace('"version": "v1"', '"version": "v2"')
+    status, _, body = first.request("PUT", f"{FUNCTIONS}/lc-persist/code",
+                                    {"ZipFile": base64.b64encode(make_zip({"app.py": new_code})).decode()})
+    assert status == 200, body
+    code_sha = json.loads(body)["CodeSha256"]
+    assert first.request("DELETE", f"{FUNCTIONS}/lc-persist-gone")[0] == 204
+    first.stop(sig)
 
     second = make_daemon(data_dir=data_dir).start()
     status, _, body = second.request("GET", f"{FUNCTIONS}/lc-persist")
@@ -382,9 +490,10 @@ def test_functions_survive_a_daemon_restart(make_daemon, tmp_path):
     config = json.loads(body)["Configuration"]
     assert config["Timeout"] == 11 and config["MemorySize"] == 320
     assert config["Environment"] == {"Variables": {"KEPT": "yes"}}
+    assert config["CodeSha256"] == code_sha
     after = invoke_ok(second, "lc-persist", {"again": 1})
     assert after["env"]["KEPT"] == "yes"
-    assert after["version"] == "v1"
+    assert after["version"] == "v2"
     assert after["environment_id"] != before["environment_id"]
     names = [f["FunctionName"] for f in json.loads(second.request("GET", FUNCTIONS)[2])["Functions"]]
     assert names == ["lc-persist"]
@@ -404,6 +513,45 @@ def test_updating_the_code_makes_the_next_invoke_run_the_new_code(daemon, marker
     # The old environment was stopped, not left idle.
     assert wait_until(lambda: not os.path.exists(f"/proc/{old['host_pid']}"), timeout=10)
     assert invoke_ok(daemon, "lc-update")["version"] == "v2"
+
+
+def test_an_invocation_in_flight_during_a_code_update_finishes_on_the_old_code(daemon, marker):
+    create_worker(daemon, "lc-inflight", marker, Timeout=10)
+    result = {}
+    slow = threading.Thread(target=lambda: result.update(
+        response=invoke_json(daemon, "lc-inflight", {"sleep": 1})))
+    slow.start()
+    assert wait_until(lambda: len(processes_with_env(marker)) >= 2, timeout=5)
+    time.sleep(0.2)
+    new_code = WORKER.replace('"version": "v1"', '"version": "v2"')
+    status, _, body = daemon.request(
+        "PUT", f"{FUNCTIONS}/lc-inflight/code",
+        {"ZipFile": base64.b64encode(make_zip({"app.py": new_code})).decode()})
+    assert status == 200, body
+    slow.join(timeout=15)
+    status, headers, old = result["response"]
+    assert status == 200 and header(headers, "X-Amz-Function-Error") is None, old
+    assert old["version"] == "v1"
+    new = invoke_ok(daemon, "lc-inflight")
+    assert new["version"] == "v2" and new["environment_id"] != old["environment_id"]
+    # The old environment is stopped once it finished.
+    assert wait_until(lambda: not os.path.exists(f"/proc/{old['host_pid']}"), timeout=10)
+
+
+def test_deleting_a_function_during_an_invocation_lets_it_finish_then_stops_everything(daemon, marker):
+    create_worker(daemon, "lc-delbusy", marker, Timeout=10)
+    result = {}
+    slow = threading.Thread(target=lambda: result.update(
+        response=invoke_json(daemon, "lc-delbusy", {"sleep": 1, "spawn": True})))
+    slow.start()
+    assert wait_until(lambda: len(processes_with_env(marker)) >= 3, timeout=5)
+    status, _, _ = daemon.request("DELETE", f"{FUNCTIONS}/lc-delbusy")
+    assert status == 204
+    slow.join(timeout=15)
+    status, headers, document = result["response"]
+    assert status == 200 and header(headers, "X-Amz-Function-Error") is None, document
+    assert_no_process_left(marker)
+    assert daemon.invoke("lc-delbusy")[0] == 404
 
 
 def test_updating_the_configuration_makes_the_next_invoke_see_it(daemon):
@@ -442,23 +590,27 @@ def test_no_process_outlives_an_environment_that_failed(daemon, marker, ending):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_no_process_outlives_the_daemon(daemon, marker, sig):
-    create_worker(daemon, "lc-leak-daemon", marker)
+    create_worker(daemon, "lc-leak-daemon", marker, Timeout=60)
     spawn_grandchild(daemon, "lc-leak-daemon", marker)
-    # A second, busy environment too.
+    # Two invocations that stay busy: one in the warm environment (which then holds two
+    # sleeps), one in a second environment.
     def busy_invoke():
         try:
             daemon.invoke("lc-leak-daemon", b'{"spawn": true, "sleep": 30}', timeout=40)
         except OSError:
             pass  # the daemon dies under it
 
-    busy = threading.Thread(target=busy_invoke, daemon=True)
-    busy.start()
-    assert wait_until(lambda: len(processes_with_env(marker)) >= 6, timeout=10), \
+    busy = [threading.Thread(target=busy_invoke, daemon=True) for _ in range(2)]
+    for t in busy:
+        t.start()
+    # 2 x (lambent-init, runtime) + 3 sleeps
+    assert wait_until(lambda: len(processes_with_env(marker)) >= 7, timeout=10), \
         describe(processes_with_env(marker))
     daemon.stop(sig)
     assert daemon.proc.returncode is not None
     assert_no_process_left(marker)
-    busy.join(timeout=10)
+    for t in busy:
+        t.join(timeout=10)
 
 
 def test_deleting_an_idle_function_stops_its_environments(daemon, marker):
