@@ -1,0 +1,266 @@
+#include "sandbox/cgroup.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "base/fd.h"
+
+namespace lambent::sandbox {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Result<void> WriteFile(const fs::path& path, std::string_view value) {
+  // O_CREAT is harmless on cgroupfs (its files exist or cannot be made) and lets the
+  // tests use a plain directory laid out like it.
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_TRUNC | O_CREAT, 0644));
+  if (!fd) return tl::unexpected(Error::System("open", path.string(), errno));
+  if (::write(fd.get(), value.data(), value.size()) != ssize_t(value.size())) {
+    return tl::unexpected(Error::System("write", path.string(), errno));
+  }
+  return Ok();
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int64_t ReadNumber(const fs::path& path) {
+  std::string text = ReadFile(path);
+  return text.empty() ? 0 : std::atoll(text.c_str());
+}
+
+// "key value" lines, as memory.events and memory.oom_control hold.
+int64_t ReadKey(const fs::path& path, std::string_view key) {
+  std::istringstream in(ReadFile(path));
+  std::string k;
+  int64_t v;
+  while (in >> k >> v) {
+    if (k == key) return v;
+  }
+  return 0;
+}
+
+// Kills every process listed in `procs` until the file is empty, then removes `dir`.
+void KillAndRemove(const fs::path& dir, const char* procs_file) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::istringstream in(ReadFile(dir / procs_file));
+    pid_t pid;
+    bool any = false;
+    while (in >> pid) {
+      ::kill(pid, SIGKILL);
+      any = true;
+    }
+    if (!any && ::rmdir(dir.c_str()) == 0) return;
+    if (!any && errno != EBUSY) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+class CgroupDirV1 : public CgroupDir {
+ public:
+  explicit CgroupDirV1(std::vector<std::pair<std::string, fs::path>> dirs) : dirs_(std::move(dirs)) {}
+  ~CgroupDirV1() override {
+    for (auto& [_, dir] : dirs_) KillAndRemove(dir, "cgroup.procs");
+  }
+
+  Result<void> Attach(pid_t pid) override {
+    for (auto& [_, dir] : dirs_) {
+      if (auto ok = WriteFile(dir / "cgroup.procs", std::to_string(pid)); !ok) return ok;
+    }
+    return Ok();
+  }
+
+  CgroupUsage Usage() const override {
+    CgroupUsage usage;
+    for (const auto& [controller, dir] : dirs_) {
+      if (controller != "memory") continue;
+      usage.peak_memory_bytes = ReadNumber(dir / "memory.max_usage_in_bytes");
+      // oom_kill counts kills inside this group (Linux 4.13+); under_oom only says "now".
+      usage.oom_killed = ReadKey(dir / "memory.oom_control", "oom_kill") > 0;
+    }
+    return usage;
+  }
+
+ private:
+  std::vector<std::pair<std::string, fs::path>> dirs_;
+};
+
+class CgroupV1 : public CgroupManager {
+ public:
+  explicit CgroupV1(std::vector<std::pair<std::string, fs::path>> parents) : parents_(std::move(parents)) {}
+
+  Result<std::unique_ptr<CgroupDir>> Create(const std::string& name, const CgroupLimits& limits) override {
+    std::vector<std::pair<std::string, fs::path>> made;
+    auto cleanup = [&] {
+      for (auto& [_, dir] : made) ::rmdir(dir.c_str());
+    };
+    for (const auto& [controller, parent] : parents_) {
+      fs::path dir = parent / name;
+      if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+        int e = errno;
+        cleanup();
+        return tl::unexpected(Error::System("mkdir", dir.string(), e));
+      }
+      made.emplace_back(controller, dir);
+      Result<void> ok = Ok();
+      if (controller == "memory") {
+        std::string bytes = std::to_string(limits.memory_bytes);
+        ok = WriteFile(dir / "memory.limit_in_bytes", bytes);
+        // No swap: memsw may be absent when swap accounting is off, which is fine.
+        if (ok && fs::exists(dir / "memory.memsw.limit_in_bytes")) {
+          ok = WriteFile(dir / "memory.memsw.limit_in_bytes", bytes);
+        }
+        if (ok && fs::exists(dir / "memory.swappiness")) (void)WriteFile(dir / "memory.swappiness", "0");
+      } else if (controller == "pids") {
+        ok = WriteFile(dir / "pids.max", std::to_string(limits.pids));
+      } else if (controller == "cpu") {
+        constexpr int64_t kPeriod = 100000;
+        ok = WriteFile(dir / "cpu.cfs_period_us", std::to_string(kPeriod));
+        if (ok) ok = WriteFile(dir / "cpu.cfs_quota_us", std::to_string(int64_t(kPeriod * limits.cpus)));
+      }
+      if (!ok) {
+        cleanup();
+        return tl::unexpected(ok.error());
+      }
+    }
+    return std::unique_ptr<CgroupDir>(new CgroupDirV1(std::move(made)));
+  }
+
+  std::string Describe() const override {
+    std::string out = "cgroup v1:";
+    for (const auto& [controller, parent] : parents_) out += fmt::format(" {}={}", controller, parent.string());
+    return out;
+  }
+
+ private:
+  std::vector<std::pair<std::string, fs::path>> parents_;
+};
+
+class CgroupDirV2 : public CgroupDir {
+ public:
+  explicit CgroupDirV2(fs::path dir) : dir_(std::move(dir)) {}
+  ~CgroupDirV2() override {
+    // cgroup.kill (5.14+) ends everything at once, frozen or not.
+    if (fs::exists(dir_ / "cgroup.kill")) (void)WriteFile(dir_ / "cgroup.kill", "1");
+    KillAndRemove(dir_, "cgroup.procs");
+  }
+  Result<void> Attach(pid_t pid) override { return WriteFile(dir_ / "cgroup.procs", std::to_string(pid)); }
+  CgroupUsage Usage() const override {
+    return {ReadNumber(dir_ / "memory.peak"), ReadKey(dir_ / "memory.events", "oom_kill") > 0};
+  }
+
+ private:
+  fs::path dir_;
+};
+
+class CgroupV2 : public CgroupManager {
+ public:
+  explicit CgroupV2(fs::path parent) : parent_(std::move(parent)) {}
+
+  Result<std::unique_ptr<CgroupDir>> Create(const std::string& name, const CgroupLimits& limits) override {
+    fs::path dir = parent_ / name;
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return tl::unexpected(Error::System("mkdir", dir.string(), errno));
+    }
+    auto result = std::unique_ptr<CgroupDir>(new CgroupDirV2(dir));
+    constexpr int64_t kPeriod = 100000;
+    for (auto [file, value] : std::initializer_list<std::pair<const char*, std::string>>{
+             {"memory.max", std::to_string(limits.memory_bytes)},
+             {"memory.swap.max", "0"},
+             {"pids.max", std::to_string(limits.pids)},
+             {"cpu.max", fmt::format("{} {}", int64_t(kPeriod * limits.cpus), kPeriod)}}) {
+      if (std::string_view(file) == "memory.swap.max" && !fs::exists(dir / file)) continue;
+      if (auto ok = WriteFile(dir / file, value); !ok) return tl::unexpected(ok.error());
+    }
+    return result;
+  }
+
+  std::string Describe() const override { return "cgroup v2: " + parent_.string(); }
+
+ private:
+  fs::path parent_;
+};
+
+// The path of this process's cgroup in a hierarchy, from /proc/self/cgroup text:
+// "4:memory:/a/b" for v1 controller "memory", "0::/a/b" for v2 (controller "").
+std::string OwnPath(const std::string& own_cgroup, const std::string& controller) {
+  std::istringstream in(own_cgroup);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto first = line.find(':');
+    auto second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    std::string controllers = line.substr(first + 1, second - first - 1);
+    std::string path = line.substr(second + 1);
+    if (controller.empty() ? controllers.empty() : (',' + controllers + ',').find(',' + controller + ',') != std::string::npos) {
+      return path;
+    }
+  }
+  return "/";
+}
+
+}  // namespace
+
+std::unique_ptr<CgroupManager> MakeCgroupV1(std::vector<std::pair<std::string, fs::path>> controllers) {
+  return std::make_unique<CgroupV1>(std::move(controllers));
+}
+
+std::unique_ptr<CgroupManager> MakeCgroupV2(fs::path parent) { return std::make_unique<CgroupV2>(std::move(parent)); }
+
+double CpusForMemory(int memory_mb, double floor) {
+  return std::max(floor, double(memory_mb) / 1769.0);
+}
+
+Result<std::unique_ptr<CgroupManager>> CgroupManager::Detect(const fs::path& root, const std::string& own_cgroup,
+                                                              const std::string& group_name) {
+  std::error_code ec;
+  // v2: the unified hierarchy at the root, or at root/unified on hybrid hosts.
+  for (fs::path unified : {root, root / "unified"}) {
+    std::string controllers = ReadFile(unified / "cgroup.controllers");
+    if (controllers.find("memory") == std::string::npos || controllers.find("pids") == std::string::npos) continue;
+    fs::path own = unified / fs::path(OwnPath(own_cgroup, "")).relative_path();
+    fs::path parent = own / group_name;
+    fs::create_directories(parent, ec);
+    if (ec) continue;
+    // Controllers must be enabled for the children of the parent we create groups in.
+    (void)WriteFile(own / "cgroup.subtree_control", "+memory +pids +cpu");
+    (void)WriteFile(parent / "cgroup.subtree_control", "+memory +pids +cpu");
+    return MakeCgroupV2(parent);
+  }
+  std::vector<std::pair<std::string, fs::path>> parents;
+  for (std::string controller : {"memory", "pids", "cpu"}) {
+    fs::path hierarchy = root / controller;
+    if (!fs::exists(hierarchy / "cgroup.procs")) {
+      return tl::unexpected(Error(ErrorCode::kSystem, "no usable cgroup hierarchy for " + controller));
+    }
+    fs::path parent = hierarchy / fs::path(OwnPath(own_cgroup, controller)).relative_path() / group_name;
+    fs::create_directories(parent, ec);
+    if (ec) {
+      return tl::unexpected(Error::System("mkdir", parent.string(), ec.value()));
+    }
+    if (controller == "memory") {
+      // Children must count toward this group's usage (the default on most hosts).
+      (void)WriteFile(parent / "memory.use_hierarchy", "1");
+    }
+    parents.emplace_back(controller, parent);
+  }
+  return MakeCgroupV1(std::move(parents));
+}
+
+}  // namespace lambent::sandbox

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+
+namespace lambent::sandbox {
+
+// The limits of one environment.
+struct CgroupLimits {
+  int64_t memory_bytes = 128ll << 20;  // hard limit, no swap
+  int64_t pids = 1024;
+  double cpus = 1.0;                   // CPU quota in cores
+};
+
+// What an environment's cgroup tells after the fact.
+struct CgroupUsage {
+  int64_t peak_memory_bytes = 0;
+  bool oom_killed = false;
+};
+
+// One environment's cgroup, v1 (a directory per controller) or v2 (one directory). The
+// destructor kills what is left inside and removes the directories. Move-only; not
+// thread-safe.
+class CgroupDir {
+ public:
+  virtual ~CgroupDir() = default;
+  // Moves a process in (before it starts the runtime).
+  virtual Result<void> Attach(pid_t pid) = 0;
+  virtual CgroupUsage Usage() const = 0;
+};
+
+// Creates environment cgroups under one parent. Thread-compatible.
+class CgroupManager {
+ public:
+  virtual ~CgroupManager() = default;
+  virtual Result<std::unique_ptr<CgroupDir>> Create(const std::string& name, const CgroupLimits& limits) = 0;
+  virtual std::string Describe() const = 0;
+
+  // Picks v2 when the unified hierarchy has the memory and pids controllers, else v1 when the
+  // memory, cpu and pids hierarchies are mounted; nullopt-like error when neither works.
+  // `root` is normally /sys/fs/cgroup; `own_cgroup` the contents of /proc/self/cgroup.
+  static Result<std::unique_ptr<CgroupManager>> Detect(const std::filesystem::path& root,
+                                                       const std::string& own_cgroup,
+                                                       const std::string& group_name);
+};
+
+// Exposed for tests: v1 and v2 managers rooted at explicit directories.
+std::unique_ptr<CgroupManager> MakeCgroupV1(std::vector<std::pair<std::string, std::filesystem::path>> controllers);
+std::unique_ptr<CgroupManager> MakeCgroupV2(std::filesystem::path parent);
+
+// Lambda's rule: 1,769 MB of memory buys one vCPU; `floor` keeps tiny functions usable.
+double CpusForMemory(int memory_mb, double floor);
+
+}  // namespace lambent::sandbox

@@ -1,0 +1,111 @@
+#include "sandbox/cgroup.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+namespace lambent::sandbox {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Read(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void Write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+
+class CgroupTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("lambent-cgroup-test-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  fs::path root_;
+};
+
+TEST_F(CgroupTest, V2WritesMemoryPidsAndCpuLimits) {
+  fs::create_directories(root_ / "lambent");
+  auto manager = MakeCgroupV2(root_ / "lambent");
+  auto dir = manager->Create("env-1", {256ll << 20, 1024, 0.5});
+  ASSERT_TRUE(dir) << dir.error().message();
+  fs::path d = root_ / "lambent" / "env-1";
+  EXPECT_EQ(Read(d / "memory.max"), std::to_string(256ll << 20));
+  EXPECT_EQ(Read(d / "pids.max"), "1024");
+  EXPECT_EQ(Read(d / "cpu.max"), "50000 100000");
+  ASSERT_TRUE((*dir)->Attach(4242));
+  EXPECT_EQ(Read(d / "cgroup.procs"), "4242");
+}
+
+TEST_F(CgroupTest, V2ReportsPeakMemoryAndOomKills) {
+  fs::create_directories(root_ / "lambent");
+  auto dir = MakeCgroupV2(root_ / "lambent")->Create("env-1", {});
+  ASSERT_TRUE(dir);
+  fs::path d = root_ / "lambent" / "env-1";
+  Write(d / "memory.peak", "134217728\n");
+  Write(d / "memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n");
+  auto usage = (*dir)->Usage();
+  EXPECT_EQ(usage.peak_memory_bytes, 134217728);
+  EXPECT_TRUE(usage.oom_killed);
+}
+
+TEST_F(CgroupTest, V1WritesEachControllersLimitAndReadsTheOomCounter) {
+  for (auto c : {"memory", "pids", "cpu"}) fs::create_directories(root_ / c / "lambent");
+  auto manager = MakeCgroupV1({{"memory", root_ / "memory/lambent"},
+                               {"pids", root_ / "pids/lambent"},
+                               {"cpu", root_ / "cpu/lambent"}});
+  auto dir = manager->Create("env-2", {128ll << 20, 64, 2.0});
+  ASSERT_TRUE(dir) << dir.error().message();
+  EXPECT_EQ(Read(root_ / "memory/lambent/env-2/memory.limit_in_bytes"), std::to_string(128ll << 20));
+  EXPECT_EQ(Read(root_ / "pids/lambent/env-2/pids.max"), "64");
+  EXPECT_EQ(Read(root_ / "cpu/lambent/env-2/cpu.cfs_quota_us"), "200000");
+  ASSERT_TRUE((*dir)->Attach(77));
+  for (auto c : {"memory", "pids", "cpu"}) EXPECT_EQ(Read(root_ / c / "lambent/env-2/cgroup.procs"), "77");
+  Write(root_ / "memory/lambent/env-2/memory.max_usage_in_bytes", "1048576");
+  Write(root_ / "memory/lambent/env-2/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+  auto usage = (*dir)->Usage();
+  EXPECT_EQ(usage.peak_memory_bytes, 1048576);
+  EXPECT_TRUE(usage.oom_killed);
+}
+
+TEST_F(CgroupTest, DetectPrefersAUnifiedHierarchyWithMemoryAndPids) {
+  fs::create_directories(root_ / "unified" / "svc");
+  Write(root_ / "unified" / "cgroup.controllers", "cpu memory pids\n");
+  auto manager = CgroupManager::Detect(root_, "0::/svc\n4:memory:/svc\n", "lambent");
+  ASSERT_TRUE(manager) << manager.error().message();
+  EXPECT_NE((*manager)->Describe().find("v2"), std::string::npos);
+  EXPECT_TRUE(fs::exists(root_ / "unified" / "svc" / "lambent"));
+}
+
+TEST_F(CgroupTest, DetectFallsBackToV1UnderTheDaemonsOwnGroups) {
+  fs::create_directories(root_ / "unified");
+  Write(root_ / "unified" / "cgroup.controllers", "");  // a hybrid host's empty v2
+  for (auto c : {"memory", "pids", "cpu"}) {
+    fs::create_directories(root_ / c);
+    Write(root_ / c / "cgroup.procs", "");
+  }
+  auto manager = CgroupManager::Detect(root_, "4:memory:/job/42\n8:pids:/\n1:cpu,cpuacct:/\n0::/\n", "lambent");
+  ASSERT_TRUE(manager) << manager.error().message();
+  EXPECT_NE((*manager)->Describe().find("v1"), std::string::npos);
+  EXPECT_TRUE(fs::exists(root_ / "memory/job/42/lambent"));
+  EXPECT_TRUE(fs::exists(root_ / "cpu/lambent"));
+}
+
+TEST(CpuShare, FollowsLambdasRuleWithAFloor) {
+  EXPECT_DOUBLE_EQ(CpusForMemory(1769, 0.1), 1.0);
+  EXPECT_DOUBLE_EQ(CpusForMemory(3538, 0.1), 2.0);
+  EXPECT_DOUBLE_EQ(CpusForMemory(128, 0.25), 0.25);
+}
+
+}  // namespace
+}  // namespace lambent::sandbox
