@@ -107,6 +107,10 @@ bool ParseInitArgs(int argc, char** argv, InitOptions& options, std::string& err
       ++i;
       break;
     }
+    if (arg == "--sandbox") {
+      options.sandbox = true;
+      continue;
+    }
     if (i + 1 >= argc) {
       error = "missing value for " + arg;
       return false;
@@ -122,6 +126,14 @@ bool ParseInitArgs(int argc, char** argv, InitOptions& options, std::string& err
       options.listen_port = std::atoi(value.c_str() + colon + 1);
     } else if (arg == "--cwd") {
       options.working_dir = value;
+    } else if (arg == "--tmp-size-mb") {
+      options.sandbox_options.tmp_size_mb = std::atoi(value.c_str());
+    } else if (arg == "--network") {
+      if (value != "none" && value != "host") {
+        error = "--network is none or host";
+        return false;
+      }
+      options.sandbox_options.own_network = value == "none";
     } else {
       error = "unknown option " + arg;
       return false;
@@ -147,6 +159,17 @@ int RunInit(const InitOptions& options) {
   ::sigprocmask(SIG_BLOCK, &mask, &original_mask);
   Fd signals(::signalfd(-1, &mask, SFD_CLOEXEC));
   ::signal(SIGPIPE, SIG_IGN);
+
+  if (options.sandbox) {
+    // Order matters: mounts and hostname need the capabilities LockDown removes, and the
+    // seccomp filter denies mount and pivot_root.
+    std::string failed = SetUpSandbox(options.sandbox_options);
+    if (failed.empty()) failed = LockDown();
+    if (!failed.empty()) {
+      Log("sandbox setup failed: ", failed.c_str());
+      return 125;
+    }
+  }
 
   int port = 0;
   Fd listener = Listen(options.listen_host, options.listen_port, port);

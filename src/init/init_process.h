@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "init/sandbox_setup.h"
+
 namespace lambent::init {
 
 // What lambent-init is told on its command line.
@@ -11,9 +13,12 @@ struct InitOptions {
   int listen_port = 0;            // 0: any free port (until each environment has its own netns)
   std::string working_dir;        // the runtime's cwd
   std::vector<std::string> argv;  // the runtime's command
+  bool sandbox = false;           // finish the sandbox from the inside first
+  SandboxOptions sandbox_options;
 };
 
-// Parses `lambent-init [--listen HOST:PORT] [--cwd DIR] -- CMD ARGS...`. Returns false and
+// Parses `lambent-init [--listen HOST:PORT] [--cwd DIR] [--sandbox] [--tmp-size-mb N]
+// [--network none|host] -- CMD ARGS...`. Returns false and
 // fills `error` on bad usage.
 bool ParseInitArgs(int argc, char** argv, InitOptions& options, std::string& error);
 

@@ -11,27 +11,62 @@
 
 #include <cerrno>
 
+#include <fmt/format.h>
+
 #include "init/protocol.h"
+#include "init/sandbox_setup.h"
+#include "sandbox/cgroup.h"
 
 namespace lambent::sandbox {
 namespace {
 
-// fork(), or a fork into a new pid namespace. The raw syscall skips glibc's fork handlers,
-// which is fine: the child only makes async-signal-safe calls before execve.
-pid_t ForkInto(bool pid_namespace) {
-  if (!pid_namespace) return ::fork();
-  return pid_t(::syscall(SYS_clone, SIGCHLD | CLONE_NEWPID, nullptr, nullptr, nullptr, nullptr));
+constexpr unsigned long kSandboxFlags =
+    CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+
+// fork() into new namespaces. The raw syscall skips glibc's fork handlers, which is fine:
+// the child only makes async-signal-safe calls before execve.
+pid_t ForkInto(unsigned long flags) {
+  if (flags == 0) return ::fork();
+  return pid_t(::syscall(SYS_clone, SIGCHLD | flags, nullptr, nullptr, nullptr, nullptr));
+}
+
+Result<void> WriteProc(pid_t pid, const char* file, const std::string& text) {
+  std::string path = fmt::format("/proc/{}/{}", pid, file);
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return tl::unexpected(Error::System("open", path, errno));
+  if (::write(fd.get(), text.data(), text.size()) != ssize_t(text.size())) {
+    return tl::unexpected(Error::System("write", path, errno));
+  }
+  return Ok();
+}
+
+// The parent's half of the sandbox: done between clone and the child's execve, while
+// the child waits on the sync pipe.
+Result<void> PrepareChild(pid_t pid, const SandboxLaunch& sandbox) {
+  // setgroups must be denied before an unprivileged gid_map; root inside needs no groups.
+  if (auto ok = WriteProc(pid, "setgroups", "deny"); !ok) return ok;
+  if (auto ok = WriteProc(pid, "gid_map", fmt::format("0 {} 1\n", sandbox.host_gid)); !ok) return ok;
+  if (auto ok = WriteProc(pid, "uid_map", fmt::format("0 {} 1\n", sandbox.host_uid)); !ok) return ok;
+  // Before the runtime exists: everything it starts is counted from the beginning.
+  if (sandbox.cgroup) {
+    if (auto ok = sandbox.cgroup->Attach(pid); !ok) return ok;
+  }
+  return Ok();
 }
 
 }  // namespace
 
 Capabilities ProbeCapabilities() {
   Capabilities caps;
-  pid_t pid = ForkInto(true);
-  if (pid == 0) _exit(0);
-  if (pid > 0) {
-    ::waitpid(pid, nullptr, 0);
-    caps.pid_namespace = true;
+  caps.root = ::geteuid() == 0;
+  for (auto [flags, field] : {std::pair<unsigned long, bool*>{CLONE_NEWPID, &caps.pid_namespace},
+                              std::pair<unsigned long, bool*>{kSandboxFlags | CLONE_NEWNET | CLONE_NEWCGROUP, &caps.user_namespace}}) {
+    pid_t pid = ForkInto(flags);
+    if (pid == 0) _exit(0);
+    if (pid > 0) {
+      ::waitpid(pid, nullptr, 0);
+      *field = true;
+    }
   }
   return caps;
 }
@@ -56,9 +91,50 @@ Result<LaunchedEnvironment> Launch(const LaunchSpec& spec) {
   for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   pid_t parent = ::getpid();
+  const SandboxLaunch* sandbox = spec.sandbox ? &*spec.sandbox : nullptr;
+  int sync_pipe[2] = {-1, -1};
+  if (sandbox && ::pipe2(sync_pipe, O_CLOEXEC) != 0) return tl::unexpected(Error::System("pipe2", "sync", errno));
+  Fd sync_read(sync_pipe[0]), sync_write(sync_pipe[1]);
+  unsigned long flags = 0;
+  if (sandbox) {
+    flags = kSandboxFlags | (sandbox->own_network ? CLONE_NEWNET : 0);
+  } else if (spec.pid_namespace) {
+    flags = CLONE_NEWPID;
+  }
 
-  pid_t pid = ForkInto(spec.pid_namespace);
+  pid_t pid = ForkInto(flags);
   if (pid < 0) return tl::unexpected(Error::System("clone", spec.init_path, errno));
+  if (pid == 0 && sandbox) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::setsid();
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+    // Fixed descriptor numbers init knows; 8 and 9 are only needed until execve. Sources
+    // are first moved above the targets so no dup2 overwrites a source still to be copied.
+    int sources[10] = {dev_null.get(),         output_write.get(),         output_write.get(),
+                       init_end.get(),         -1,                         sandbox->code_dir_fd,
+                       sandbox->runtimes_dir_fd, sandbox->seccomp_fd,        sandbox->init_fd,
+                       sync_read.get()};
+    for (int& fd : sources) {
+      if (fd >= 0 && (fd = ::fcntl(fd, F_DUPFD, 64)) < 0) _exit(126);
+    }
+    for (int target = 0; target < 10; ++target) {
+      if (sources[target] >= 0 && ::dup2(sources[target], target) < 0) _exit(126);
+    }
+    for (int fd = 0; fd <= init::kSeccompFd; ++fd) ::fcntl(fd, F_SETFD, 0);
+    ::fcntl(8, F_SETFD, FD_CLOEXEC);
+    ::close(4);
+    ::close_range(10, ~0U, 0);
+    // Wait until the parent has mapped our ids (until then we are nobody, and execve
+    // would drop the capabilities init needs) and put us in the cgroup.
+    char go = 0;
+    if (::read(9, &go, 1) != 1) _exit(1);
+    ::close(9);
+    ::syscall(SYS_execveat, 8, "", argv.data(), envp.data(), AT_EMPTY_PATH);
+    _exit(127);
+  }
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // The daemon may have died between fork and prctl; then nobody would kill us.
@@ -81,7 +157,13 @@ Result<LaunchedEnvironment> Launch(const LaunchSpec& spec) {
     ::execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
-  return LaunchedEnvironment{Child(pid), std::move(control), std::move(output)};
+  Child child(pid);
+  if (sandbox) {
+    sync_read.reset();
+    if (auto ok = PrepareChild(pid, *sandbox); !ok) return tl::unexpected(ok.error());
+    if (::write(sync_write.get(), "1", 1) != 1) return tl::unexpected(Error::System("write", "sync pipe", errno));
+  }
+  return LaunchedEnvironment{std::move(child), std::move(control), std::move(output)};
 }
 
 }  // namespace lambent::sandbox

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,9 +12,26 @@ namespace lambent::sandbox {
 
 // What the host lets lambent use; probed once at start-up.
 struct Capabilities {
-  bool pid_namespace = false;  // clone(CLONE_NEWPID) works: init is PID 1 of its own tree
+  bool pid_namespace = false;   // clone(CLONE_NEWPID) works: init is PID 1 of its own tree
+  bool user_namespace = false;  // all seven namespaces work: full sandboxes
+  bool root = false;            // distinct host ids per environment, cgroups
 };
 Capabilities ProbeCapabilities();
+
+class CgroupDir;
+
+// The sandbox of one environment, as the daemon's side sets it up (init does the rest).
+// The descriptors are borrowed: they must stay open until Launch returns.
+struct SandboxLaunch {
+  uid_t host_uid = 0;  // what root inside the environment is on the host
+  gid_t host_gid = 0;
+  bool own_network = true;
+  int code_dir_fd = -1;      // O_PATH
+  int runtimes_dir_fd = -1;  // O_PATH
+  int seccomp_fd = -1;       // compiled filter
+  int init_fd = -1;          // O_PATH of lambent-init: executed without a path lookup
+  CgroupDir* cgroup = nullptr;
+};
 
 // How to start one execution environment's init.
 struct LaunchSpec {
@@ -21,6 +39,7 @@ struct LaunchSpec {
   std::vector<std::string> init_args;  // after argv[0]
   std::vector<std::string> env;        // "KEY=VALUE", the runtime's environment
   bool pid_namespace = false;
+  std::optional<SandboxLaunch> sandbox;  // set: all namespaces, ids mapped, cgroup joined
 };
 
 // A started environment: its init, the daemon's end of the control socket, and the read end
