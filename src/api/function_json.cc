@@ -113,6 +113,11 @@ Result<ConfigFields> ParseConfigFields(const json& body, const runtimes::Catalog
   LAMBENT_TAKE(f.role, OptionalString(body, "Role"));
   LAMBENT_TAKE(f.description, OptionalString(body, "Description"));
   LAMBENT_TAKE(f.revision_id, OptionalString(body, "RevisionId"));
+  // lambent's own field: Lambda clients never send it and ignore it in answers.
+  LAMBENT_TAKE(f.network, OptionalString(body, "Network"));
+  if (f.network && *f.network != "none" && *f.network != "host") {
+    return tl::unexpected(Error::Invalid("Network must be \"none\" (loopback only) or \"host\""));
+  }
   LAMBENT_TAKE(f.timeout_s, OptionalInt(body, "Timeout", 1, 900));
   LAMBENT_TAKE(f.memory_mb, OptionalInt(body, "MemorySize", 128, 10240));
   if (auto it = body.find("EphemeralStorage"); it != body.end() && !it->is_null()) {
@@ -154,6 +159,7 @@ void ApplyConfigFields(const ConfigFields& f, registry::FunctionConfig& c) {
   if (f.memory_mb) c.memory_mb = *f.memory_mb;
   if (f.ephemeral_storage_mb) c.ephemeral_storage_mb = *f.ephemeral_storage_mb;
   if (f.environment) c.environment = *f.environment;
+  if (f.network) c.network = *f.network;
 }
 
 json ConfigurationJson(const ApiContext& context, const registry::FunctionConfig& c) {
@@ -177,7 +183,8 @@ json ConfigurationJson(const ApiContext& context, const registry::FunctionConfig
          {"Architectures", c.architectures},
          {"EphemeralStorage", {{"Size", c.ephemeral_storage_mb}}},
          {"SnapStart", {{"ApplyOn", "None"}, {"OptimizationStatus", "Off"}}},
-         {"LoggingConfig", {{"LogFormat", "Text"}, {"LogGroup", "/aws/lambda/" + c.name}}}};
+         {"LoggingConfig", {{"LogFormat", "Text"}, {"LogGroup", "/aws/lambda/" + c.name}}},
+         {"Network", c.network}};
   if (!c.environment.empty()) j["Environment"] = {{"Variables", c.environment}};
   return j;
 }

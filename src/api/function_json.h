@@ -17,7 +17,7 @@ nlohmann::json ConfigurationJson(const ApiContext& context, const registry::Func
 // The settable fields of CreateFunction and UpdateFunctionConfiguration, type-checked; a
 // field is set only when the request had it.
 struct ConfigFields {
-  std::optional<std::string> runtime, handler, role, description, revision_id;
+  std::optional<std::string> runtime, handler, role, description, revision_id, network;
   std::optional<int> timeout_s, memory_mb, ephemeral_storage_mb;
   std::optional<std::map<std::string, std::string>> environment;
 };

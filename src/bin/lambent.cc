@@ -27,6 +27,11 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--idle-timeout", serve.idle_timeout_s,
                         "seconds an unused warm environment is kept")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
+  serve_cmd->add_option("--cpu-floor", serve.cpu_floor,
+                        "vCPUs the smallest function gets (Lambda's rule: 1769 MB = 1 vCPU)")
+      ->capture_default_str()->check(CLI::Range(0.01, 64.0));
+  serve_cmd->add_flag("--no-sandbox", serve.no_sandbox,
+                      "run environments as plain process trees (debugging only)");
   serve_cmd->add_option("--max-unzipped-size", serve.max_unzipped_bytes,
                         "largest unzipped code package, bytes")
       ->capture_default_str()->check(CLI::PositiveNumber);
@@ -41,6 +46,8 @@ int main(int argc, char** argv) {
   deploy_cmd->add_option("--memory", deploy.memory_mb, "MB (128-10240)");
   deploy_cmd->add_option("--timeout", deploy.timeout_s, "seconds (1-900)");
   deploy_cmd->add_option("--env", deploy.env, "KEY=VALUE, repeatable");
+  deploy_cmd->add_option("--network", deploy.network, "none (loopback only, default) or host (trusted code)")
+      ->check(CLI::IsMember({"none", "host"}));
 
   lambent::cli::InvokeOptions invoke;
   auto* invoke_cmd = app.add_subcommand("invoke", "invoke a function and print its result");
@@ -69,6 +76,7 @@ int main(int argc, char** argv) {
   logs_cmd->add_flag("-f,--follow", follow, "keep printing new lines");
 
   auto* runtimes_cmd = app.add_subcommand("runtimes", "list the runtimes this host runs");
+  auto* doctor_cmd = app.add_subcommand("doctor", "show which protections this host allows");
 
   try {
     app.parse(argc, argv);
@@ -84,5 +92,6 @@ int main(int argc, char** argv) {
   if (rm_cmd->parsed()) return lambent::cli::Remove(endpoint, name);
   if (logs_cmd->parsed()) return lambent::cli::Logs(endpoint, name, tail, follow);
   if (runtimes_cmd->parsed()) return lambent::cli::Runtimes(endpoint);
+  if (doctor_cmd->parsed()) return lambent::cli::Doctor();
   return 2;
 }

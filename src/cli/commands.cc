@@ -70,6 +70,7 @@ int Deploy(const std::string& endpoint, const DeployOptions& o) {
   if (!o.description.empty()) config["Description"] = o.description;
   if (o.memory_mb) config["MemorySize"] = o.memory_mb;
   if (o.timeout_s) config["Timeout"] = o.timeout_s;
+  if (!o.network.empty()) config["Network"] = o.network;
   if (!o.env.empty()) {
     json vars = json::object();
     for (const auto& kv : o.env) {

@@ -19,6 +19,7 @@ struct DeployOptions {
   int memory_mb = 0;   // 0: leave as is (128 on create)
   int timeout_s = 0;   // 0: leave as is (3 on create)
   std::vector<std::string> env;  // KEY=VALUE
+  std::string network;           // "none" or "host"; empty: leave as is
 };
 int Deploy(const std::string& endpoint, const DeployOptions& options);
 
@@ -37,5 +38,7 @@ int Get(const std::string& endpoint, const std::string& name);
 int Remove(const std::string& endpoint, const std::string& name);
 int Logs(const std::string& endpoint, const std::string& name, size_t tail, bool follow);
 int Runtimes(const std::string& endpoint);
+// Prints which protections this host allows the daemon to apply, without a daemon.
+int Doctor();
 
 }  // namespace lambent::cli

@@ -13,7 +13,10 @@
 #include <boost/asio/thread_pool.hpp>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+
 #include "api/gateway.h"
+#include "cli/protections.h"
 #include "code/package_store.h"
 #include "http/server.h"
 #include "registry/registry.h"
@@ -94,12 +97,26 @@ int Serve(const ServeOptions& options) {
     if (!family.available) spdlog::warn("runtime {} unavailable: {}", family.pattern, family.version);
   }
 
-  auto capabilities = sandbox::ProbeCapabilities();
-  if (!capabilities.pid_namespace) {
-    spdlog::warn(
-        "protection off: no pid namespace (needs root or user namespaces); environments are "
-        "process groups and can see other processes");
+  Protections protections = DetectProtections();
+  bool sandboxed = protections.sandboxed() && !options.no_sandbox;
+  for (const auto& line : protections.Report()) {
+    if (line.starts_with("OFF")) {
+      spdlog::warn("protection {}", line);
+    } else {
+      spdlog::info("protection {}", line);
+    }
   }
+  if (!sandboxed) {
+    spdlog::warn("environments are NOT sandboxed{}", options.no_sandbox ? " (--no-sandbox)" : "");
+  }
+  fs::path init_path = bin_dir / "lambent-init";
+  Fd runtimes_fd(::open(fs::absolute(runtimes_dir).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  Fd init_fd(::open(init_path.c_str(), O_PATH | O_CLOEXEC));
+  if (sandboxed && (!runtimes_fd || !init_fd)) {
+    spdlog::error("cannot open {} or {}", runtimes_dir.string(), init_path.string());
+    return 1;
+  }
+  sandbox::HostIds host_ids(protections.capabilities.root);
 
   asio::io_context io(1);
   asio::thread_pool workers(2);
@@ -108,14 +125,21 @@ int Serve(const ServeOptions& options) {
       io,
       logs,
       catalog,
-      (bin_dir / "lambent-init").string(),
-      capabilities,
+      init_path.string(),
+      protections.capabilities,
       options.region,
       options.account_id,
       [&packages, code_root](const std::string& key) {
         auto info = (*packages)->Get(key);
         return info ? info->dir : code_root / key;
       },
+      sandboxed,
+      runtimes_fd.get(),
+      init_fd.get(),
+      protections.seccomp.get(),
+      sandboxed ? protections.cgroups.get() : nullptr,
+      &host_ids,
+      options.cpu_floor,
   };
   scheduler::Scheduler scheduler(
       env_context, {options.max_environments, std::chrono::seconds(options.idle_timeout_s)});

@@ -15,6 +15,8 @@ struct ServeOptions {
   int max_environments = 1000;
   int idle_timeout_s = 600;
   int64_t max_unzipped_bytes = 262144000;
+  double cpu_floor = 0.25;
+  bool no_sandbox = false;
 };
 
 // Runs the daemon until SIGINT or SIGTERM. Returns the process exit code.

@@ -167,6 +167,13 @@ int RunInit(const InitOptions& options) {
     if (failed.empty()) failed = LockDown();
     if (!failed.empty()) {
       Log("sandbox setup failed: ", failed.c_str());
+      if (FILE* status = std::fopen("/proc/self/status", "r")) {
+        char line[256];
+        while (std::fgets(line, sizeof(line), status)) {
+          if (!std::strncmp(line, "Cap", 3) || !std::strncmp(line, "Uid", 3)) std::fputs(line, stderr);
+        }
+        std::fclose(status);
+      }
       return 125;
     }
   }

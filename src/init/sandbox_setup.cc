@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/mount.h>
 #include <linux/securebits.h>
 #include <net/if.h>
 #include <sched.h>
@@ -33,8 +34,6 @@ std::string Fail(const std::string& call, const std::string& what) {
 }
 
 std::string In(const std::string& path) { return std::string(kRoot) + path; }
-
-std::string FdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 // Mount flags a bind remount must keep: a user namespace may not clear locked ones.
 unsigned long LockedFlags(const std::string& path) {
@@ -169,8 +168,6 @@ std::string BringUpLoopback() {
 }  // namespace
 
 std::string SetUpSandbox(const SandboxOptions& options) {
-  // The cgroup the daemon put us in becomes our "/": nothing of the host's tree shows.
-  if (::unshare(CLONE_NEWCGROUP) != 0) return Fail("unshare", "CLONE_NEWCGROUP");
   // Nothing we mount may propagate back to the host.
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return Fail("mount --make-rprivate", "/");
   if (::mount("tmpfs", kRoot, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") != 0) {
@@ -183,8 +180,12 @@ std::string SetUpSandbox(const SandboxOptions& options) {
   for (const char* dir : {"/var", "/var/task", "/var/runtime", "/opt", "/proc", "/tmp"}) {
     if (auto e = MakeDir(In(dir)); !e.empty()) return e;
   }
-  if (auto e = BindReadOnly(FdPath(kCodeDirFd), In("/var/task"), MS_NOSUID | MS_NODEV); !e.empty()) return e;
-  if (auto e = BindReadOnly(FdPath(kRuntimesDirFd), In("/var/runtime"), MS_NOSUID | MS_NODEV); !e.empty()) return e;
+  // The daemon prepared both as detached read-only mounts.
+  for (auto [fd, target] : {std::pair{kCodeDirFd, "/var/task"}, std::pair{kRuntimesDirFd, "/var/runtime"}}) {
+    if (::syscall(SYS_move_mount, fd, "", AT_FDCWD, In(target).c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+      return Fail("move_mount", target);
+    }
+  }
   std::string tmp_options = "mode=1777,size=" + std::to_string(options.tmp_size_mb) + "m";
   if (::mount("tmpfs", In("/tmp").c_str(), "tmpfs", MS_NOSUID | MS_NODEV, tmp_options.c_str()) != 0) {
     return Fail("mount tmpfs", "/tmp");

@@ -20,6 +20,7 @@ json ToStorageJson(const FunctionConfig& c) {
               {"tags", c.tags},
               {"architectures", c.architectures},
               {"package_type", c.package_type},
+              {"network", c.network},
               {"code_key", c.code_key},
               {"code_sha256", c.code_sha256},
               {"code_size", c.code_size},
@@ -43,6 +44,7 @@ Result<FunctionConfig> FromStorageJson(const json& j) {
     c.tags = j.value("tags", std::map<std::string, std::string>{});
     c.architectures = j.value("architectures", std::vector<std::string>{"x86_64"});
     c.package_type = j.value("package_type", "Zip");
+    c.network = j.value("network", "none");
     c.code_key = j.value("code_key", "");
     c.code_sha256 = j.value("code_sha256", "");
     c.code_size = j.value("code_size", int64_t{0});

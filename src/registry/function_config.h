@@ -27,6 +27,7 @@ struct FunctionConfig {
   std::map<std::string, std::string> tags;
   std::vector<std::string> architectures{"x86_64"};
   std::string package_type = "Zip";
+  std::string network = "none";  // lambent's own setting: "none" (loopback only) or "host"
   std::string code_key;     // hex SHA-256 of the zip: where the code store keeps it
   std::string code_sha256;  // base64 SHA-256 (Lambda's CodeSha256)
   int64_t code_size = 0;

@@ -78,15 +78,17 @@ Result<void> Catalog::Validate(const std::string& runtime) const {
 }
 
 Result<std::vector<std::string>> Catalog::Command(const std::string& runtime,
-                                                  const std::filesystem::path& task_root) const {
+                                                  const std::filesystem::path& task_root,
+                                                  std::filesystem::path runtimes_dir) const {
   if (auto ok = Validate(runtime); !ok) return tl::unexpected(ok.error());
+  if (runtimes_dir.empty()) runtimes_dir = runtimes_dir_;
   if (std::regex_match(runtime, kPython)) {
     return std::vector<std::string>{families_[0].interpreter,
-                                    (runtimes_dir_ / "python" / "bootstrap.py").string()};
+                                    (runtimes_dir / "python" / "bootstrap.py").string()};
   }
   if (std::regex_match(runtime, kNode)) {
     return std::vector<std::string>{families_[1].interpreter,
-                                    (runtimes_dir_ / "node" / "bootstrap.mjs").string()};
+                                    (runtimes_dir / "node" / "bootstrap.mjs").string()};
   }
   return std::vector<std::string>{(task_root / "bootstrap").string()};
 }

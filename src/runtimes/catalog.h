@@ -26,8 +26,10 @@ class Catalog {
   // Whether `runtime` can be run here; kInvalidArgument with a clear reason if not.
   Result<void> Validate(const std::string& runtime) const;
   // The runtime process's argv for a function whose code is in `task_root`.
+  // `runtimes_dir` is where the runtime sees the bootstraps (default: where they are).
   Result<std::vector<std::string>> Command(const std::string& runtime,
-                                           const std::filesystem::path& task_root) const;
+                                           const std::filesystem::path& task_root,
+                                           std::filesystem::path runtimes_dir = {}) const;
   // AWS_EXECUTION_ENV for a runtime ("AWS_Lambda_python3.11"); empty for provided.
   static std::string ExecutionEnv(const std::string& runtime);
   static bool IsProvided(const std::string& runtime);

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <linux/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -20,8 +21,11 @@
 namespace lambent::sandbox {
 namespace {
 
+// A cgroup namespace made here is rooted at the daemon's own cgroup: the environment sees
+// "/lambent/env-..." and nothing of the host's tree. (init cannot make one itself: that
+// takes CAP_SYS_ADMIN over the namespace it is in.)
 constexpr unsigned long kSandboxFlags =
-    CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+    CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
 
 // fork() into new namespaces. The raw syscall skips glibc's fork handlers, which is fine:
 // the child only makes async-signal-safe calls before execve.
@@ -56,11 +60,37 @@ Result<void> PrepareChild(pid_t pid, const SandboxLaunch& sandbox) {
 
 }  // namespace
 
+Result<Fd> OpenReadOnlyTree(int dirfd, const std::string& path) {
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | (path.empty() ? AT_EMPTY_PATH : 0);
+  Fd tree(int(::syscall(SYS_open_tree, dirfd, path.c_str(), flags)));
+  if (!tree) return tl::unexpected(Error::System("open_tree", path.empty() ? "fd" : path, errno));
+  struct mount_attr attr {};
+  attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0) {
+    return tl::unexpected(Error::System("mount_setattr", path.empty() ? "fd" : path, errno));
+  }
+  return tree;
+}
+
+uid_t HostIds::Acquire() {
+  if (!root_) return ::getuid();
+  if (!free_.empty()) {
+    uid_t id = free_.back();
+    free_.pop_back();
+    return id;
+  }
+  return kBase + next_++;
+}
+
+void HostIds::Release(uid_t id) {
+  if (root_) free_.push_back(id);
+}
+
 Capabilities ProbeCapabilities() {
   Capabilities caps;
   caps.root = ::geteuid() == 0;
   for (auto [flags, field] : {std::pair<unsigned long, bool*>{CLONE_NEWPID, &caps.pid_namespace},
-                              std::pair<unsigned long, bool*>{kSandboxFlags | CLONE_NEWNET | CLONE_NEWCGROUP, &caps.user_namespace}}) {
+                              std::pair<unsigned long, bool*>{kSandboxFlags | CLONE_NEWNET, &caps.user_namespace}}) {
     pid_t pid = ForkInto(flags);
     if (pid == 0) _exit(0);
     if (pid > 0) {
@@ -132,6 +162,10 @@ Result<LaunchedEnvironment> Launch(const LaunchSpec& spec) {
     char go = 0;
     if (::read(9, &go, 1) != 1) _exit(1);
     ::close(9);
+    // The maps do not change our credentials: we are still the daemon's uid, unmapped here.
+    // Becoming root of the namespace makes us its mapped host id. Raw syscalls: glibc's
+    // wrappers would try to signal the daemon's other threads, which this copy lacks.
+    if (::syscall(SYS_setresgid, 0, 0, 0) != 0 || ::syscall(SYS_setresuid, 0, 0, 0) != 0) _exit(125);
     ::syscall(SYS_execveat, 8, "", argv.data(), envp.data(), AT_EMPTY_PATH);
     _exit(127);
   }

@@ -26,8 +26,8 @@ struct SandboxLaunch {
   uid_t host_uid = 0;  // what root inside the environment is on the host
   gid_t host_gid = 0;
   bool own_network = true;
-  int code_dir_fd = -1;      // O_PATH
-  int runtimes_dir_fd = -1;  // O_PATH
+  int code_dir_fd = -1;      // a detached read-only mount (OpenReadOnlyTree)
+  int runtimes_dir_fd = -1;  // a detached read-only mount (OpenReadOnlyTree)
   int seccomp_fd = -1;       // compiled filter
   int init_fd = -1;          // O_PATH of lambent-init: executed without a path lookup
   CgroupDir* cgroup = nullptr;
@@ -49,6 +49,29 @@ struct LaunchedEnvironment {
   Fd control;
   Fd output;
 };
+
+// Host uids/gids for environments: each live environment's root maps to its own, so no two
+// environments can signal or trace each other. Without root every environment maps to the
+// daemon's own ids (the kernel allows nothing else). Not thread-safe (io thread).
+class HostIds {
+ public:
+  explicit HostIds(bool root) : root_(root) {}
+  // The id for a new environment; Release it when the environment is gone.
+  uid_t Acquire();
+  void Release(uid_t id);
+
+ private:
+  static constexpr uid_t kBase = 400000;
+  bool root_;
+  uid_t next_ = 0;
+  std::vector<uid_t> free_;
+};
+
+// A detached, read-only, nosuid, nodev copy of the mount at `path` (relative to `dirfd`,
+// or `dirfd` itself when `path` is empty), which an environment's init attaches with
+// move_mount. A bind by path cannot cross into the environment's mount namespace, and the
+// environment's ids may not even be allowed to walk to the path.
+Result<Fd> OpenReadOnlyTree(int dirfd, const std::string& path);
 
 // Starts lambent-init with the control socket as fd 3 and the output pipe as fds 1 and 2.
 // init dies with the daemon (PR_SET_PDEATHSIG). Must be called from a thread that lives as

@@ -1,5 +1,6 @@
 #include "scheduler/environment.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,11 +68,13 @@ Environment::Environment(EnvironmentContext& context, registry::ConfigPtr config
 Environment::~Environment() {
   // Normally Die() ran; this covers a daemon shutdown that drops the pools.
   process_.init.Reset();
+  if (host_id_ && context_.host_ids) context_.host_ids->Release(*host_id_);
 }
 
 std::vector<std::string> Environment::RuntimeEnvironment(const std::filesystem::path& task_root) const {
   const auto& f = *config_;
-  std::string runtime_dir = context_.catalog.runtimes_dir().string();
+  std::string runtime_dir =
+      context_.sandboxed ? std::string("/var/runtime") : context_.catalog.runtimes_dir().string();
   std::vector<std::string> env{
       "AWS_LAMBDA_FUNCTION_NAME=" + f.name,
       "AWS_LAMBDA_FUNCTION_VERSION=" + f.version,
@@ -108,16 +111,46 @@ std::vector<std::string> Environment::RuntimeEnvironment(const std::filesystem::
 
 Result<void> Environment::Start() {
   log_stream_ = fmt::format("{}/[{}]{}", FormatDatePath(NowEpochMs()), config_->version, RandomHex(16));
-  std::filesystem::path task_root = context_.code_dir(config_->code_key);
-  auto command = context_.catalog.Command(config_->runtime, task_root);
+  std::filesystem::path host_task_root = context_.code_dir(config_->code_key);
+  // Inside a sandbox the code is at /var/task and lambent's bootstraps at /var/runtime.
+  std::filesystem::path task_root = context_.sandboxed ? "/var/task" : host_task_root;
+  auto command = context_.sandboxed
+                     ? context_.catalog.Command(config_->runtime, task_root, "/var/runtime")
+                     : context_.catalog.Command(config_->runtime, task_root);
   if (!command) return tl::unexpected(command.error());
 
   sandbox::LaunchSpec spec;
   spec.init_path = context_.init_path;
-  spec.init_args = {"--cwd", task_root.string(), "--"};
-  spec.init_args.insert(spec.init_args.end(), command->begin(), command->end());
   spec.env = RuntimeEnvironment(task_root);
   spec.pid_namespace = context_.capabilities.pid_namespace;
+  Fd code_dir, runtimes_dir;
+  bool own_network = config_->network != "host";
+  if (context_.sandboxed) {
+    auto code_tree = sandbox::OpenReadOnlyTree(AT_FDCWD, host_task_root.string());
+    if (!code_tree) return tl::unexpected(code_tree.error());
+    code_dir = std::move(*code_tree);
+    auto runtimes_tree = sandbox::OpenReadOnlyTree(context_.runtimes_dir_fd, "");
+    if (!runtimes_tree) return tl::unexpected(runtimes_tree.error());
+    runtimes_dir = std::move(*runtimes_tree);
+    if (context_.cgroups) {
+      sandbox::CgroupLimits limits;
+      limits.memory_bytes = int64_t(config_->memory_mb) << 20;
+      limits.cpus = sandbox::CpusForMemory(config_->memory_mb, context_.cpu_floor);
+      auto cgroup = context_.cgroups->Create("env-" + RandomHex(8), limits);
+      if (!cgroup) return tl::unexpected(cgroup.error());
+      cgroup_ = std::move(*cgroup);
+    }
+    host_id_ = context_.host_ids->Acquire();
+    spec.sandbox = sandbox::SandboxLaunch{*host_id_,           *host_id_,           own_network,
+                                          code_dir.get(),      runtimes_dir.get(),
+                                          context_.seccomp_fd, context_.init_fd,    cgroup_.get()};
+    spec.init_args = {"--sandbox", "--tmp-size-mb", std::to_string(config_->ephemeral_storage_mb),
+                      "--network", own_network ? "none" : "host"};
+    // With its own network namespace every environment has 127.0.0.1:9001 to itself.
+    if (own_network) spec.init_args.insert(spec.init_args.end(), {"--listen", "127.0.0.1:9001"});
+  }
+  spec.init_args.insert(spec.init_args.end(), {"--cwd", task_root.string(), "--"});
+  spec.init_args.insert(spec.init_args.end(), command->begin(), command->end());
   launched_ = std::chrono::steady_clock::now();
   auto launched = sandbox::Launch(spec);
   if (!launched) return tl::unexpected(launched.error());
@@ -158,7 +191,9 @@ void Environment::OnControlReadable() {
     init::Message& m = (*received)->message;
     switch (m.type) {
       case init::MessageType::kReady:
-        runtime_pid_ = context_.capabilities.pid_namespace ? FindRuntimePid(process_.init.pid()) : m.pid;
+        runtime_pid_ = (context_.capabilities.pid_namespace || context_.sandboxed)
+                           ? FindRuntimePid(process_.init.pid())
+                           : m.pid;
         break;
       case init::MessageType::kConnection: {
         asio::ip::tcp::socket socket(context_.io);
@@ -427,6 +462,7 @@ void Environment::Die(DeathCause cause, int detail) {
   parked_next_.clear();
   // The peak must be read while the runtime still exists.
   if (active_) last_max_memory_mb_ = MaxMemoryUsedMb();
+  bool oom = OomKilled();
   // Reap now: nothing of the environment may outlive this point.
   process_.init.Reset();
   runtime_pid_ = -1;
@@ -444,6 +480,14 @@ void Environment::Die(DeathCause cause, int detail) {
                                           id, config_->timeout_s)),
                 true},
                true);
+    } else if (oom) {
+      Log(fmt::format("{} {} Error: Runtime exited with error: signal: killed (out of memory)\n",
+                      FormatLambdaTimestamp(NowEpochMs()), id));
+      last_max_memory_mb_ = std::max<int64_t>(last_max_memory_mb_, config_->memory_mb);
+      Complete({ErrorDocument("Runtime.OutOfMemory",
+                              fmt::format("RequestId: {} Error: Runtime exited with error: signal: killed", id)),
+                true},
+               false);
     } else {
       Complete({ErrorDocument("Runtime.ExitError",
                               fmt::format("RequestId: {} Error: {}", id, ExitReason())),
@@ -483,7 +527,10 @@ void Environment::Die(DeathCause cause, int detail) {
 
 void Environment::Kill() { Die(DeathCause::kKilled); }
 
+bool Environment::OomKilled() const { return cgroup_ && cgroup_->Usage().oom_killed; }
+
 int64_t Environment::MaxMemoryUsedMb() const {
+  if (cgroup_) return (cgroup_->Usage().peak_memory_bytes + (1 << 20) - 1) >> 20;
   if (runtime_pid_ <= 0) return 0;
   std::ifstream status(fmt::format("/proc/{}/status", runtime_pid_));
   std::string line;

@@ -16,6 +16,7 @@
 #include "base/clock.h"
 #include "http/server.h"
 #include "runtimes/catalog.h"
+#include "sandbox/cgroup.h"
 #include "sandbox/launcher.h"
 #include "scheduler/invocation.h"
 #include "telemetry/log_store.h"
@@ -33,6 +34,15 @@ struct EnvironmentContext {
   std::string account_id;
   // Where a code package (by its key) is extracted.
   std::function<std::filesystem::path(const std::string& code_key)> code_dir;
+
+  // Sandboxing, when the host allows it (capabilities.user_namespace).
+  bool sandboxed = false;
+  int runtimes_dir_fd = -1;                       // O_PATH, kept open by the daemon
+  int init_fd = -1;                               // O_PATH of lambent-init
+  int seccomp_fd = -1;                            // compiled deny-list
+  sandbox::CgroupManager* cgroups = nullptr;      // null: no limits (logged at start)
+  sandbox::HostIds* host_ids = nullptr;
+  double cpu_floor = 0.1;                         // vCPUs for the smallest functions
 };
 
 class Environment;
@@ -104,11 +114,14 @@ class Environment : public http::Handler, public std::enable_shared_from_this<En
   void Die(DeathCause cause, int detail = 0);
   std::string ExitReason() const;
   int64_t MaxMemoryUsedMb() const;
+  bool OomKilled() const;
   void Log(std::string_view text);
 
   EnvironmentContext& context_;
   registry::ConfigPtr config_;
   EnvironmentListener& listener_;
+  std::unique_ptr<sandbox::CgroupDir> cgroup_;  // declared before process_: outlives it
+  std::optional<uid_t> host_id_;
   sandbox::LaunchedEnvironment process_;
   boost::asio::posix::stream_descriptor control_;
   boost::asio::posix::stream_descriptor output_;
