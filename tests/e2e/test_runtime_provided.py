@@ -64,14 +64,15 @@ exit 1
 """
 
 # Invocation 1 probes the Runtime API's request-id checks and answers normally; invocation 2
-# reports what the probes saw. The probe results go to $STATE_DIR so invocation 2 finds them
-# even when it lands in another environment.
+# reports what the probes saw. The probe results go to the environment's own /tmp: an
+# environment that has just answered takes the next invocation, so invocation 2 finds them.
 REQUEST_ID_CHECKS = r"""#!/bin/sh
 set -u
 API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
 HEADERS=$(mktemp)
 trap 'rm -f "$HEADERS"' EXIT
-S="$STATE_DIR"
+S="/tmp/request-id-state"
+mkdir -p "$S"
 post() {  # post URL BODY OUTFILE: prints the HTTP status
   curl -sS -o "$3" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
     --data-binary "$2" "$1"
@@ -182,11 +183,8 @@ def test_an_init_error_posted_before_exiting_is_returned_to_the_caller(daemon):
     assert body["errorMessage"] == "could not load the configuration"
 
 
-def test_the_runtime_api_rejects_a_wrong_request_id_and_a_second_response(daemon, tmp_path):
-    state = tmp_path / "state"
-    state.mkdir()
-    provided(daemon, "sh-request-ids", REQUEST_ID_CHECKS,
-             Environment={"Variables": {"STATE_DIR": str(state)}})
+def test_the_runtime_api_rejects_a_wrong_request_id_and_a_second_response(daemon):
+    provided(daemon, "sh-request-ids", REQUEST_ID_CHECKS)
 
     status, headers, data = daemon.invoke("sh-request-ids", b'{"probe": true}')
     assert status == 200
