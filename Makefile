@@ -20,5 +20,8 @@ test: build
 run: build
 	LISTEN=$(LISTEN) BUILD=$(BUILD) bash scripts/run-example.sh
 
+bench: build
+	BUILD=$(BUILD) bash bench/run.sh
+
 clean:
 	rm -rf $(BUILD)

@@ -14,17 +14,20 @@ using Handler = std::string (*)(std::string_view event);
 
 inline std::string Noop(std::string_view) { return "{}"; }
 
-inline std::string Sleep100(std::string_view) {
-  timespec ts{0, 100'000'000};
+inline std::string Sleep(timespec ts) {
   while (nanosleep(&ts, &ts) != 0) {
   }
   return "{}";
 }
 
-// "noop" or "sleep100" (the _HANDLER of the function); nullptr for anything else.
+inline std::string Sleep100(std::string_view) { return Sleep({0, 100'000'000}); }
+inline std::string Sleep3000(std::string_view) { return Sleep({3, 0}); }
+
+// "noop", "sleep100" or "sleep3000" (the _HANDLER of the function); nullptr for anything else.
 inline Handler FindHandler(std::string_view name) {
   if (name == "noop") return Noop;
   if (name == "sleep100") return Sleep100;
+  if (name == "sleep3000") return Sleep3000;
   return nullptr;
 }
 

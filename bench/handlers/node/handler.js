@@ -4,3 +4,5 @@
 exports.noop = async () => ({});
 
 exports.sleep100 = () => new Promise((resolve) => setTimeout(() => resolve({}), 100));
+
+exports.sleep3000 = () => new Promise((resolve) => setTimeout(() => resolve({}), 3000));

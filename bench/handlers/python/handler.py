@@ -9,3 +9,8 @@ def noop(event, context):
 def sleep100(event, context):
     time.sleep(0.1)
     return {}
+
+
+def sleep3000(event, context):
+    time.sleep(3)
+    return {}

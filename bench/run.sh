@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# lambent's benchmark (issue 3): `make bench` runs this after `make build`.
+#
+#   bash bench/run.sh [--quick] [--only latency,cold,...] [other bench/bench.py options]
+#
+# Builds the native bootstrap and baseline server with g++ -O2, installs the peer
+# (serverless@3 + serverless-offline@13) into $BUILD/bench-cache/peer if it is missing,
+# copies the daemon binaries aside (so a rebuild during the run cannot swap them), then runs
+# bench/bench.py, which writes bench/results/latest.json and docs/benchmarks.md.
+# Loopback only; the whole run is bounded by BENCH_TIMEOUT seconds (default 900).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+CACHE="$BUILD/bench-cache"
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-900}
+CXX=${CXX:-g++}
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in bench/
+
+for tool in wrk "$CXX" node /usr/bin/python3; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "bench: $tool is missing (make deps)" >&2; exit 1; }
+done
+for bin in lambent lambent-init; do
+  [ -x "$BUILD/bin/$bin" ] || { echo "bench: $BUILD/bin/$bin is missing (make build)" >&2; exit 1; }
+done
+mkdir -p "$CACHE"
+
+# The daemon under test: a private copy of the binaries and the runtimes they serve.
+SNAP="$CACHE/snapshot"
+rm -rf "$SNAP"
+mkdir -p "$SNAP/bin"
+cp "$BUILD/bin/lambent" "$BUILD/bin/lambent-init" "$SNAP/bin/"
+cp -r "$BUILD/runtimes" "$SNAP/runtimes"
+
+# The provided.al2023 function (its own directory: the zip holds only `bootstrap`) and the
+# native baseline server.
+NATIVE="$CACHE/native"
+mkdir -p "$NATIVE/function"
+"$CXX" -O2 -std=c++20 -o "$NATIVE/function/bootstrap" bench/native/bootstrap.cc
+"$CXX" -O2 -std=c++20 -pthread -o "$NATIVE/baseline-server" bench/baseline/server.cc
+
+# The peer, installed once (npm registry) and reused.
+PEER="$CACHE/peer"
+if [ ! -f "$PEER/node_modules/serverless/bin/serverless.js" ] ||
+   [ ! -d "$PEER/node_modules/serverless-offline" ] ||
+   ! cmp -s bench/peer/package.json "$PEER/package.json"; then
+  echo "bench: installing serverless + serverless-offline into $PEER (npm)" >&2
+  mkdir -p "$PEER"
+  cp bench/peer/package.json "$PEER/package.json"
+  if ! (cd "$PEER" && SLS_TELEMETRY_DISABLED=1 timeout 600 npm install --no-audit --no-fund \
+        --loglevel=error >"npm-install.log" 2>&1); then
+    echo "bench: npm install failed (see $PEER/npm-install.log); the peer rows will be missing" >&2
+  fi
+fi
+
+exec timeout --kill-after=15 "$BENCH_TIMEOUT" /usr/bin/python3 bench/bench.py \
+  --lambent "$SNAP/bin/lambent" \
+  --native-dir "$NATIVE/function" \
+  --baseline-server "$NATIVE/baseline-server" \
+  --peer-dir "$PEER" \
+  --cache "$CACHE" \
+  "$@"
