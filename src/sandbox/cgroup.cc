@@ -56,6 +56,14 @@ int64_t ReadKey(const fs::path& path, std::string_view key) {
   return 0;
 }
 
+int64_t PreadNumber(const Fd& fd) {
+  char buffer[32];
+  ssize_t n = fd ? ::pread(fd.get(), buffer, sizeof(buffer) - 1, 0) : -1;
+  if (n <= 0) return 0;
+  buffer[n] = '\0';
+  return std::atoll(buffer);
+}
+
 // Kills every process listed in `procs` until the file is empty, then removes `dir`.
 void KillAndRemove(const fs::path& dir, const char* procs_file) {
   for (int attempt = 0; attempt < 100; ++attempt) {
@@ -74,8 +82,14 @@ void KillAndRemove(const fs::path& dir, const char* procs_file) {
 
 class CgroupDirV1 : public CgroupDir {
  public:
-  explicit CgroupDirV1(std::vector<std::pair<std::string, fs::path>> dirs) : dirs_(std::move(dirs)) {}
+  explicit CgroupDirV1(std::vector<std::pair<std::string, fs::path>> dirs) : dirs_(std::move(dirs)) {
+    for (const auto& [controller, dir] : dirs_) {
+      if (controller == "memory") peak_.reset(::open((dir / "memory.max_usage_in_bytes").c_str(), O_RDONLY | O_CLOEXEC));
+    }
+  }
+  int64_t PeakMemoryBytes() const override { return PreadNumber(peak_); }
   ~CgroupDirV1() override {
+    peak_.reset();
     for (auto& [_, dir] : dirs_) KillAndRemove(dir, "cgroup.procs");
   }
 
@@ -99,6 +113,7 @@ class CgroupDirV1 : public CgroupDir {
 
  private:
   std::vector<std::pair<std::string, fs::path>> dirs_;
+  Fd peak_;
 };
 
 class CgroupV1 : public CgroupManager {
@@ -154,8 +169,11 @@ class CgroupV1 : public CgroupManager {
 
 class CgroupDirV2 : public CgroupDir {
  public:
-  explicit CgroupDirV2(fs::path dir) : dir_(std::move(dir)) {}
+  explicit CgroupDirV2(fs::path dir)
+      : dir_(std::move(dir)), peak_(::open((dir_ / "memory.peak").c_str(), O_RDONLY | O_CLOEXEC)) {}
+  int64_t PeakMemoryBytes() const override { return PreadNumber(peak_); }
   ~CgroupDirV2() override {
+    peak_.reset();
     // cgroup.kill (5.14+) ends everything at once, frozen or not.
     if (fs::exists(dir_ / "cgroup.kill")) (void)WriteFile(dir_ / "cgroup.kill", "1");
     KillAndRemove(dir_, "cgroup.procs");
@@ -167,6 +185,7 @@ class CgroupDirV2 : public CgroupDir {
 
  private:
   fs::path dir_;
+  Fd peak_;
 };
 
 class CgroupV2 : public CgroupManager {

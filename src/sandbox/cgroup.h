@@ -32,6 +32,8 @@ class CgroupDir {
   // Moves a process in (before it starts the runtime).
   virtual Result<void> Attach(pid_t pid) = 0;
   virtual CgroupUsage Usage() const = 0;
+  // The peak alone, read through a descriptor kept open: one pread, for every REPORT line.
+  virtual int64_t PeakMemoryBytes() const = 0;
 };
 
 // Creates environment cgroups under one parent. Thread-compatible.

@@ -530,7 +530,7 @@ void Environment::Kill() { Die(DeathCause::kKilled); }
 bool Environment::OomKilled() const { return cgroup_ && cgroup_->Usage().oom_killed; }
 
 int64_t Environment::MaxMemoryUsedMb() const {
-  if (cgroup_) return (cgroup_->Usage().peak_memory_bytes + (1 << 20) - 1) >> 20;
+  if (cgroup_) return (cgroup_->PeakMemoryBytes() + (1 << 20) - 1) >> 20;
   if (runtime_pid_ <= 0) return 0;
   std::ifstream status(fmt::format("/proc/{}/status", runtime_pid_));
   std::string line;
