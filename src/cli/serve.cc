@@ -120,6 +120,7 @@ int Serve(const ServeOptions& options) {
 
   asio::io_context io(1);
   asio::thread_pool workers(2);
+  scheduler::Reaper reaper(io);
   fs::path code_root = data_dir / "code";
   scheduler::EnvironmentContext env_context{
       io,
@@ -140,6 +141,7 @@ int Serve(const ServeOptions& options) {
       sandboxed ? protections.cgroups.get() : nullptr,
       &host_ids,
       options.cpu_floor,
+      &reaper,
   };
   scheduler::Scheduler scheduler(
       env_context, {options.max_environments, std::chrono::seconds(options.idle_timeout_s)});

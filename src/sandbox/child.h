@@ -27,6 +27,8 @@ class Child {
   void Kill();
   // Kills and reaps now.
   void Reset();
+  // Hands the pid over without killing or reaping it.
+  pid_t Release() { return std::exchange(pid_, -1); }
 
  private:
   pid_t pid_ = -1;

@@ -463,8 +463,19 @@ void Environment::Die(DeathCause cause, int detail) {
   // The peak must be read while the runtime still exists.
   if (active_) last_max_memory_mb_ = MaxMemoryUsedMb();
   bool oom = OomKilled();
-  // Reap now: nothing of the environment may outlive this point.
-  process_.init.Reset();
+  // Killing init ends the environment: the kernel tears its pid namespace down. Reaping
+  // (and removing the cgroup, and freeing the host id) happens when that is done.
+  process_.init.Kill();
+  if (context_.reaper) {
+    std::function<void()> after;
+    if (host_id_ && context_.host_ids) {
+      after = [ids = context_.host_ids, id = *host_id_] { ids->Release(id); };
+      host_id_.reset();
+    }
+    context_.reaper->Adopt(std::move(process_.init), std::move(cgroup_), std::move(after));
+  } else {
+    process_.init.Reset();
+  }
   runtime_pid_ = -1;
 
   std::unique_ptr<Invocation> undelivered;
@@ -528,6 +539,7 @@ void Environment::Die(DeathCause cause, int detail) {
 void Environment::Kill() { Die(DeathCause::kKilled); }
 
 bool Environment::OomKilled() const { return cgroup_ && cgroup_->Usage().oom_killed; }
+
 
 int64_t Environment::MaxMemoryUsedMb() const {
   if (cgroup_) return (cgroup_->PeakMemoryBytes() + (1 << 20) - 1) >> 20;

@@ -19,6 +19,7 @@
 #include "sandbox/cgroup.h"
 #include "sandbox/launcher.h"
 #include "scheduler/invocation.h"
+#include "scheduler/reaper.h"
 #include "telemetry/log_store.h"
 
 namespace lambent::scheduler {
@@ -43,6 +44,7 @@ struct EnvironmentContext {
   sandbox::CgroupManager* cgroups = nullptr;      // null: no limits (logged at start)
   sandbox::HostIds* host_ids = nullptr;
   double cpu_floor = 0.1;                         // vCPUs for the smallest functions
+  Reaper* reaper = nullptr;                       // null: reap synchronously
 };
 
 class Environment;
