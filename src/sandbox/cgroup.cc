@@ -119,6 +119,9 @@ class CgroupDirV1 : public CgroupDir {
 class CgroupV1 : public CgroupManager {
  public:
   explicit CgroupV1(std::vector<std::pair<std::string, fs::path>> parents) : parents_(std::move(parents)) {}
+  ~CgroupV1() override {
+    for (auto& [_, parent] : parents_) ::rmdir(parent.c_str());
+  }
 
   Result<std::unique_ptr<CgroupDir>> Create(const std::string& name, const CgroupLimits& limits) override {
     std::vector<std::pair<std::string, fs::path>> made;
@@ -191,6 +194,7 @@ class CgroupDirV2 : public CgroupDir {
 class CgroupV2 : public CgroupManager {
  public:
   explicit CgroupV2(fs::path parent) : parent_(std::move(parent)) {}
+  ~CgroupV2() override { ::rmdir(parent_.c_str()); }
 
   Result<std::unique_ptr<CgroupDir>> Create(const std::string& name, const CgroupLimits& limits) override {
     fs::path dir = parent_ / name;
@@ -234,6 +238,29 @@ std::string OwnPath(const std::string& own_cgroup, const std::string& controller
   return "/";
 }
 
+// Makes <base>/<group>/<our pid> and returns it. Groups of daemons that are gone (killed
+// before they could clean up) are removed on the way: their environments died with them.
+Result<fs::path> PrepareParent(const fs::path& base, const std::string& group, const char* procs_file) {
+  std::error_code ec;
+  fs::path shared = base / group;
+  fs::create_directories(shared, ec);
+  if (ec) return tl::unexpected(Error::System("mkdir", shared.string(), ec.value()));
+  for (const auto& entry : fs::directory_iterator(shared, ec)) {
+    if (!entry.is_directory()) continue;
+    std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (fs::exists("/proc/" + name)) continue;
+    for (const auto& env : fs::directory_iterator(entry.path(), ec)) {
+      if (env.is_directory()) KillAndRemove(env.path(), procs_file);
+    }
+    ::rmdir(entry.path().c_str());
+  }
+  fs::path own = shared / std::to_string(::getpid());
+  fs::create_directories(own, ec);
+  if (ec) return tl::unexpected(Error::System("mkdir", own.string(), ec.value()));
+  return own;
+}
+
 }  // namespace
 
 std::unique_ptr<CgroupManager> MakeCgroupV1(std::vector<std::pair<std::string, fs::path>> controllers) {
@@ -254,13 +281,13 @@ Result<std::unique_ptr<CgroupManager>> CgroupManager::Detect(const fs::path& roo
     std::string controllers = ReadFile(unified / "cgroup.controllers");
     if (controllers.find("memory") == std::string::npos || controllers.find("pids") == std::string::npos) continue;
     fs::path own = unified / fs::path(OwnPath(own_cgroup, "")).relative_path();
-    fs::path parent = own / group_name;
-    fs::create_directories(parent, ec);
-    if (ec) continue;
-    // Controllers must be enabled for the children of the parent we create groups in.
+    auto parent = PrepareParent(own, group_name, "cgroup.procs");
+    if (!parent) continue;
+    // Controllers must be enabled for the children of each level we create groups in.
     (void)WriteFile(own / "cgroup.subtree_control", "+memory +pids +cpu");
-    (void)WriteFile(parent / "cgroup.subtree_control", "+memory +pids +cpu");
-    return MakeCgroupV2(parent);
+    (void)WriteFile(own / group_name / "cgroup.subtree_control", "+memory +pids +cpu");
+    (void)WriteFile(*parent / "cgroup.subtree_control", "+memory +pids +cpu");
+    return MakeCgroupV2(*parent);
   }
   std::vector<std::pair<std::string, fs::path>> parents;
   for (std::string controller : {"memory", "pids", "cpu"}) {
@@ -268,16 +295,14 @@ Result<std::unique_ptr<CgroupManager>> CgroupManager::Detect(const fs::path& roo
     if (!fs::exists(hierarchy / "cgroup.procs")) {
       return tl::unexpected(Error(ErrorCode::kSystem, "no usable cgroup hierarchy for " + controller));
     }
-    fs::path parent = hierarchy / fs::path(OwnPath(own_cgroup, controller)).relative_path() / group_name;
-    fs::create_directories(parent, ec);
-    if (ec) {
-      return tl::unexpected(Error::System("mkdir", parent.string(), ec.value()));
-    }
+    auto parent = PrepareParent(hierarchy / fs::path(OwnPath(own_cgroup, controller)).relative_path(),
+                                group_name, "cgroup.procs");
+    if (!parent) return tl::unexpected(parent.error());
     if (controller == "memory") {
       // Children must count toward this group's usage (the default on most hosts).
-      (void)WriteFile(parent / "memory.use_hierarchy", "1");
+      (void)WriteFile(*parent / "memory.use_hierarchy", "1");
     }
-    parents.emplace_back(controller, parent);
+    parents.emplace_back(controller, *parent);
   }
   return MakeCgroupV1(std::move(parents));
 }

@@ -45,6 +45,8 @@ TEST_F(CgroupTest, V2WritesMemoryPidsAndCpuLimits) {
   EXPECT_EQ(Read(d / "cpu.max"), "50000 100000");
   ASSERT_TRUE((*dir)->Attach(4242));
   EXPECT_EQ(Read(d / "cgroup.procs"), "4242");
+  // The destructor kills what cgroup.procs lists: it must not meet a real pid here.
+  Write(d / "cgroup.procs", "");
 }
 
 TEST_F(CgroupTest, V2ReportsPeakMemoryAndOomKills) {
@@ -70,7 +72,10 @@ TEST_F(CgroupTest, V1WritesEachControllersLimitAndReadsTheOomCounter) {
   EXPECT_EQ(Read(root_ / "pids/lambent/env-2/pids.max"), "64");
   EXPECT_EQ(Read(root_ / "cpu/lambent/env-2/cpu.cfs_quota_us"), "200000");
   ASSERT_TRUE((*dir)->Attach(77));
-  for (auto c : {"memory", "pids", "cpu"}) EXPECT_EQ(Read(root_ / c / "lambent/env-2/cgroup.procs"), "77");
+  for (auto c : {"memory", "pids", "cpu"}) {
+    EXPECT_EQ(Read(root_ / c / "lambent/env-2/cgroup.procs"), "77");
+    Write(root_ / c / "lambent/env-2/cgroup.procs", "");  // keep the destructor off real pids
+  }
   Write(root_ / "memory/lambent/env-2/memory.max_usage_in_bytes", "1048576");
   Write(root_ / "memory/lambent/env-2/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
   auto usage = (*dir)->Usage();
@@ -84,7 +89,7 @@ TEST_F(CgroupTest, DetectPrefersAUnifiedHierarchyWithMemoryAndPids) {
   auto manager = CgroupManager::Detect(root_, "0::/svc\n4:memory:/svc\n", "lambent");
   ASSERT_TRUE(manager) << manager.error().message();
   EXPECT_NE((*manager)->Describe().find("v2"), std::string::npos);
-  EXPECT_TRUE(fs::exists(root_ / "unified" / "svc" / "lambent"));
+  EXPECT_TRUE(fs::exists(root_ / "unified" / "svc" / "lambent" / std::to_string(::getpid())));
 }
 
 TEST_F(CgroupTest, DetectFallsBackToV1UnderTheDaemonsOwnGroups) {
@@ -97,8 +102,19 @@ TEST_F(CgroupTest, DetectFallsBackToV1UnderTheDaemonsOwnGroups) {
   auto manager = CgroupManager::Detect(root_, "4:memory:/job/42\n8:pids:/\n1:cpu,cpuacct:/\n0::/\n", "lambent");
   ASSERT_TRUE(manager) << manager.error().message();
   EXPECT_NE((*manager)->Describe().find("v1"), std::string::npos);
-  EXPECT_TRUE(fs::exists(root_ / "memory/job/42/lambent"));
-  EXPECT_TRUE(fs::exists(root_ / "cpu/lambent"));
+  EXPECT_TRUE(fs::exists(root_ / "memory/job/42/lambent" / std::to_string(::getpid())));
+  EXPECT_TRUE(fs::exists(root_ / "cpu/lambent" / std::to_string(::getpid())));
+}
+
+TEST_F(CgroupTest, DetectRemovesTheGroupsOfDaemonsThatAreGone) {
+  for (auto c : {"memory", "pids", "cpu"}) {
+    fs::create_directories(root_ / c / "lambent" / "999999999" / "env-1");
+    Write(root_ / c / "cgroup.procs", "");
+  }
+  auto manager = CgroupManager::Detect(root_, "4:memory:/\n8:pids:/\n1:cpu:/\n", "lambent");
+  ASSERT_TRUE(manager) << manager.error().message();
+  // A plain directory with files cannot be rmdir'ed, but empty groups like these go.
+  EXPECT_FALSE(fs::exists(root_ / "pids/lambent/999999999/env-1"));
 }
 
 TEST(CpuShare, FollowsLambdasRuleWithAFloor) {
