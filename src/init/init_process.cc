@@ -165,6 +165,10 @@ int RunInit(const InitOptions& options) {
     // seccomp filter denies mount and pivot_root.
     std::string failed = SetUpSandbox(options.sandbox_options);
     if (failed.empty()) failed = LockDown();
+    // init holds the control socket: the runtime, with the same uid, must not be able to
+    // reach into it (pidfd_getfd, /proc/1/mem). The runtime's own execve makes it dumpable
+    // again, which is harmless.
+    if (failed.empty() && ::prctl(PR_SET_DUMPABLE, 0) != 0) failed = "prctl(PR_SET_DUMPABLE): failed";
     if (!failed.empty()) {
       Log("sandbox setup failed: ", failed.c_str());
       if (FILE* status = std::fopen("/proc/self/status", "r")) {

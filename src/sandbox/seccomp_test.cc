@@ -79,6 +79,8 @@ TEST(SeccompFilter, DeniesTheMachineModulesKernelTracingKeysHandlesAndClock) {
   EXPECT_EQ(UnderFilter([] { return ErrnoOf(::syscall(SYS_finit_module, -1, "", 0)); }), EPERM);
   EXPECT_EQ(UnderFilter([] { return ErrnoOf(::syscall(SYS_bpf, 0, nullptr, 0)); }), EPERM);
   EXPECT_EQ(UnderFilter([] { return ErrnoOf(::syscall(SYS_ptrace, 0, 0, 0, 0)); }), EPERM);
+  EXPECT_EQ(UnderFilter([] { return ErrnoOf(::syscall(SYS_pidfd_getfd, -1, 0, 0)); }), EPERM);
+  EXPECT_EQ(UnderFilter([] { return ErrnoOf(::syscall(SYS_io_uring_setup, 1, nullptr)); }), EPERM);
   EXPECT_EQ(UnderFilter([] { return ErrnoOf(::syscall(SYS_keyctl, 0, 0, 0, 0, 0)); }), EPERM);
   EXPECT_EQ(UnderFilter([] { return ErrnoOf(::syscall(SYS_open_by_handle_at, -1, nullptr, 0)); }), EPERM);
   EXPECT_EQ(UnderFilter([] { return ErrnoOf(::syscall(SYS_settimeofday, nullptr, nullptr)); }), EPERM);
