@@ -922,7 +922,7 @@ class Bench(object):
                                     "first_invoke_ms": self.peer["first_invoke_ms"]}
         if self.daemon:
             self.results["daemon"] = {"pid": self.daemon.pid, "rss_end_kib": rss_kb(self.daemon.pid),
-                                      "binary": self.args.lambent}
+                                      "binary": os.path.relpath(self.args.lambent, os.path.dirname(HERE))}
         self.results["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
         self.results["elapsed_s"] = round(time.time() - t_start, 1)
         self.results["targets"] = TARGETS
