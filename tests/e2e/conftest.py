@@ -175,6 +175,14 @@ def processes_with_env(marker):
     return found
 
 
+def header(headers, name):
+    """A response header by case-insensitive name, or None."""
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
 def wait_until(predicate, timeout=10, interval=0.05):
     deadline = time.time() + timeout
     while time.time() < deadline:

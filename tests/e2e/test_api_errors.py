@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from conftest import make_zip
+from conftest import header, make_zip
 
 FUNCTIONS = "/2015-03-31/functions"
 ROLE = "arn:aws:iam::000000000000:role/test"
@@ -30,13 +30,6 @@ def handler(event, context):
     return {"echo": event}
 '''
 
-
-def header(headers, name):
-    """A response header, looked up case-insensitively."""
-    for key, value in headers.items():
-        if key.lower() == name.lower():
-            return value
-    return None
 
 
 def assert_lambda_error(response, status, error_type):

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, header
 
 RIC_VERSION = "4.0.2"
 INSTALL = REPO / "tests" / "e2e" / "fixtures" / "install_ric.sh"
@@ -56,12 +56,6 @@ export const handler = async (event, context) => {
 };
 """
 
-
-def header(headers, name):
-    for key, value in headers.items():
-        if key.lower() == name.lower():
-            return value
-    return None
 
 
 def summary(output):

@@ -25,7 +25,7 @@ import warnings
 
 import pytest
 
-from conftest import make_zip, processes_with_env, wait_until
+from conftest import header, make_zip, processes_with_env, wait_until
 
 
 # --- the module's precondition -------------------------------------------------------------
@@ -403,12 +403,6 @@ def handler(event, context):
 
 DENIED = ("EPERM", "EACCES")
 
-
-def header(headers, name):
-    for key, value in headers.items():
-        if key.lower() == name.lower():
-            return value
-    return None
 
 
 class Sandbox:

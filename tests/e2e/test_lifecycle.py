@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from conftest import make_zip, processes_with_env, wait_until
+from conftest import header, make_zip, processes_with_env, wait_until
 
 FUNCTIONS = "/2015-03-31/functions"
 
@@ -67,12 +67,6 @@ while true; do
 done
 '''
 
-
-def header(headers, name):
-    for key, value in headers.items():
-        if key.lower() == name.lower():
-            return value
-    return None
 
 
 def invoke_json(daemon, name, event=None, headers=None, timeout=30):

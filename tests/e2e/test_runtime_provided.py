@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from conftest import header
 
 # The Runtime API loop: GET next (headers to a file, -D), POST the response. The response
 # echoes what the runtime saw so the test can check the /next contract.
@@ -106,12 +107,6 @@ while :; do
 done
 """
 
-
-def header(headers, name):
-    for key, value in headers.items():
-        if key.lower() == name.lower():
-            return value
-    return None
 
 
 def provided(daemon, name, bootstrap, runtime="provided.al2023", **config):

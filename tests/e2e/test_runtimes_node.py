@@ -8,13 +8,7 @@ import re
 
 import pytest
 
-
-def header(headers, name):
-    """Case-insensitive header lookup."""
-    for key, value in headers.items():
-        if key.lower() == name.lower():
-            return value
-    return None
+from conftest import header
 
 
 def invoke_json(daemon, name, event=None, headers=None):
