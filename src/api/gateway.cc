@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "api/environments.h"
 #include "api/errors.h"
 #include "api/functions.h"
 #include "api/invocations.h"
@@ -175,6 +176,9 @@ void Gateway::HandleAdmin(const RequestTarget& target, const http::Request& requ
       }
       return http::MakeResponse(200, std::move(*text), "text/plain; charset=utf-8");
     });
+  }
+  if (s.size() == 5 && s[2] == "functions" && s[4] == "environments") {
+    return respond(ListEnvironments(context_, s[3]));
   }
   if (s.size() == 4 && s[2] == "code" && s[3].ends_with(".zip")) {
     std::string key = s[3].substr(0, s[3].size() - 4);

@@ -160,6 +160,7 @@ int RunInit(const InitOptions& options) {
   Fd signals(::signalfd(-1, &mask, SFD_CLOEXEC));
   ::signal(SIGPIPE, SIG_IGN);
 
+  InitTimeline timeline{.started_ns = options.started_ns};
   if (options.sandbox) {
     // Order matters: mounts and hostname need the capabilities LockDown removes, and the
     // seccomp filter denies mount and pivot_root.
@@ -181,6 +182,7 @@ int RunInit(const InitOptions& options) {
       return 125;
     }
   }
+  timeline.sandboxed_ns = MonotonicNs();
 
   int port = 0;
   Fd listener = Listen(options.listen_host, options.listen_port, port);
@@ -196,7 +198,8 @@ int RunInit(const InitOptions& options) {
     (void)Send(kControlFd, {MessageType::kSpawnFailed, -runtime, 0});
     return 127;
   }
-  if (!Send(kControlFd, {MessageType::kReady, port, runtime})) {
+  timeline.runtime_started_ns = MonotonicNs();
+  if (!Send(kControlFd, {MessageType::kReady, port, runtime, 0, timeline})) {
     KillEnvironment();
     return 1;
   }

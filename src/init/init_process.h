@@ -15,6 +15,7 @@ struct InitOptions {
   std::vector<std::string> argv;  // the runtime's command
   bool sandbox = false;           // finish the sandbox from the inside first
   SandboxOptions sandbox_options;
+  int64_t started_ns = 0;  // CLOCK_MONOTONIC when main() was entered
 };
 
 // Parses `lambent-init [--listen HOST:PORT] [--cwd DIR] [--sandbox] [--tmp-size-mb N]

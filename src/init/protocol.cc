@@ -1,11 +1,18 @@
 #include "init/protocol.h"
 
 #include <sys/socket.h>
+#include <time.h>
 
 #include <cerrno>
 #include <cstring>
 
 namespace lambent::init {
+
+int64_t MonotonicNs() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
 
 Result<void> Send(int socket, const Message& message, int fd) {
   struct iovec iov {

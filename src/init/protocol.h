@@ -14,17 +14,30 @@ namespace lambent::init {
 constexpr int kControlFd = 3;
 
 enum class MessageType : uint32_t {
-  kReady = 1,        // init -> daemon: value = Runtime API port, pid = runtime pid
+  kReady = 1,        // init -> daemon: value = Runtime API port, pid = runtime pid, timeline set
   kConnection = 2,   // init -> daemon: an accepted runtime connection (fd attached)
   kExited = 3,       // init -> daemon: value = runtime's wait status, pid = runtime pid
   kSpawnFailed = 4,  // init -> daemon: value = errno of the runtime's execve
+};
+
+// When init reached each step of its start, on CLOCK_MONOTONIC (which every namespace
+// shares with the daemon): the daemon's cold-start breakdown.
+struct InitTimeline {
+  int64_t started_ns = 0;          // init's main() entered
+  int64_t sandboxed_ns = 0;        // root file system, limits, capabilities and seccomp in place
+  int64_t runtime_started_ns = 0;  // the runtime's execve succeeded
 };
 
 struct Message {
   MessageType type;
   int32_t value = 0;
   int32_t pid = 0;
+  int32_t reserved = 0;  // keeps the datagram free of uninitialised padding
+  InitTimeline timeline{};  // kReady only
 };
+
+// CLOCK_MONOTONIC now, in nanoseconds.
+int64_t MonotonicNs();
 
 struct Received {
   Message message;

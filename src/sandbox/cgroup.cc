@@ -100,6 +100,20 @@ class CgroupDirV1 : public CgroupDir {
     return Ok();
   }
 
+  // Writing "0" (the caller's own thread) to `tasks` skips the global threadgroup lock on
+  // current kernels (older ones take it, and are merely slower); the new process has one
+  // thread, so its thread is all of it.
+  Result<CgroupJoin> PrepareJoin() const override {
+    CgroupJoin join;
+    for (const auto& [_, dir] : dirs_) {
+      fs::path tasks = dir / "tasks";
+      Fd fd(::open(tasks.c_str(), O_WRONLY | O_CLOEXEC | O_CREAT, 0644));
+      if (!fd) return tl::unexpected(Error::System("open", tasks.string(), errno));
+      join.self_tasks.push_back(std::move(fd));
+    }
+    return join;
+  }
+
   CgroupUsage Usage() const override {
     CgroupUsage usage;
     for (const auto& [controller, dir] : dirs_) {
@@ -182,6 +196,12 @@ class CgroupDirV2 : public CgroupDir {
     KillAndRemove(dir_, "cgroup.procs");
   }
   Result<void> Attach(pid_t pid) override { return WriteFile(dir_ / "cgroup.procs", std::to_string(pid)); }
+  Result<CgroupJoin> PrepareJoin() const override {
+    CgroupJoin join;
+    join.clone_into.reset(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!join.clone_into) return tl::unexpected(Error::System("open", dir_.string(), errno));
+    return join;
+  }
   CgroupUsage Usage() const override {
     return {ReadNumber(dir_ / "memory.peak"), ReadKey(dir_ / "memory.events", "oom_kill") > 0};
   }

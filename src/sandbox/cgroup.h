@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/fd.h"
 
 namespace lambent::sandbox {
 
@@ -23,14 +24,24 @@ struct CgroupUsage {
   bool oom_killed = false;
 };
 
+// How a new process enters a cgroup as it is created. Moving a running process in
+// (cgroup.procs) waits for an RCU grace period, milliseconds per controller on an idle host;
+// a process that is born in the group (v2) or moves only its own thread (v1) does not.
+struct CgroupJoin {
+  Fd clone_into;             // v2: the group's directory, for clone3(CLONE_INTO_CGROUP)
+  std::vector<Fd> self_tasks;  // v1: each controller's `tasks`, where the new process writes "0"
+};
+
 // One environment's cgroup, v1 (a directory per controller) or v2 (one directory). The
 // destructor kills what is left inside and removes the directories. Move-only; not
 // thread-safe.
 class CgroupDir {
  public:
   virtual ~CgroupDir() = default;
-  // Moves a process in (before it starts the runtime).
+  // Moves a running process in: the slow way, for when the kernel cannot do PrepareJoin's.
   virtual Result<void> Attach(pid_t pid) = 0;
+  // What a process about to be created needs to be born in, or move itself into, the group.
+  virtual Result<CgroupJoin> PrepareJoin() const = 0;
   virtual CgroupUsage Usage() const = 0;
   // The peak alone, read through a descriptor kept open: one pread, for every REPORT line.
   virtual int64_t PeakMemoryBytes() const = 0;

@@ -1,5 +1,6 @@
 #include "sandbox/cgroup.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -81,6 +82,35 @@ TEST_F(CgroupTest, V1WritesEachControllersLimitAndReadsTheOomCounter) {
   auto usage = (*dir)->Usage();
   EXPECT_EQ(usage.peak_memory_bytes, 1048576);
   EXPECT_TRUE(usage.oom_killed);
+}
+
+TEST_F(CgroupTest, V2NewProcessesAreBornInTheGroupThroughItsDirectory) {
+  fs::create_directories(root_ / "lambent");
+  auto dir = MakeCgroupV2(root_ / "lambent")->Create("env-3", {});
+  ASSERT_TRUE(dir);
+  auto join = (*dir)->PrepareJoin();
+  ASSERT_TRUE(join) << join.error().message();
+  ASSERT_TRUE(join->clone_into.valid());
+  EXPECT_TRUE(join->self_tasks.empty());
+  struct stat by_fd, by_path;
+  ASSERT_EQ(::fstat(join->clone_into.get(), &by_fd), 0);
+  ASSERT_EQ(::stat((root_ / "lambent/env-3").c_str(), &by_path), 0);
+  EXPECT_EQ(by_fd.st_ino, by_path.st_ino);
+}
+
+TEST_F(CgroupTest, V1NewProcessesMoveThemselvesThroughEachControllersTasksFile) {
+  for (auto c : {"memory", "pids", "cpu"}) fs::create_directories(root_ / c / "lambent");
+  auto dir = MakeCgroupV1({{"memory", root_ / "memory/lambent"},
+                           {"pids", root_ / "pids/lambent"},
+                           {"cpu", root_ / "cpu/lambent"}})
+                 ->Create("env-4", {});
+  ASSERT_TRUE(dir);
+  auto join = (*dir)->PrepareJoin();
+  ASSERT_TRUE(join) << join.error().message();
+  EXPECT_FALSE(join->clone_into.valid());
+  ASSERT_EQ(join->self_tasks.size(), 3u);
+  for (const auto& fd : join->self_tasks) ASSERT_EQ(::write(fd.get(), "0", 1), 1);
+  for (auto c : {"memory", "pids", "cpu"}) EXPECT_EQ(Read(root_ / c / "lambent/env-4/tasks"), "0");
 }
 
 TEST_F(CgroupTest, DetectPrefersAUnifiedHierarchyWithMemoryAndPids) {

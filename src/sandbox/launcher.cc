@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <linux/mount.h>
+#include <linux/sched.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -34,6 +35,16 @@ pid_t ForkInto(unsigned long flags) {
   return pid_t(::syscall(SYS_clone, SIGCHLD | flags, nullptr, nullptr, nullptr, nullptr));
 }
 
+// As ForkInto, born inside the cgroup `cgroup_fd` (Linux 5.7+, cgroup v2). -1 with errno
+// ENOSYS or EINVAL when the kernel cannot: the caller then forks and attaches.
+pid_t ForkIntoCgroup(unsigned long flags, int cgroup_fd) {
+  struct clone_args args {};
+  args.flags = flags | CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.cgroup = uint64_t(cgroup_fd);
+  return pid_t(::syscall(SYS_clone3, &args, sizeof(args)));
+}
+
 Result<void> WriteProc(pid_t pid, const char* file, const std::string& text) {
   std::string path = fmt::format("/proc/{}/{}", pid, file);
   Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
@@ -46,13 +57,13 @@ Result<void> WriteProc(pid_t pid, const char* file, const std::string& text) {
 
 // The parent's half of the sandbox: done between clone and the child's execve, while
 // the child waits on the sync pipe.
-Result<void> PrepareChild(pid_t pid, const SandboxLaunch& sandbox) {
+Result<void> PrepareChild(pid_t pid, const SandboxLaunch& sandbox, bool joined_cgroup) {
   // setgroups must be denied before an unprivileged gid_map; root inside needs no groups.
   if (auto ok = WriteProc(pid, "setgroups", "deny"); !ok) return ok;
   if (auto ok = WriteProc(pid, "gid_map", fmt::format("0 {} 1\n", sandbox.host_gid)); !ok) return ok;
   if (auto ok = WriteProc(pid, "uid_map", fmt::format("0 {} 1\n", sandbox.host_uid)); !ok) return ok;
   // Before the runtime exists: everything it starts is counted from the beginning.
-  if (sandbox.cgroup) {
+  if (sandbox.cgroup && !joined_cgroup) {
     if (auto ok = sandbox.cgroup->Attach(pid); !ok) return ok;
   }
   return Ok();
@@ -132,9 +143,35 @@ Result<LaunchedEnvironment> Launch(const LaunchSpec& spec) {
     flags = CLONE_NEWPID;
   }
 
-  pid_t pid = ForkInto(flags);
+  // The child enters its cgroup as it is born (v2) or moves itself in (v1); only when the
+  // kernel can do neither does the parent move it, which is far slower.
+  CgroupJoin join;
+  if (sandbox && sandbox->cgroup) {
+    auto prepared = sandbox->cgroup->PrepareJoin();
+    if (!prepared) return tl::unexpected(prepared.error());
+    join = std::move(*prepared);
+  }
+  std::vector<int> self_tasks;
+  for (const auto& fd : join.self_tasks) self_tasks.push_back(fd.get());
+  pid_t pid = -1;
+  bool joined_cgroup = !self_tasks.empty();
+  if (join.clone_into) {
+    pid = ForkIntoCgroup(flags, join.clone_into.get());
+    joined_cgroup = pid >= 0;
+    if (pid < 0 && errno != ENOSYS && errno != EINVAL && errno != E2BIG) {
+      return tl::unexpected(Error::System("clone3", spec.init_path, errno));
+    }
+  }
+  if (pid < 0) pid = ForkInto(flags);
   if (pid < 0) return tl::unexpected(Error::System("clone", spec.init_path, errno));
   if (pid == 0 && sandbox) {
+    for (int fd : self_tasks) {
+      if (::write(fd, "0", 1) != 1) {
+        constexpr char kMessage[] = "lambent: cannot join the environment's cgroup\n";
+        (void)!::write(output_write.get(), kMessage, sizeof(kMessage) - 1);
+        _exit(124);
+      }
+    }
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::setsid();
     sigset_t none;
@@ -194,7 +231,7 @@ Result<LaunchedEnvironment> Launch(const LaunchSpec& spec) {
   Child child(pid);
   if (sandbox) {
     sync_read.reset();
-    if (auto ok = PrepareChild(pid, *sandbox); !ok) return tl::unexpected(ok.error());
+    if (auto ok = PrepareChild(pid, *sandbox, joined_cgroup); !ok) return tl::unexpected(ok.error());
     if (::write(sync_write.get(), "1", 1) != 1) return tl::unexpected(Error::System("write", "sync pipe", errno));
   }
   return LaunchedEnvironment{std::move(child), std::move(control), std::move(output)};

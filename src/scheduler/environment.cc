@@ -110,6 +110,7 @@ std::vector<std::string> Environment::RuntimeEnvironment(const std::filesystem::
 }
 
 Result<void> Environment::Start() {
+  startup_.begin = std::chrono::steady_clock::now();
   log_stream_ = fmt::format("{}/[{}]{}", FormatDatePath(NowEpochMs()), config_->version, RandomHex(16));
   std::filesystem::path host_task_root = context_.code_dir(config_->code_key);
   // Inside a sandbox the code is at /var/task and lambent's bootstraps at /var/runtime.
@@ -151,9 +152,10 @@ Result<void> Environment::Start() {
   }
   spec.init_args.insert(spec.init_args.end(), {"--cwd", task_root.string(), "--"});
   spec.init_args.insert(spec.init_args.end(), command->begin(), command->end());
-  launched_ = std::chrono::steady_clock::now();
+  startup_.prepared = std::chrono::steady_clock::now();
   auto launched = sandbox::Launch(spec);
   if (!launched) return tl::unexpected(launched.error());
+  startup_.cloned = std::chrono::steady_clock::now();
   process_ = std::move(*launched);
   control_.assign(process_.control.release());
   output_.assign(process_.output.release());
@@ -190,11 +192,16 @@ void Environment::OnControlReadable() {
     }
     init::Message& m = (*received)->message;
     switch (m.type) {
-      case init::MessageType::kReady:
+      case init::MessageType::kReady: {
+        auto at = [](int64_t ns) { return SteadyTime(std::chrono::nanoseconds(ns)); };
+        startup_.init_started = at(m.timeline.started_ns);
+        startup_.sandboxed = at(m.timeline.sandboxed_ns);
+        startup_.runtime_started = at(m.timeline.runtime_started_ns);
         runtime_pid_ = (context_.capabilities.pid_namespace || context_.sandboxed)
                            ? FindRuntimePid(process_.init.pid())
                            : m.pid;
         break;
+      }
       case init::MessageType::kConnection: {
         asio::ip::tcp::socket socket(context_.io);
         boost::system::error_code ec;
@@ -297,8 +304,12 @@ void Environment::Handle(http::Request request, http::Responder respond) {
 void Environment::OnNext(http::Responder respond) {
   if (!initialized_) {
     initialized_ = true;
-    init_duration_ms_ =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - launched_).count();
+    startup_.first_next = std::chrono::steady_clock::now();
+    // Lambda's Init Duration is the runtime's and the function's own start, not the
+    // sandbox's: from the runtime's execve on.
+    SteadyTime from = startup_.runtime_started.time_since_epoch().count() ? startup_.runtime_started
+                                                                          : startup_.cloned;
+    init_duration_ms_ = std::chrono::duration<double, std::milli>(startup_.first_next - from).count();
     timer_.cancel();
   }
   if (active_ && !active_->delivered) return Deliver(std::move(respond));
@@ -324,6 +335,7 @@ void Environment::Deliver(http::Responder respond) {
   Invocation& inv = *active_->invocation;
   active_->delivered = true;
   active_->started = std::chrono::steady_clock::now();
+  ++invocations_;
   Log(telemetry::StartLine(inv.request_id, config_->version));
 
   int64_t deadline = NowEpochMs() + int64_t(config_->timeout_s) * 1000;
@@ -526,7 +538,7 @@ void Environment::Die(DeathCause cause, int detail) {
       failure.body = ErrorDocument("Runtime.ExitError", "Error: " + ExitReason());
     }
     Log(fmt::format("INIT_REPORT Init Duration: {:.2f} ms\tPhase: init\tStatus: error\tError Type: {}\n",
-                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - launched_).count(),
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - startup_.cloned).count(),
                     json::parse(failure.body, nullptr, false).value("errorType", "Runtime.Unknown")));
     init_failure = std::move(failure);
   }
@@ -537,6 +549,11 @@ void Environment::Die(DeathCause cause, int detail) {
 }
 
 void Environment::Kill() { Die(DeathCause::kKilled); }
+
+EnvironmentStatus Environment::Status() const {
+  const char* state = !initialized_ ? "initializing" : active_ ? "busy" : "idle";
+  return {log_stream_, state, config_->revision_id, process_.init.pid(), invocations_, startup_};
+}
 
 bool Environment::OomKilled() const { return cgroup_ && cgroup_->Usage().oom_killed; }
 

@@ -49,6 +49,28 @@ struct EnvironmentContext {
 
 class Environment;
 
+// When each step of an environment's cold start ended, as the daemon and init saw it (one
+// clock: init reports CLOCK_MONOTONIC, which steady_clock is). Unset steps stay at epoch.
+struct StartupTimeline {
+  SteadyTime begin;            // Start(): the cold start begins
+  SteadyTime prepared;         // code and runtime mounts detached, cgroup made
+  SteadyTime cloned;           // namespaces made, ids mapped, cgroup joined; init released
+  SteadyTime init_started;     // init's main() (its execve and dynamic linking before it)
+  SteadyTime sandboxed;        // mounts, pivot_root, limits, capabilities dropped, seccomp on
+  SteadyTime runtime_started;  // the runtime's execve succeeded
+  SteadyTime first_next;       // the runtime asked for its first event: init phase over
+};
+
+// What an environment is doing, for the admin API.
+struct EnvironmentStatus {
+  std::string id;  // its log stream, as Lambda names one per environment
+  std::string state;  // "initializing", "idle" or "busy"
+  std::string revision_id;
+  pid_t init_pid = -1;
+  int64_t invocations = 0;
+  StartupTimeline startup;
+};
+
 // Told about an environment's life; implemented by its pool. Called on the io thread.
 class EnvironmentListener {
  public:
@@ -81,6 +103,7 @@ class Environment : public http::Handler, public std::enable_shared_from_this<En
   void Kill();
 
   const registry::FunctionConfig& config() const { return *config_; }
+  EnvironmentStatus Status() const;
   bool dead() const { return dead_; }
   bool initialized() const { return initialized_; }
   SteadyTime idle_since() const { return idle_since_; }
@@ -140,7 +163,8 @@ class Environment : public http::Handler, public std::enable_shared_from_this<En
   int64_t last_max_memory_mb_ = 0;  // read just before the runtime was killed
   int exit_status_ = -1;
   int spawn_errno_ = 0;
-  SteadyTime launched_;
+  StartupTimeline startup_;
+  int64_t invocations_ = 0;
   SteadyTime idle_since_;
   std::optional<double> init_duration_ms_;  // until the first REPORT shows it
   bool initialized_ = false;

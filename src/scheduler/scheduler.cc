@@ -1,5 +1,7 @@
 #include "scheduler/scheduler.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -157,6 +159,21 @@ void Scheduler::Sweep() {
   sweep_timer_.async_wait([this](boost::system::error_code ec) {
     if (!ec) Sweep();
   });
+}
+
+std::vector<EnvironmentStatus> Pool::Status() const {
+  std::vector<EnvironmentStatus> list;
+  for (const auto& env : all_) {
+    if (!env->dead()) list.push_back(env->Status());
+  }
+  std::sort(list.begin(), list.end(),
+            [](const auto& a, const auto& b) { return a.startup.begin < b.startup.begin; });
+  return list;
+}
+
+std::vector<EnvironmentStatus> Scheduler::Environments(const std::string& function) const {
+  auto it = pools_.find(function);
+  return it == pools_.end() ? std::vector<EnvironmentStatus>{} : it->second->Status();
 }
 
 }  // namespace lambent::scheduler

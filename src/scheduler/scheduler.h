@@ -33,6 +33,7 @@ class Pool : public EnvironmentListener {
   void StopIdleSince(SteadyTime cutoff);
   void StopAll();
   size_t environments() const { return all_.size(); }
+  std::vector<EnvironmentStatus> Status() const;
 
   void OnAvailable(const std::shared_ptr<Environment>& env) override;
   void OnDead(const std::shared_ptr<Environment>& env, std::optional<Outcome> init_failure,
@@ -66,6 +67,8 @@ class Scheduler {
   void Shutdown();
 
   size_t environments() const;
+  // The live environments of `function`, oldest first.
+  std::vector<EnvironmentStatus> Environments(const std::string& function) const;
 
  private:
   friend class Pool;

@@ -169,6 +169,32 @@ def test_the_second_invoke_is_warm_and_runs_in_the_same_environment(daemon):
     assert header(headers1, "x-amzn-RequestId") == first["request_id"]
 
 
+def test_the_environments_resource_lists_each_environment_with_its_startup_breakdown(daemon):
+    create_worker(daemon, "lc-envs")
+    status, _, body = daemon.request("GET", "/lambent/v1/functions/lc-envs/environments")
+    assert (status, json.loads(body)) == (200, {"Environments": []})
+    status, _, first = invoke_json(daemon, "lc-envs", {})
+    assert status == 200
+    status, _, body = daemon.request("GET", "/lambent/v1/functions/lc-envs/environments")
+    assert status == 200
+    (env,) = json.loads(body)["Environments"]
+    assert env["Id"] == first["env"]["AWS_LAMBDA_LOG_STREAM_NAME"]
+    assert (env["State"], env["Invocations"]) == ("idle", 1)
+    startup = env["Startup"]
+    phases = ["PrepareMs", "CloneMs", "InitExecMs", "SandboxMs", "RuntimeExecMs", "RuntimeInitMs"]
+    assert all(isinstance(startup[p], float) and startup[p] >= 0 for p in phases), startup
+    # One clock for the daemon's and init's steps: the phases add up to the whole.
+    assert abs(sum(startup[p] for p in phases) - startup["TotalMs"]) < 0.01, startup
+    assert 0 < startup["TotalMs"] < 10000
+
+
+def test_the_environments_resource_of_an_unknown_function_is_not_found(daemon):
+    status, headers, body = daemon.request("GET", "/lambent/v1/functions/lc-nobody/environments")
+    assert status == 404
+    assert header(headers, "x-amzn-ErrorType") == "ResourceNotFoundException"
+    assert "lc-nobody" in json.loads(body)["message"]
+
+
 def test_concurrent_invocations_all_succeed_in_more_than_one_environment(daemon):
     create_worker(daemon, "lc-concurrent")
     results = [None] * 4
