@@ -563,6 +563,39 @@ def test_python_logging_format(h):
     assert "hidden debug" not in r["stdout"].decode()
 
 
+PY_LAZY_LOGGING_APP = """
+import sys
+
+def handler(event, context):
+    loaded_before = "logging" in sys.modules or "socket" in sys.modules
+    import logging
+    logging.getLogger().setLevel(logging.INFO)
+    logging.info("late %s", 7)
+    return {"loaded_before": loaded_before}
+"""
+
+
+def test_python_logging_is_set_up_when_the_handler_first_imports_it(h):
+    # The bootstrap imports neither logging nor socket itself (~12 ms of every cold start);
+    # the root logger still gets Lambda's format the moment the function imports logging.
+    api, rt = h.start("python", {"app.py": PY_LAZY_LOGGING_APP}, "app.handler")
+    rid = api.add_event({})
+    r = one(api, rid)
+    assert r["json"] == {"loaded_before": False}
+    (line,) = [l for l in r["stdout"].decode().splitlines() if "late 7" in l]
+    level, _, req, msg = line.split("\t")
+    assert (level, req, msg) == ("[INFO]", rid, "late 7")
+
+
+def test_python_reaches_a_runtime_api_given_by_host_name(h):
+    api, rt = h.start("python", {"app.py": PY_APP}, "app.handler")
+    rt.stop()
+    port = api.address.rsplit(":", 1)[1]
+    rt = Runtime("python", rt.code_dir, "app.handler", api, {"AWS_LAMBDA_RUNTIME_API": "localhost:" + port})
+    h.runtimes.append(rt)
+    assert one(api, api.add_event({"a": 1}))["json"] == {"echo": {"a": 1}, "n": 1}
+
+
 def test_python_output_flushed_before_response(h):
     api, rt = h.start("python", {"app.py": PY_APP}, "app.partial_print")
     rid = api.add_event({})
