@@ -88,7 +88,7 @@ Result<std::vector<std::string>> Catalog::Command(const std::string& runtime,
   }
   if (std::regex_match(runtime, kNode)) {
     return std::vector<std::string>{families_[1].interpreter,
-                                    (runtimes_dir / "node" / "bootstrap.mjs").string()};
+                                    (runtimes_dir / "node" / "bootstrap.cjs").string()};
   }
   return std::vector<std::string>{(task_root / "bootstrap").string()};
 }

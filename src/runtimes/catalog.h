@@ -20,7 +20,7 @@ struct RuntimeFamily {
 // afterwards, so safe to share between threads.
 class Catalog {
  public:
-  // `runtimes_dir` holds the built-in bootstraps (python/bootstrap.py, node/bootstrap.mjs).
+  // `runtimes_dir` holds the built-in bootstraps (python/bootstrap.py, node/bootstrap.cjs).
   static Catalog Discover(std::filesystem::path runtimes_dir);
 
   // Whether `runtime` can be run here; kInvalidArgument with a clear reason if not.

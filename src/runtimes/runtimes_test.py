@@ -1,4 +1,4 @@
-"""Tests for lambent's built-in runtime bootstraps (python/bootstrap.py, node/bootstrap.mjs).
+"""Tests for lambent's built-in runtime bootstraps (python/bootstrap.py, node/bootstrap.cjs).
 
 Run:  /usr/bin/python3 -m pytest src/runtimes/runtimes_test.py -q
 
@@ -24,7 +24,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY_BOOTSTRAP = os.path.join(HERE, "python", "bootstrap.py")
-NODE_BOOTSTRAP = os.path.join(HERE, "node", "bootstrap.mjs")
+NODE_BOOTSTRAP = os.path.join(HERE, "node", "bootstrap.cjs")
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 NODE = shutil.which("node") or "/usr/bin/node"
 WAIT = 15.0  # seconds any single wait may take

@@ -1,9 +1,10 @@
 // lambent built-in Node.js runtime bootstrap (Lambda Runtime API client).
 //
-// This file is an ES module (.mjs) so that it can import() ES-module handlers; CommonJS handlers
-// are loaded with createRequire(). No dependencies beyond Node's standard library.
+// A CommonJS script (node starts one ~5 ms sooner than an ES module); ES-module handlers are
+// loaded with import(), CommonJS ones with require(). No dependencies beyond Node's standard
+// library.
 //
-// Run as:  node bootstrap.mjs          (Node 18+)
+// Run as:  node bootstrap.cjs          (Node 18+)
 // with the working directory set to LAMBDA_TASK_ROOT and the environment Lambda sets:
 //   AWS_LAMBDA_RUNTIME_API   host:port of the Runtime API (required)
 //   _HANDLER                 "file.function"; the file may be a path ("src/app.handler") and the
@@ -38,14 +39,13 @@
 // daemon closes the connection). The idle socket is unref'd so it never keeps the event loop
 // alive (callbackWaitsForEmptyEventLoop depends on that).
 
-import net from 'node:net';
-import fs from 'node:fs';
-import path from 'node:path';
-import util from 'node:util';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+'use strict';
 
-const require = createRequire(import.meta.url);
+const net = require('node:net');
+const fs = require('node:fs');
+const path = require('node:path');
+const util = require('node:util');
+
 const env = process.env;
 const API = '/2018-06-01/runtime';
 
@@ -402,7 +402,7 @@ function tryRequireFile(file) {
 }
 
 async function tryImportFile(file) {
-  return fs.existsSync(file) ? import(pathToFileURL(file).href) : undefined;
+  return fs.existsSync(file) ? import(require('node:url').pathToFileURL(file).href) : undefined;
 }
 
 async function loadUserModule(appRoot, moduleRoot, moduleName) {
@@ -642,14 +642,12 @@ if (!env.AWS_LAMBDA_RUNTIME_API) {
   fatal('AWS_LAMBDA_RUNTIME_API is not set');
 }
 const appRoot = env.LAMBDA_TASK_ROOT || process.cwd();
-let loaded;
-try {
-  loaded = await loadHandler(appRoot, env._HANDLER || '');
-} catch (err) {
-  console.error('Uncaught Exception', toFormatted(err));
-  postInitError(err).finally(() => process.exit(129));
-}
-if (loaded) {
-  handler = loaded;
-  nextInvocation();
-}
+loadHandler(appRoot, env._HANDLER || '').then(
+  (loaded) => {
+    handler = loaded;
+    nextInvocation();
+  },
+  (err) => {
+    console.error('Uncaught Exception', toFormatted(err));
+    postInitError(err).finally(() => process.exit(129));
+  });
