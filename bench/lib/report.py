@@ -2,6 +2,7 @@
 `python3 bench/lib/report.py [RESULTS.json] > docs/benchmarks.md`)."""
 
 import json
+import os
 import sys
 
 
@@ -231,10 +232,21 @@ def render(r):
                  _f(row["rest_ms"]["median"]), _f(row["warm_invoke_same_client_ms"]["median"]),
                  "%s (`%s`)" % (_f(b), bare_for[key]) if b is not None else "–"))
         w("")
-        w("Breakdown the daemon exposes today: " + "; ".join(
-            "**%s** = %s" % (k, v) for k, v in cold["breakdown_available"].items()) + ".")
-        w("")
-        w("Not exposed yet (no daemon timestamps): " + "; ".join(cold["breakdown_missing"]) + ".")
+        phases = ("PrepareMs", "CloneMs", "InitExecMs", "SandboxMs", "RuntimeExecMs", "RuntimeInitMs", "TotalMs")
+        if any(_get(cold, "rows", key, "startup_ms") for key in ("provided", "python", "node")):
+            w("Where a cold start goes, from the daemon's own timeline of each environment (medians, ms; "
+              "`GET /lambent/v1/functions/NAME/environments`):")
+            w("")
+            w("| runtime | prepare | clone | init execve | sandbox setup | runtime execve | "
+              "runtime start + handler init | total to first /next |")
+            w("|---|---:|---:|---:|---:|---:|---:|---:|")
+            for key in ("provided", "python", "node"):
+                startup = _get(cold, "rows", key, "startup_ms") or {}
+                if startup:
+                    w("| %s | %s |" % (RUNTIME_LABEL[key], " | ".join(
+                        _f(_get(startup, p, "median")) for p in phases)))
+            w("")
+        w("Columns: " + "; ".join("**%s** = %s" % (k, v) for k, v in (cold.get("breakdown") or cold.get("breakdown_available") or {}).items()) + ".")
         w("")
         if bare:
             w("Bare start (%s, %d runs, environment as the daemon gives runtimes: PATH, LANG, TZ only): %s."
@@ -321,6 +333,11 @@ def render(r):
         w("")
         w("Not measured: %s." % r["peer_error"])
         w("")
+    # Kept by hand (each change's own before/after run), not measured by this run.
+    history = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "optimisations.md")
+    if os.path.exists(history):
+        with open(history) as f:
+            out.append(f.read().rstrip() + "\n")
     return "\n".join(out)
 
 
