@@ -114,6 +114,16 @@ def render(r):
             w("| %s cold start within %s ms of `%s` (%s ms) | %s ms (+%s ms) | %s |"
               % (key, t.get("cold_interpreted_over_bare_ms", 5), bare_key, _f(b), _f(c), _f(c - b),
                  _ok(c - b <= t.get("cold_interpreted_over_bare_ms", 5))))
+    if cold and _get(cold, "rows", "provided", "startup_ms", "CloneMs"):
+        # Issue 4's floor, measured on this machine: six namespaces + pivot_root + exec 1.8 ms,
+        # cgroup creation 0.1 ms, a seccomp filter 0.4 ms.
+        floor = t.get("sandbox_floor_ms", 2.3)
+        startup = cold["rows"]["provided"]["startup_ms"]
+        parts = ("PrepareMs", "CloneMs", "InitExecMs", "SandboxMs")
+        made = sum(_get(startup, p, "median") or 0 for p in parts)
+        w("| environment creation near the floor (namespaces + pivot_root + exec + cgroup + seccomp ≈ %s ms) "
+          "| %s ms: prepare + clone + init execve + sandbox setup (%.1f× the floor) | %s |"
+          % (_f(floor, 1), _f(made), made / floor, _ok(made <= 2 * floor)))
     if mem:
         for key, row in mem["rows"].items():
             w("| idle environment ≤ %s MiB platform memory, %s | %s KiB | %s |"

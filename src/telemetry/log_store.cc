@@ -1,10 +1,13 @@
 #include "telemetry/log_store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -53,22 +56,66 @@ void LogStore::FlushLocked() {
   std::erase_if(pending_, [](const auto& entry) { return entry.second.empty(); });
 }
 
-Result<std::string> LogStore::Read(const std::string& function, size_t tail_lines) {
-  std::lock_guard lock(mutex_);
-  FlushLocked();
-  auto path = dir_ / (function + ".log");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return tl::unexpected(Error::NotFound("no log for function " + function));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::string text = buffer.str();
-  if (tail_lines == 0) return text;
-  size_t pos = text.size();
-  if (pos > 0 && text[pos - 1] == '\n') --pos;
-  for (size_t lines = 0; pos > 0; --pos) {
-    if (text[pos - 1] == '\n' && ++lines == tail_lines) break;
+namespace {
+
+bool PreadAll(int fd, char* data, size_t size, off_t offset) {
+  while (size > 0) {
+    ssize_t n = ::pread(fd, data, size, offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= size_t(n);
+    offset += n;
   }
-  return text.substr(pos);
+  return true;
+}
+
+}  // namespace
+
+Result<std::string> LogStore::Read(const std::string& function, size_t tail_lines) {
+  {
+    std::lock_guard lock(mutex_);
+    FlushLocked();
+  }
+  // Read without the lock: Append is on the invoke path and must not wait for a big read.
+  auto path = dir_ / (function + ".log");
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return tl::unexpected(Error::NotFound("no log for function " + function));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return tl::unexpected(Error::System("fstat", path.string(), errno));
+  const off_t size = st.st_size;
+  if (tail_lines == 0) {
+    std::string text(size_t(size), '\0');
+    if (!PreadAll(fd.get(), text.data(), text.size(), 0)) {
+      return tl::unexpected(Error::System("read", path.string(), errno));
+    }
+    return text;
+  }
+  // A tail is read backwards, block by block, so its cost does not grow with the log.
+  constexpr off_t kBlock = 64 * 1024;
+  std::vector<std::string> blocks;  // last block first
+  size_t newlines = 0;
+  for (off_t pos = size; pos > 0;) {
+    off_t n = std::min(kBlock, pos);
+    pos -= n;
+    std::string block(size_t(n), '\0');
+    if (!PreadAll(fd.get(), block.data(), block.size(), pos)) {
+      return tl::unexpected(Error::System("read", path.string(), errno));
+    }
+    for (size_t i = block.size(); i > 0; --i) {
+      // The file's final newline ends its last line; every other one starts a line.
+      if (block[i - 1] != '\n' || pos + off_t(i) == size) continue;
+      if (++newlines == tail_lines) {
+        block.erase(0, i);
+        pos = 0;
+        break;
+      }
+    }
+    blocks.push_back(std::move(block));
+  }
+  std::string text;
+  for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) text += *it;
+  return text;
 }
 
 }  // namespace lambent::telemetry
