@@ -1,10 +1,12 @@
 #include "cli/serve.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include <boost/asio/io_context.hpp>
@@ -12,8 +14,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <spdlog/spdlog.h>
-
-#include <fcntl.h>
 
 #include "api/gateway.h"
 #include "cli/protections.h"
@@ -117,6 +117,15 @@ int Serve(const ServeOptions& options) {
     return 1;
   }
   sandbox::HostIds host_ids(protections.capabilities.root);
+  // Cold starts clone from the spawner's small address space rather than the daemon's.
+  std::optional<sandbox::Spawner> spawner;
+  if (sandboxed) {
+    if (auto started = sandbox::StartSpawner(init_fd.get())) {
+      spawner = std::move(*started);
+    } else {
+      spdlog::warn("no spawner ({}): environments are cloned from the daemon", started.error().message());
+    }
+  }
 
   asio::io_context io(1);
   asio::thread_pool workers(2);
@@ -142,6 +151,7 @@ int Serve(const ServeOptions& options) {
       &host_ids,
       options.cpu_floor,
       &reaper,
+      spawner ? spawner->socket.get() : -1,
   };
   scheduler::Scheduler scheduler(
       env_context, {options.max_environments, std::chrono::seconds(options.idle_timeout_s)});

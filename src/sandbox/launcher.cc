@@ -5,18 +5,22 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <linux/mount.h>
-#include <linux/sched.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <iterator>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "init/protocol.h"
+#include "init/sandbox_child.h"
 #include "init/sandbox_setup.h"
+#include "init/spawner.h"
 #include "sandbox/cgroup.h"
 
 namespace lambent::sandbox {
@@ -33,16 +37,6 @@ constexpr unsigned long kSandboxFlags =
 pid_t ForkInto(unsigned long flags) {
   if (flags == 0) return ::fork();
   return pid_t(::syscall(SYS_clone, SIGCHLD | flags, nullptr, nullptr, nullptr, nullptr));
-}
-
-// As ForkInto, born inside the cgroup `cgroup_fd` (Linux 5.7+, cgroup v2). -1 with errno
-// ENOSYS or EINVAL when the kernel cannot: the caller then forks and attaches.
-pid_t ForkIntoCgroup(unsigned long flags, int cgroup_fd) {
-  struct clone_args args {};
-  args.flags = flags | CLONE_INTO_CGROUP;
-  args.exit_signal = SIGCHLD;
-  args.cgroup = uint64_t(cgroup_fd);
-  return pid_t(::syscall(SYS_clone3, &args, sizeof(args)));
 }
 
 Result<void> WriteProc(pid_t pid, const char* file, const std::string& text) {
@@ -112,6 +106,61 @@ Capabilities ProbeCapabilities() {
   return caps;
 }
 
+namespace {
+
+// init's argv and envp as execve takes them, pointing into `spec`.
+struct ExecArgs {
+  explicit ExecArgs(const LaunchSpec& spec) {
+    argv.push_back(const_cast<char*>(spec.init_path.c_str()));
+    for (const auto& a : spec.init_args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+  }
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+};
+
+// Clones a sandboxed environment, through the spawner when there is one. The child waits
+// on `sync_read` until the caller has mapped its ids and released it.
+Result<std::pair<pid_t, bool>> CloneEnvironment(const LaunchSpec& spec, const SandboxLaunch& sandbox,
+                                                 const int (&fds)[init::kChildFdCount], const CgroupJoin& join) {
+  unsigned long flags = kSandboxFlags | (sandbox.own_network ? CLONE_NEWNET : 0);
+  std::vector<int> self_tasks;
+  for (const auto& fd : join.self_tasks) self_tasks.push_back(fd.get());
+  if (sandbox.spawner_fd >= 0) {
+    init::SpawnRequest request;
+    request.flags = flags;
+    std::copy(std::begin(fds), std::end(fds), request.fds);
+    request.cgroup_fd = join.clone_into.get();
+    request.self_tasks = self_tasks;
+    request.argv.push_back(spec.init_path);
+    request.argv.insert(request.argv.end(), spec.init_args.begin(), spec.init_args.end());
+    request.envp = spec.env;
+    auto spawned = init::RequestSpawn(sandbox.spawner_fd, request);
+    if (spawned) return std::pair{spawned->pid, spawned->joined_cgroup || !self_tasks.empty()};
+    static bool warned = false;
+    if (!std::exchange(warned, true)) {
+      spdlog::warn("the spawner failed ({}); environments are cloned from the daemon", spawned.error().message());
+    }
+  }
+  // Everything the child needs is built before the clone: after it only syscalls.
+  ExecArgs exec(spec);
+  init::ChildPlan plan;
+  std::copy(std::begin(fds), std::end(fds), plan.fds);
+  plan.self_tasks = self_tasks.data();
+  plan.self_task_count = int(self_tasks.size());
+  plan.argv = exec.argv.data();
+  plan.envp = exec.envp.data();
+  bool joined = false;
+  pid_t pid = init::CloneSandboxed(flags, join.clone_into.get(), &joined);
+  if (pid == 0) init::RunSandboxChild(plan);
+  if (pid < 0) return tl::unexpected(Error::System("clone", spec.init_path, errno));
+  return std::pair{pid, joined || !self_tasks.empty()};
+}
+
+}  // namespace
+
 Result<LaunchedEnvironment> Launch(const LaunchSpec& spec) {
   int sockets[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0) {
@@ -123,89 +172,43 @@ Result<LaunchedEnvironment> Launch(const LaunchSpec& spec) {
   Fd output(pipe_fds[0]), output_write(pipe_fds[1]);
   ::fcntl(output.get(), F_SETFL, O_NONBLOCK);
   Fd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!dev_null) return tl::unexpected(Error::System("open", "/dev/null", errno));
 
-  // Everything the child needs is built before the fork: after it only syscalls.
-  std::vector<char*> argv{const_cast<char*>(spec.init_path.c_str())};
-  for (const auto& a : spec.init_args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (const auto& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
+  if (spec.sandbox) {
+    const SandboxLaunch& sandbox = *spec.sandbox;
+    int sync_pipe[2];
+    if (::pipe2(sync_pipe, O_CLOEXEC) != 0) return tl::unexpected(Error::System("pipe2", "sync", errno));
+    Fd sync_read(sync_pipe[0]), sync_write(sync_pipe[1]);
+    // The child enters its cgroup as it is born (v2) or moves itself in (v1); only when the
+    // kernel can do neither does the daemon move it, which is far slower.
+    CgroupJoin join;
+    if (sandbox.cgroup) {
+      auto prepared = sandbox.cgroup->PrepareJoin();
+      if (!prepared) return tl::unexpected(prepared.error());
+      join = std::move(*prepared);
+    }
+    int fds[init::kChildFdCount];
+    fds[init::kChildStdin] = dev_null.get();
+    fds[init::kChildOutput] = output_write.get();
+    fds[init::kChildControl] = init_end.get();
+    fds[init::kChildCode] = sandbox.code_dir_fd;
+    fds[init::kChildRuntimes] = sandbox.runtimes_dir_fd;
+    fds[init::kChildSeccomp] = sandbox.seccomp_fd;
+    fds[init::kChildInit] = sandbox.init_fd;
+    fds[init::kChildSync] = sync_read.get();
+    auto cloned = CloneEnvironment(spec, sandbox, fds, join);
+    if (!cloned) return tl::unexpected(cloned.error());
+    Child child(cloned->first);
+    sync_read.reset();
+    if (auto ok = PrepareChild(child.pid(), sandbox, cloned->second); !ok) return tl::unexpected(ok.error());
+    if (::write(sync_write.get(), "1", 1) != 1) return tl::unexpected(Error::System("write", "sync pipe", errno));
+    return LaunchedEnvironment{std::move(child), std::move(control), std::move(output)};
+  }
+
+  ExecArgs exec(spec);
   pid_t parent = ::getpid();
-  const SandboxLaunch* sandbox = spec.sandbox ? &*spec.sandbox : nullptr;
-  int sync_pipe[2] = {-1, -1};
-  if (sandbox && ::pipe2(sync_pipe, O_CLOEXEC) != 0) return tl::unexpected(Error::System("pipe2", "sync", errno));
-  Fd sync_read(sync_pipe[0]), sync_write(sync_pipe[1]);
-  unsigned long flags = 0;
-  if (sandbox) {
-    flags = kSandboxFlags | (sandbox->own_network ? CLONE_NEWNET : 0);
-  } else if (spec.pid_namespace) {
-    flags = CLONE_NEWPID;
-  }
-
-  // The child enters its cgroup as it is born (v2) or moves itself in (v1); only when the
-  // kernel can do neither does the parent move it, which is far slower.
-  CgroupJoin join;
-  if (sandbox && sandbox->cgroup) {
-    auto prepared = sandbox->cgroup->PrepareJoin();
-    if (!prepared) return tl::unexpected(prepared.error());
-    join = std::move(*prepared);
-  }
-  std::vector<int> self_tasks;
-  for (const auto& fd : join.self_tasks) self_tasks.push_back(fd.get());
-  pid_t pid = -1;
-  bool joined_cgroup = !self_tasks.empty();
-  if (join.clone_into) {
-    pid = ForkIntoCgroup(flags, join.clone_into.get());
-    joined_cgroup = pid >= 0;
-    if (pid < 0 && errno != ENOSYS && errno != EINVAL && errno != E2BIG) {
-      return tl::unexpected(Error::System("clone3", spec.init_path, errno));
-    }
-  }
-  if (pid < 0) pid = ForkInto(flags);
+  pid_t pid = ForkInto(spec.pid_namespace ? CLONE_NEWPID : 0);
   if (pid < 0) return tl::unexpected(Error::System("clone", spec.init_path, errno));
-  if (pid == 0 && sandbox) {
-    for (int fd : self_tasks) {
-      if (::write(fd, "0", 1) != 1) {
-        constexpr char kMessage[] = "lambent: cannot join the environment's cgroup\n";
-        (void)!::write(output_write.get(), kMessage, sizeof(kMessage) - 1);
-        _exit(124);
-      }
-    }
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::setsid();
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);
-    // Fixed descriptor numbers init knows; 8 and 9 are only needed until execve. Sources
-    // are first moved above the targets so no dup2 overwrites a source still to be copied.
-    int sources[10] = {dev_null.get(),         output_write.get(),         output_write.get(),
-                       init_end.get(),         -1,                         sandbox->code_dir_fd,
-                       sandbox->runtimes_dir_fd, sandbox->seccomp_fd,        sandbox->init_fd,
-                       sync_read.get()};
-    for (int& fd : sources) {
-      if (fd >= 0 && (fd = ::fcntl(fd, F_DUPFD, 64)) < 0) _exit(126);
-    }
-    for (int target = 0; target < 10; ++target) {
-      if (sources[target] >= 0 && ::dup2(sources[target], target) < 0) _exit(126);
-    }
-    for (int fd = 0; fd <= init::kSeccompFd; ++fd) ::fcntl(fd, F_SETFD, 0);
-    ::fcntl(8, F_SETFD, FD_CLOEXEC);
-    ::close(4);
-    ::close_range(10, ~0U, 0);
-    // Wait until the parent has mapped our ids (until then we are nobody, and execve
-    // would drop the capabilities init needs) and put us in the cgroup.
-    char go = 0;
-    if (::read(9, &go, 1) != 1) _exit(1);
-    ::close(9);
-    // The maps do not change our credentials: we are still the daemon's uid, unmapped here.
-    // Becoming root of the namespace makes us its mapped host id. Raw syscalls: glibc's
-    // wrappers would try to signal the daemon's other threads, which this copy lacks.
-    if (::syscall(SYS_setresgid, 0, 0, 0) != 0 || ::syscall(SYS_setresuid, 0, 0, 0) != 0) _exit(125);
-    ::syscall(SYS_execveat, 8, "", argv.data(), envp.data(), AT_EMPTY_PATH);
-    _exit(127);
-  }
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // The daemon may have died between fork and prctl; then nobody would kill us.
@@ -225,16 +228,46 @@ Result<LaunchedEnvironment> Launch(const LaunchSpec& spec) {
     for (int fd = 0; fd <= init::kControlFd; ++fd) ::fcntl(fd, F_SETFD, 0);
     // Not every library opens its descriptors close-on-exec (Asio's sockets don't).
     ::close_range(init::kControlFd + 1, ~0U, 0);
-    ::execve(argv[0], argv.data(), envp.data());
+    ::execve(exec.argv[0], exec.argv.data(), exec.envp.data());
     _exit(127);
   }
-  Child child(pid);
-  if (sandbox) {
-    sync_read.reset();
-    if (auto ok = PrepareChild(pid, *sandbox, joined_cgroup); !ok) return tl::unexpected(ok.error());
-    if (::write(sync_write.get(), "1", 1) != 1) return tl::unexpected(Error::System("write", "sync pipe", errno));
+  return LaunchedEnvironment{Child(pid), std::move(control), std::move(output)};
+}
+
+Result<Spawner> StartSpawner(int init_fd) {
+  int sockets[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0) {
+    return tl::unexpected(Error::System("socketpair", "spawner", errno));
   }
-  return LaunchedEnvironment{std::move(child), std::move(control), std::move(output)};
+  Fd socket(sockets[0]), spawner_end(sockets[1]);
+  // A stuck spawner must not hang the io thread: past this the daemon clones by itself.
+  struct timeval timeout {5, 0};
+  ::setsockopt(socket.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  char arg0[] = "lambent-init", arg1[] = "--spawner";
+  char* argv[] = {arg0, arg1, nullptr};
+  char* envp[] = {nullptr};
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) return tl::unexpected(Error::System("fork", "spawner", errno));
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) _exit(1);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    int devnull = ::open("/dev/null", O_RDWR);
+    // lambent-init is executed as descriptor 4, which closes with the execve.
+    int init = ::fcntl(init_fd, F_DUPFD_CLOEXEC, 64);
+    int socket_copy = ::fcntl(spawner_end.get(), F_DUPFD, 64);
+    if (devnull < 0 || init < 0 || socket_copy < 0 || ::dup2(devnull, 0) < 0 || ::dup2(devnull, 1) < 0 ||
+        ::dup2(socket_copy, init::kControlFd) < 0 || ::dup3(init, 4, O_CLOEXEC) < 0) {
+      _exit(126);
+    }
+    ::close_range(5, ~0U, 0);
+    ::syscall(SYS_execveat, 4, "", argv, envp, AT_EMPTY_PATH);
+    _exit(127);
+  }
+  return Spawner{Child(pid), std::move(socket)};
 }
 
 }  // namespace lambent::sandbox

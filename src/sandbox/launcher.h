@@ -31,6 +31,7 @@ struct SandboxLaunch {
   int seccomp_fd = -1;       // compiled filter
   int init_fd = -1;          // O_PATH of lambent-init: executed without a path lookup
   CgroupDir* cgroup = nullptr;
+  int spawner_fd = -1;       // the spawner's socket (StartSpawner); -1: clone from the daemon
 };
 
 // How to start one execution environment's init.
@@ -72,6 +73,16 @@ class HostIds {
 // move_mount. A bind by path cannot cross into the environment's mount namespace, and the
 // environment's ids may not even be allowed to walk to the path.
 Result<Fd> OpenReadOnlyTree(int dirfd, const std::string& path);
+
+// The daemon's spawner (init/spawner.h): `lambent-init --spawner`, which clones sandboxed
+// environments as children of the daemon from its own small address space.
+struct Spawner {
+  Child process;
+  Fd socket;  // SandboxLaunch::spawner_fd
+};
+// Starts it from lambent-init's O_PATH descriptor. Like Launch, must be called from a thread
+// that lives as long as the daemon: environments' parent-death signal follows that thread.
+Result<Spawner> StartSpawner(int init_fd);
 
 // Starts lambent-init with the control socket as fd 3 and the output pipe as fds 1 and 2.
 // init dies with the daemon (PR_SET_PDEATHSIG). Must be called from a thread that lives as

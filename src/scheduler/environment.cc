@@ -144,7 +144,8 @@ Result<void> Environment::Start() {
     host_id_ = context_.host_ids->Acquire();
     spec.sandbox = sandbox::SandboxLaunch{*host_id_,           *host_id_,           own_network,
                                           code_dir.get(),      runtimes_dir.get(),
-                                          context_.seccomp_fd, context_.init_fd,    cgroup_.get()};
+                                          context_.seccomp_fd, context_.init_fd,    cgroup_.get(),
+                                          context_.spawner_fd};
     spec.init_args = {"--sandbox", "--tmp-size-mb", std::to_string(config_->ephemeral_storage_mb),
                       "--network", own_network ? "none" : "host"};
     // With its own network namespace every environment has 127.0.0.1:9001 to itself.

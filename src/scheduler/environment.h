@@ -45,6 +45,7 @@ struct EnvironmentContext {
   sandbox::HostIds* host_ids = nullptr;
   double cpu_floor = 0.1;                         // vCPUs for the smallest functions
   Reaper* reaper = nullptr;                       // null: reap synchronously
+  int spawner_fd = -1;                            // sandbox::Spawner's socket; -1: none
 };
 
 class Environment;

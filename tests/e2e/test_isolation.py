@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import threading
@@ -804,4 +805,41 @@ def test_cpu_quota_follows_memory_size(sandbox, daemon):
     assert small["cpu"] <= 0.65, f"the 0.25 vCPU quota did not hold: {small}"
     if large["cpu"] < 1.5:
         warnings.warn(f"3538 MB (2 vCPU) spun only {large['cpu']:.2f} s of CPU in 2 s")
+    sandbox.assert_unharmed()
+
+
+def children_of(pid):
+    """{child pid: command line} of the processes whose parent is `pid`."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid == pid:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    out[int(entry)] = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def test_environments_are_cloned_by_the_spawner_as_children_of_the_daemon(sandbox, daemon):
+    # The spawner clones from its own small address space; CLONE_PARENT makes each
+    # environment the daemon's child all the same, which reaps it and whose death ends it.
+    daemon_pid = daemon.proc.pid
+    spawners = [pid for pid, cmd in children_of(daemon_pid).items() if cmd.endswith("--spawner")]
+    assert len(spawners) == 1, children_of(daemon_pid)
+    sandbox.deploy("spawned")
+    assert sandbox.probe("spawned", {"op": "files", "paths": []})
+    inits = [cmd for cmd in children_of(daemon_pid).values() if "lambent-init --sandbox" in cmd]
+    assert inits, children_of(daemon_pid)
+    assert not children_of(spawners[0]), "the spawner kept an environment as its own child"
+
+    # Without its spawner the daemon clones environments itself, and says so.
+    os.kill(spawners[0], signal.SIGKILL)
+    sandbox.deploy("after-spawner")
+    assert sandbox.probe("after-spawner", {"op": "files", "paths": []})
+    assert "the spawner failed" in daemon.log()
     sandbox.assert_unharmed()
