@@ -131,8 +131,13 @@ Result<SpawnResult> RequestSpawn(int socket, const SpawnRequest& request) {
   do {
     n = ::recv(socket, &reply, sizeof(reply), 0);
   } while (n < 0 && errno == EINTR);
-  if (n < 0) return tl::unexpected(Error::System("recv", "spawner", errno));
-  if (n != ssize_t(sizeof(reply))) return tl::unexpected(Error::System("recv", "spawner", EPIPE));
+  if (n != ssize_t(sizeof(reply))) {
+    // No answer in time, or a broken one: a late reply would be taken for the next
+    // request's, so the spawner is done for (it exits when the socket closes).
+    int e = n < 0 ? errno : EPIPE;
+    ::shutdown(socket, SHUT_RDWR);
+    return tl::unexpected(Error::System("recv", "spawner", e));
+  }
   if (reply.pid < 0) return tl::unexpected(Error::System("clone", "spawner", reply.error));
   return SpawnResult{reply.pid, reply.joined_cgroup != 0};
 }
