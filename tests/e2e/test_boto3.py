@@ -12,35 +12,8 @@ from conftest import make_zip
 boto3 = pytest.importorskip("boto3")
 from botocore.config import Config  # noqa: E402
 
-ROLE = "arn:aws:iam::000000000000:role/test"
+from sample_apps import APP, APP_CONFIG, APP_FAILS, APP_V2, ROLE  # noqa: E402
 
-APP = """
-def handler(event, context):
-    print("handled", event.get("n"))
-    return {"version": 1, "event": event}
-"""
-
-APP_V2 = """
-def handler(event, context):
-    return {"version": 2}
-"""
-
-APP_CONFIG = """
-import os
-
-def handler(event, context):
-    return {"color": os.environ.get("COLOR"),
-            "memory": str(context.memory_limit_in_mb),
-            "remaining_ms": context.get_remaining_time_in_millis()}
-"""
-
-APP_FAILS = """
-class Boom(Exception):
-    pass
-
-def handler(event, context):
-    raise Boom("it went wrong")
-"""
 
 APP_CLIENT_CONTEXT = """
 def handler(event, context):
