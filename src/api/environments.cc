@@ -15,15 +15,32 @@ json Span(SteadyTime from, SteadyTime to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
-json StartupJson(const scheduler::StartupTimeline& t) {
+// How the environment and its runtime came up, until `up`: the runtime's first /next, or a
+// prestarted runtime's request for a function.
+json CreationJson(const scheduler::StartupTimeline& t, SteadyTime up) {
   return {
-      {"TotalMs", Span(t.begin, t.first_next)},
+      {"TotalMs", Span(t.begin, up)},
       {"PrepareMs", Span(t.begin, t.prepared)},
       {"CloneMs", Span(t.prepared, t.cloned)},
       {"InitExecMs", Span(t.cloned, t.init_started)},
       {"SandboxMs", Span(t.init_started, t.sandboxed)},
       {"RuntimeExecMs", Span(t.sandboxed, t.runtime_started)},
-      {"RuntimeInitMs", Span(t.runtime_started, t.first_next)},
+      {"RuntimeInitMs", Span(t.runtime_started, up)},
+  };
+}
+
+// A prestarted environment's cold start for its function begins when it is adopted: the
+// code is mounted and the limits set (AssignMs), then the runtime takes the function's
+// variables and imports its handler (RuntimeInitMs). How the environment itself came up
+// earlier is under Prestart.
+json StartupJson(const scheduler::EnvironmentStatus& env) {
+  const auto& t = env.startup;
+  if (!env.prestarted) return CreationJson(t, t.first_next);
+  return {
+      {"TotalMs", Span(t.adopted, t.first_next)},
+      {"AssignMs", Span(t.adopted, t.assigned)},
+      {"RuntimeInitMs", Span(t.assigned, t.first_next)},
+      {"Prestart", CreationJson(t, t.ready)},
   };
 }
 
@@ -40,7 +57,21 @@ http::Response ListEnvironments(ApiContext& context, const std::string& function
                     {"RevisionId", env.revision_id},
                     {"InitPid", env.init_pid},
                     {"Invocations", env.invocations},
-                    {"Startup", StartupJson(env.startup)}});
+                    {"Prestarted", env.prestarted},
+                    {"Startup", StartupJson(env)}});
+  }
+  return http::MakeResponse(200, json{{"Environments", list}}.dump());
+}
+
+http::Response ListPrestarted(ApiContext& context) {
+  json list = json::array();
+  for (const auto& env : context.scheduler.Prestarted()) {
+    list.push_back({{"Id", env.id},
+                    {"State", env.state},
+                    {"Runtime", env.runtime},
+                    {"MemorySize", env.memory_mb},
+                    {"InitPid", env.init_pid},
+                    {"Startup", CreationJson(env.startup, env.startup.ready)}});
   }
   return http::MakeResponse(200, json{{"Environments", list}}.dump());
 }

@@ -10,5 +10,7 @@
 namespace lambent::api {
 
 http::Response ListEnvironments(ApiContext& context, const std::string& function);
+// The environments started ahead of demand (scheduler::Prestarter) no function has taken.
+http::Response ListPrestarted(ApiContext& context);
 
 }  // namespace lambent::api

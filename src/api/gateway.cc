@@ -177,6 +177,7 @@ void Gateway::HandleAdmin(const RequestTarget& target, const http::Request& requ
       return http::MakeResponse(200, std::move(*text), "text/plain; charset=utf-8");
     });
   }
+  if (s.size() == 3 && s[2] == "prestarted") return respond(ListPrestarted(context_));
   if (s.size() == 5 && s[2] == "functions" && s[4] == "environments") {
     return respond(ListEnvironments(context_, s[3]));
   }

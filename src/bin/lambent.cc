@@ -27,6 +27,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--idle-timeout", serve.idle_timeout_s,
                         "seconds an unused warm environment is kept")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
+  serve_cmd->add_option("--prestart", serve.prestart,
+                        "python and node environments kept started ahead of demand, per kind of "
+                        "function recently cold-started (0: start every environment on demand)")
+      ->capture_default_str()->check(CLI::Range(0, 16));
   serve_cmd->add_option("--cpu-floor", serve.cpu_floor,
                         "vCPUs the smallest function gets (Lambda's rule: 1769 MB = 1 vCPU)")
       ->capture_default_str()->check(CLI::Range(0.01, 64.0));

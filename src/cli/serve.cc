@@ -153,8 +153,11 @@ int Serve(const ServeOptions& options) {
       &reaper,
       spawner ? spawner->socket.get() : -1,
   };
-  scheduler::Scheduler scheduler(
-      env_context, {options.max_environments, std::chrono::seconds(options.idle_timeout_s)});
+  scheduler::SchedulerOptions scheduler_options{options.max_environments,
+                                                std::chrono::seconds(options.idle_timeout_s)};
+  scheduler_options.prestart.per_shape = options.prestart;
+  scheduler_options.prestart.shape_ttl = std::chrono::seconds(options.idle_timeout_s);
+  scheduler::Scheduler scheduler(env_context, scheduler_options);
   api::ApiContext api_context{io,      workers, registry, **packages,      scheduler,
                               logs,    catalog, options.region, options.account_id};
   api::Gateway gateway(api_context);

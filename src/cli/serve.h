@@ -14,6 +14,7 @@ struct ServeOptions {
   std::string runtimes_dir;  // default: <binary dir>/../runtimes
   int max_environments = 1000;
   int idle_timeout_s = 600;
+  int prestart = 1;
   int64_t max_unzipped_bytes = 262144000;
   double cpu_floor = 0.25;
   bool no_sandbox = false;

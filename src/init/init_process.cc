@@ -70,6 +70,16 @@ pid_t StartRuntime(const InitOptions& options, const sigset_t& original_mask) {
     ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
     ::close(kControlFd);
+    if (options.prestarted) {
+      // init locks itself down only once it has mounted the code; the runtime never holds
+      // what init keeps until then.
+      if (std::string failed = LockDown(); !failed.empty()) {
+        Log("runtime lockdown failed: ", failed.c_str());
+        int e = EPERM;
+        (void)!::write(status_pipe[1], &e, sizeof(e));
+        _exit(127);
+      }
+    }
     if (!options.working_dir.empty() && ::chdir(options.working_dir.c_str()) != 0) {
       int e = errno;
       (void)!::write(status_pipe[1], &e, sizeof(e));
@@ -97,6 +107,22 @@ pid_t StartRuntime(const InitOptions& options, const sigset_t& original_mask) {
   return pid;
 }
 
+// Receives kAssign, mounts the code, locks init down and says so. False when the
+// environment cannot go on (the daemon is gone, or init could not be locked down).
+bool Assign() {
+  auto received = Receive(kControlFd);
+  if (!received || !*received || (*received)->message.type != MessageType::kAssign || !(*received)->fd) {
+    return false;
+  }
+  std::string failed = AttachCode((*received)->fd.get(), (*received)->message.value);
+  (*received)->fd.reset();
+  if (failed.empty()) failed = LockDown();
+  if (failed.empty() && ::prctl(PR_SET_DUMPABLE, 0) != 0) failed = "prctl(PR_SET_DUMPABLE): failed";
+  int error = failed.empty() ? 0 : (errno ? errno : EPERM);
+  if (!failed.empty()) Log("assignment failed: ", failed.c_str());
+  return Send(kControlFd, {MessageType::kAssigned, error, 0}).has_value() && error == 0;
+}
+
 }  // namespace
 
 bool ParseInitArgs(int argc, char** argv, InitOptions& options, std::string& error) {
@@ -109,6 +135,11 @@ bool ParseInitArgs(int argc, char** argv, InitOptions& options, std::string& err
     }
     if (arg == "--sandbox") {
       options.sandbox = true;
+      continue;
+    }
+    if (arg == "--prestarted") {
+      options.prestarted = true;
+      options.sandbox_options.defer_code = true;
       continue;
     }
     if (i + 1 >= argc) {
@@ -140,6 +171,10 @@ bool ParseInitArgs(int argc, char** argv, InitOptions& options, std::string& err
     }
   }
   for (; i < argc; ++i) options.argv.emplace_back(argv[i]);
+  if (options.prestarted && !options.sandbox) {
+    error = "--prestarted needs --sandbox";
+    return false;
+  }
   if (options.argv.empty()) {
     error = "usage: lambent-init [--listen HOST:PORT] [--cwd DIR] -- CMD [ARGS...]";
     return false;
@@ -165,7 +200,7 @@ int RunInit(const InitOptions& options) {
     // Order matters: mounts and hostname need the capabilities LockDown removes, and the
     // seccomp filter denies mount and pivot_root.
     std::string failed = SetUpSandbox(options.sandbox_options);
-    if (failed.empty()) failed = LockDown();
+    if (failed.empty() && !options.prestarted) failed = LockDown();
     // init holds the control socket: the runtime, with the same uid, must not be able to
     // reach into it (pidfd_getfd, /proc/1/mem). The runtime's own execve makes it dumpable
     // again, which is harmless.
@@ -204,6 +239,7 @@ int RunInit(const InitOptions& options) {
     return 1;
   }
 
+  bool awaiting_assignment = options.prestarted;
   struct pollfd fds[3] = {{kControlFd, POLLIN, 0}, {listener.get(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
   for (;;) {
     if (::poll(fds, 3, -1) < 0) {
@@ -211,8 +247,11 @@ int RunInit(const InitOptions& options) {
       break;
     }
     if (fds[0].revents) {
-      // The daemon never writes to us; readability means it is gone.
-      break;
+      // The daemon writes only to assign a prestarted environment; anything else, or
+      // readability without a message, means it is gone.
+      if (!awaiting_assignment || !Assign()) break;
+      awaiting_assignment = false;
+      continue;
     }
     if (fds[1].revents & POLLIN) {
       Fd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));

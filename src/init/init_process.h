@@ -14,12 +14,16 @@ struct InitOptions {
   std::string working_dir;        // the runtime's cwd
   std::vector<std::string> argv;  // the runtime's command
   bool sandbox = false;           // finish the sandbox from the inside first
+  // Start the runtime before the environment has a function (lambent's own runtimes wait
+  // for it on the Runtime API): the daemon sends kAssign with the code later. init keeps
+  // its capabilities until then; the runtime is locked down from its start.
+  bool prestarted = false;
   SandboxOptions sandbox_options;
   int64_t started_ns = 0;  // CLOCK_MONOTONIC when main() was entered
 };
 
-// Parses `lambent-init [--listen HOST:PORT] [--cwd DIR] [--sandbox] [--tmp-size-mb N]
-// [--network none|host] -- CMD ARGS...`. Returns false and
+// Parses `lambent-init [--listen HOST:PORT] [--cwd DIR] [--sandbox [--prestarted]]
+// [--tmp-size-mb N] [--network none|host] -- CMD ARGS...`. Returns false and
 // fills `error` on bad usage.
 bool ParseInitArgs(int argc, char** argv, InitOptions& options, std::string& error);
 

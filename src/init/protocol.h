@@ -18,6 +18,9 @@ enum class MessageType : uint32_t {
   kConnection = 2,   // init -> daemon: an accepted runtime connection (fd attached)
   kExited = 3,       // init -> daemon: value = runtime's wait status, pid = runtime pid
   kSpawnFailed = 4,  // init -> daemon: value = errno of the runtime's execve
+  // A prestarted environment (init --prestarted) is given its function:
+  kAssign = 5,    // daemon -> init: the code as a detached mount (fd attached), value = /tmp MiB
+  kAssigned = 6,  // init -> daemon: value = 0, or the errno of the step that failed
 };
 
 // When init reached each step of its start, on CLOCK_MONOTONIC (which every namespace

@@ -182,6 +182,7 @@ std::string SetUpSandbox(const SandboxOptions& options) {
   }
   // The daemon prepared both as detached read-only mounts.
   for (auto [fd, target] : {std::pair{kCodeDirFd, "/var/task"}, std::pair{kRuntimesDirFd, "/var/runtime"}}) {
+    if (fd == kCodeDirFd && options.defer_code) continue;
     if (::syscall(SYS_move_mount, fd, "", AT_FDCWD, In(target).c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
       return Fail("move_mount", target);
     }
@@ -217,6 +218,18 @@ std::string SetUpSandbox(const SandboxOptions& options) {
   ::setrlimit(RLIMIT_NOFILE, &nofile);
   ::setrlimit(RLIMIT_CORE, &core);
   ::setrlimit(RLIMIT_NPROC, &nproc);
+  return "";
+}
+
+std::string AttachCode(int code_fd, int tmp_size_mb) {
+  if (::syscall(SYS_move_mount, code_fd, "", AT_FDCWD, "/var/task", MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+    return Fail("move_mount", "/var/task");
+  }
+  // Resizing keeps what is in /tmp: nothing of the function's yet.
+  std::string tmp_options = "size=" + std::to_string(tmp_size_mb) + "m";
+  if (::mount(nullptr, "/tmp", nullptr, MS_REMOUNT | MS_NOSUID | MS_NODEV, tmp_options.c_str()) != 0) {
+    return Fail("mount -o remount", "/tmp");
+  }
   return "";
 }
 

@@ -13,6 +13,7 @@ struct SandboxOptions {
   int tmp_size_mb = 512;        // /tmp, the function's ephemeral storage
   bool own_network = true;      // a network namespace with only loopback
   std::string hostname = "lambda";
+  bool defer_code = false;      // /var/task stays empty until AttachCode (prestarted)
 };
 
 // Turns the fresh namespaces init was started in into the environment: a private mount
@@ -20,6 +21,10 @@ struct SandboxOptions {
 // sized /tmp, fresh /proc, a minimal /dev and /etc), loopback up, rlimits. Runs as root
 // of the environment's user namespace. Returns "" or what failed.
 std::string SetUpSandbox(const SandboxOptions& options);
+
+// Gives a prestarted environment its function: `code_fd` (a detached mount) becomes
+// /var/task and /tmp is resized. Before LockDown. Returns "" or what failed.
+std::string AttachCode(int code_fd, int tmp_size_mb);
 
 // The last step before the runtime: every capability dropped for good, no_new_privs, and
 // the seccomp deny-list. Returns "" or what failed.

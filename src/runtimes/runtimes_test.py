@@ -76,6 +76,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         api = self.server.api
+        if self.path == "/lambent/v1/runtime/assignment":
+            with api.cond:
+                api.assignment_requests += 1
+                api.cond.notify_all()
+            api.assigned.wait(WAIT)
+            self._reply(200, json.dumps(api.assignment).encode(), {"Content-Type": "application/json"})
+            return
         if self.path != API_PREFIX + "/invocation/next":
             self._reply(404, b'{"errorType":"NotFound"}')
             return
@@ -138,6 +145,9 @@ class FakeRuntimeAPI:
         self.close_connections = close_connections
         self.chunked = chunked
         self.snapshot = None
+        self.assignment_requests = 0
+        self.assignment = None  # what a prestarted runtime is given once `assigned` is set
+        self.assigned = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
         self.server.api = self
@@ -398,6 +408,40 @@ def decimal_result(event, context):
 def exits(event, context):
     sys.exit(3)
 """
+
+
+ASSIGNED_PY = '''
+import os
+print("imported with STAGE=%s" % os.environ.get("STAGE"))
+
+def handler(event, context):
+    return {"stage": os.environ.get("STAGE"), "name": context.function_name,
+            "waiting": os.environ.get("LAMBENT_AWAIT_ASSIGNMENT"), "cwd": os.getcwd()}
+'''
+
+ASSIGNED_JS = '''
+console.log(`imported with STAGE=${process.env.STAGE}`);
+exports.handler = async (event, context) => ({stage: process.env.STAGE, name: context.functionName,
+  waiting: process.env.LAMBENT_AWAIT_ASSIGNMENT ?? null, cwd: process.cwd()});
+'''
+
+
+@pytest.mark.parametrize("lang", ["python", pytest.param("node", marks=needs_node)])
+def test_a_prestarted_runtime_loads_the_function_it_is_assigned(h, lang):
+    files, module = ({"app.py": ASSIGNED_PY}, "app") if lang == "python" else ({"index.js": ASSIGNED_JS}, "index")
+    # Started with none of the function's variables, in another directory.
+    api, rt = h.start(lang, files, "", env={"LAMBENT_AWAIT_ASSIGNMENT": "1", "AWS_LAMBDA_FUNCTION_NAME": ""})
+    with api.cond:
+        assert api.cond.wait_for(lambda: api.assignment_requests == 1, WAIT)
+    time.sleep(0.2)
+    assert api.next_requests == 0 and "imported" not in rt.out.text(), "the code was loaded before its assignment"
+    api.assignment = {"Environment": {"_HANDLER": module + ".handler", "STAGE": "two",
+                                      "AWS_LAMBDA_FUNCTION_NAME": "assigned", "LAMBDA_TASK_ROOT": rt.code_dir}}
+    api.assigned.set()
+    rid = api.add_event({})
+    r = one(api, rid)
+    assert r["json"] == {"stage": "two", "name": "assigned", "waiting": None, "cwd": rt.code_dir}, r
+    assert "imported with STAGE=two" in rt.out.text()
 
 
 def test_python_sync_handler_result(h):

@@ -22,6 +22,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr int64_t kCpuPeriodUs = 100000;
+
 Result<void> WriteFile(const fs::path& path, std::string_view value) {
   // O_CREAT is harmless on cgroupfs (its files exist or cannot be made) and lets the
   // tests use a plain directory laid out like it.
@@ -114,6 +116,31 @@ class CgroupDirV1 : public CgroupDir {
     return join;
   }
 
+  Result<void> SetLimits(const CgroupLimits& limits) override {
+    for (const auto& [controller, dir] : dirs_) {
+      Result<void> ok = Ok();
+      if (controller == "memory") {
+        std::string bytes = std::to_string(limits.memory_bytes);
+        // memsw (present when swap is accounted) may never be below the memory limit:
+        // lowering writes the memory limit first, raising writes memsw first.
+        fs::path memsw = dir / "memory.memsw.limit_in_bytes";
+        bool has_memsw = fs::exists(memsw);
+        bool lowering = limits.memory_bytes < ReadNumber(dir / "memory.limit_in_bytes");
+        if (has_memsw && !lowering) ok = WriteFile(memsw, bytes);
+        if (ok) ok = WriteFile(dir / "memory.limit_in_bytes", bytes);
+        if (ok && has_memsw && lowering) ok = WriteFile(memsw, bytes);
+        if (ok && fs::exists(dir / "memory.swappiness")) (void)WriteFile(dir / "memory.swappiness", "0");
+      } else if (controller == "pids") {
+        ok = WriteFile(dir / "pids.max", std::to_string(limits.pids));
+      } else if (controller == "cpu") {
+        ok = WriteFile(dir / "cpu.cfs_period_us", std::to_string(kCpuPeriodUs));
+        if (ok) ok = WriteFile(dir / "cpu.cfs_quota_us", std::to_string(int64_t(kCpuPeriodUs * limits.cpus)));
+      }
+      if (!ok) return ok;
+    }
+    return Ok();
+  }
+
   CgroupUsage Usage() const override {
     CgroupUsage usage;
     for (const auto& [controller, dir] : dirs_) {
@@ -150,28 +177,14 @@ class CgroupV1 : public CgroupManager {
         return tl::unexpected(Error::System("mkdir", dir.string(), e));
       }
       made.emplace_back(controller, dir);
-      Result<void> ok = Ok();
-      if (controller == "memory") {
-        std::string bytes = std::to_string(limits.memory_bytes);
-        ok = WriteFile(dir / "memory.limit_in_bytes", bytes);
-        // No swap: memsw may be absent when swap accounting is off, which is fine.
-        if (ok && fs::exists(dir / "memory.memsw.limit_in_bytes")) {
-          ok = WriteFile(dir / "memory.memsw.limit_in_bytes", bytes);
-        }
-        if (ok && fs::exists(dir / "memory.swappiness")) (void)WriteFile(dir / "memory.swappiness", "0");
-      } else if (controller == "pids") {
-        ok = WriteFile(dir / "pids.max", std::to_string(limits.pids));
-      } else if (controller == "cpu") {
-        constexpr int64_t kPeriod = 100000;
-        ok = WriteFile(dir / "cpu.cfs_period_us", std::to_string(kPeriod));
-        if (ok) ok = WriteFile(dir / "cpu.cfs_quota_us", std::to_string(int64_t(kPeriod * limits.cpus)));
-      }
-      if (!ok) {
-        cleanup();
-        return tl::unexpected(ok.error());
-      }
     }
-    return std::unique_ptr<CgroupDir>(new CgroupDirV1(std::move(made)));
+    auto result = std::unique_ptr<CgroupDir>(new CgroupDirV1(made));
+    // No swap: memsw may be absent when swap accounting is off, which is fine.
+    if (auto ok = result->SetLimits(limits); !ok) {
+      result.reset();  // its destructor removes the directories
+      return tl::unexpected(ok.error());
+    }
+    return result;
   }
 
   std::string Describe() const override {
@@ -202,6 +215,17 @@ class CgroupDirV2 : public CgroupDir {
     if (!join.clone_into) return tl::unexpected(Error::System("open", dir_.string(), errno));
     return join;
   }
+  Result<void> SetLimits(const CgroupLimits& limits) override {
+    for (auto [file, value] : std::initializer_list<std::pair<const char*, std::string>>{
+             {"memory.max", std::to_string(limits.memory_bytes)},
+             {"memory.swap.max", "0"},
+             {"pids.max", std::to_string(limits.pids)},
+             {"cpu.max", fmt::format("{} {}", int64_t(kCpuPeriodUs * limits.cpus), kCpuPeriodUs)}}) {
+      if (std::string_view(file) == "memory.swap.max" && !fs::exists(dir_ / file)) continue;
+      if (auto ok = WriteFile(dir_ / file, value); !ok) return ok;
+    }
+    return Ok();
+  }
   CgroupUsage Usage() const override {
     return {ReadNumber(dir_ / "memory.peak"), ReadKey(dir_ / "memory.events", "oom_kill") > 0};
   }
@@ -222,15 +246,7 @@ class CgroupV2 : public CgroupManager {
       return tl::unexpected(Error::System("mkdir", dir.string(), errno));
     }
     auto result = std::unique_ptr<CgroupDir>(new CgroupDirV2(dir));
-    constexpr int64_t kPeriod = 100000;
-    for (auto [file, value] : std::initializer_list<std::pair<const char*, std::string>>{
-             {"memory.max", std::to_string(limits.memory_bytes)},
-             {"memory.swap.max", "0"},
-             {"pids.max", std::to_string(limits.pids)},
-             {"cpu.max", fmt::format("{} {}", int64_t(kPeriod * limits.cpus), kPeriod)}}) {
-      if (std::string_view(file) == "memory.swap.max" && !fs::exists(dir / file)) continue;
-      if (auto ok = WriteFile(dir / file, value); !ok) return tl::unexpected(ok.error());
-    }
+    if (auto ok = result->SetLimits(limits); !ok) return tl::unexpected(ok.error());
     return result;
   }
 

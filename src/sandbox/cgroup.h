@@ -42,6 +42,8 @@ class CgroupDir {
   virtual Result<void> Attach(pid_t pid) = 0;
   // What a process about to be created needs to be born in, or move itself into, the group.
   virtual Result<CgroupJoin> PrepareJoin() const = 0;
+  // Replaces the limits: a prestarted environment gets its function's when it is assigned.
+  virtual Result<void> SetLimits(const CgroupLimits& limits) = 0;
   virtual CgroupUsage Usage() const = 0;
   // The peak alone, read through a descriptor kept open: one pread, for every REPORT line.
   virtual int64_t PeakMemoryBytes() const = 0;

@@ -84,6 +84,30 @@ TEST_F(CgroupTest, V1WritesEachControllersLimitAndReadsTheOomCounter) {
   EXPECT_TRUE(usage.oom_killed);
 }
 
+TEST_F(CgroupTest, LimitsCanBeReplacedWhenAPrestartedEnvironmentIsAssigned) {
+  fs::create_directories(root_ / "v2/lambent");
+  auto v2 = MakeCgroupV2(root_ / "v2/lambent")->Create("env-4", {1024ll << 20, 1024, 1.0});
+  ASSERT_TRUE(v2);
+  ASSERT_TRUE((*v2)->SetLimits({256ll << 20, 1024, 0.25}));
+  EXPECT_EQ(Read(root_ / "v2/lambent/env-4/memory.max"), std::to_string(256ll << 20));
+  EXPECT_EQ(Read(root_ / "v2/lambent/env-4/cpu.max"), "25000 100000");
+
+  for (auto c : {"memory", "pids", "cpu"}) fs::create_directories(root_ / "v1" / c / "lambent");
+  auto v1 = MakeCgroupV1({{"memory", root_ / "v1/memory/lambent"},
+                          {"pids", root_ / "v1/pids/lambent"},
+                          {"cpu", root_ / "v1/cpu/lambent"}})
+                ->Create("env-5", {1024ll << 20, 1024, 1.0});
+  ASSERT_TRUE(v1);
+  // With swap accounted, memsw must follow the memory limit down and up.
+  Write(root_ / "v1/memory/lambent/env-5/memory.memsw.limit_in_bytes", std::to_string(1024ll << 20));
+  for (int64_t mb : {128, 2048}) {
+    ASSERT_TRUE((*v1)->SetLimits({mb << 20, 1024, 0.5}));
+    EXPECT_EQ(Read(root_ / "v1/memory/lambent/env-5/memory.limit_in_bytes"), std::to_string(mb << 20));
+    EXPECT_EQ(Read(root_ / "v1/memory/lambent/env-5/memory.memsw.limit_in_bytes"), std::to_string(mb << 20));
+  }
+  EXPECT_EQ(Read(root_ / "v1/cpu/lambent/env-5/cpu.cfs_quota_us"), "50000");
+}
+
 TEST_F(CgroupTest, V2NewProcessesAreBornInTheGroupThroughItsDirectory) {
   fs::create_directories(root_ / "lambent");
   auto dir = MakeCgroupV2(root_ / "lambent")->Create("env-3", {});

@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <fstream>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -28,6 +30,8 @@ namespace {
 constexpr uint64_t kMaxResponseBytes = 6291556;  // Lambda's synchronous response limit
 constexpr size_t kTailBytes = 4096;
 constexpr std::string_view kRuntimePrefix = "/2018-06-01/runtime/";
+// Where a prestarted runtime (lambent's own) waits for its function: not part of Lambda's API.
+constexpr std::string_view kAssignmentPath = "/lambent/v1/runtime/assignment";
 
 http::Response RuntimeError(unsigned status, std::string_view type, std::string_view message) {
   return http::MakeResponse(status, json{{"errorMessage", message}, {"errorType", type}}.dump());
@@ -57,10 +61,11 @@ pid_t FindRuntimePid(pid_t init_pid) {
 }  // namespace
 
 Environment::Environment(EnvironmentContext& context, registry::ConfigPtr config,
-                         EnvironmentListener& listener)
+                         EnvironmentListener& listener, Kind kind)
     : context_(context),
       config_(std::move(config)),
-      listener_(listener),
+      listener_(&listener),
+      kind_(kind),
       control_(context.io),
       output_(context.io),
       timer_(context.io) {}
@@ -105,13 +110,51 @@ std::vector<std::string> Environment::RuntimeEnvironment(const std::filesystem::
     env.push_back(fmt::format("NODE_PATH=/opt/nodejs/node_modules:{}/node_modules:{}", runtime_dir,
                               task_root.string()));
   }
-  for (const auto& [key, value] : f.environment) env.push_back(key + "=" + value);
+  // The function's own values win over the defaults it may override (LANG, TZ, PATH, ...):
+  // the first of two equal names is the one getenv finds.
+  for (const auto& [key, value] : f.environment) {
+    auto same = std::find_if(env.begin(), env.end(), [&](const std::string& v) {
+      return v.size() > key.size() && v[key.size()] == '=' && v.starts_with(key);
+    });
+    if (same != env.end()) {
+      *same = key + "=" + value;
+    } else {
+      env.push_back(key + "=" + value);
+    }
+  }
   return env;
+}
+
+std::vector<std::string> Environment::PrestartEnvironment() const {
+  // What the interpreter reads as it starts, the same for every function of its runtime;
+  // the function's own variables come with the assignment.
+  constexpr std::string_view kKeep[] = {"TZ=", "LANG=", "PATH=", "LD_LIBRARY_PATH=", "LAMBDA_TASK_ROOT=",
+                                        "LAMBDA_RUNTIME_DIR=", "PYTHONDONTWRITEBYTECODE=", "NODE_PATH="};
+  std::vector<std::string> env;
+  for (auto& variable : RuntimeEnvironment("/var/task")) {
+    if (std::any_of(std::begin(kKeep), std::end(kKeep), [&](auto key) { return variable.starts_with(key); })) {
+      env.push_back(std::move(variable));
+    }
+  }
+  env.push_back("LAMBENT_AWAIT_ASSIGNMENT=1");
+  return env;
+}
+
+sandbox::CgroupLimits Environment::Limits() const {
+  sandbox::CgroupLimits limits;
+  limits.memory_bytes = int64_t(config_->memory_mb) << 20;
+  limits.cpus = sandbox::CpusForMemory(config_->memory_mb, context_.cpu_floor);
+  // A runtime started ahead of demand is the platform's cost, not a function's: full speed.
+  if (waiting_for_function()) limits.cpus = std::max(limits.cpus, 1.0);
+  return limits;
 }
 
 Result<void> Environment::Start() {
   startup_.begin = std::chrono::steady_clock::now();
-  log_stream_ = fmt::format("{}/[{}]{}", FormatDatePath(NowEpochMs()), config_->version, RandomHex(16));
+  bool prestart = kind_ == Kind::kPrestarted;
+  if (prestart && !context_.sandboxed) return tl::unexpected(Error::Internal("prestarting needs the sandbox"));
+  log_stream_ = prestart ? "prestarted/" + RandomHex(16)
+                         : fmt::format("{}/[{}]{}", FormatDatePath(NowEpochMs()), config_->version, RandomHex(16));
   std::filesystem::path host_task_root = context_.code_dir(config_->code_key);
   // Inside a sandbox the code is at /var/task and lambent's bootstraps at /var/runtime.
   std::filesystem::path task_root = context_.sandboxed ? "/var/task" : host_task_root;
@@ -122,22 +165,22 @@ Result<void> Environment::Start() {
 
   sandbox::LaunchSpec spec;
   spec.init_path = context_.init_path;
-  spec.env = RuntimeEnvironment(task_root);
+  spec.env = prestart ? PrestartEnvironment() : RuntimeEnvironment(task_root);
   spec.pid_namespace = context_.capabilities.pid_namespace;
   Fd code_dir, runtimes_dir;
   bool own_network = config_->network != "host";
   if (context_.sandboxed) {
-    auto code_tree = sandbox::OpenReadOnlyTree(AT_FDCWD, host_task_root.string());
+    // A prestarted environment gets its code when it is assigned; the descriptor init
+    // would mount as /var/task is a placeholder until then.
+    auto code_tree = prestart ? Result<Fd>(Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC)))
+                              : sandbox::OpenReadOnlyTree(AT_FDCWD, host_task_root.string());
     if (!code_tree) return tl::unexpected(code_tree.error());
     code_dir = std::move(*code_tree);
     auto runtimes_tree = sandbox::OpenReadOnlyTree(context_.runtimes_dir_fd, "");
     if (!runtimes_tree) return tl::unexpected(runtimes_tree.error());
     runtimes_dir = std::move(*runtimes_tree);
     if (context_.cgroups) {
-      sandbox::CgroupLimits limits;
-      limits.memory_bytes = int64_t(config_->memory_mb) << 20;
-      limits.cpus = sandbox::CpusForMemory(config_->memory_mb, context_.cpu_floor);
-      auto cgroup = context_.cgroups->Create("env-" + RandomHex(8), limits);
+      auto cgroup = context_.cgroups->Create("env-" + RandomHex(8), Limits());
       if (!cgroup) return tl::unexpected(cgroup.error());
       cgroup_ = std::move(*cgroup);
     }
@@ -148,10 +191,12 @@ Result<void> Environment::Start() {
                                           context_.spawner_fd};
     spec.init_args = {"--sandbox", "--tmp-size-mb", std::to_string(config_->ephemeral_storage_mb),
                       "--network", own_network ? "none" : "host"};
+    if (prestart) spec.init_args.push_back("--prestarted");
     // With its own network namespace every environment has 127.0.0.1:9001 to itself.
     if (own_network) spec.init_args.insert(spec.init_args.end(), {"--listen", "127.0.0.1:9001"});
   }
-  spec.init_args.insert(spec.init_args.end(), {"--cwd", task_root.string(), "--"});
+  // A prestarted runtime changes into /var/task once its code is mounted there.
+  spec.init_args.insert(spec.init_args.end(), {"--cwd", prestart ? "/" : task_root.string(), "--"});
   spec.init_args.insert(spec.init_args.end(), command->begin(), command->end());
   startup_.prepared = std::chrono::steady_clock::now();
   auto launched = sandbox::Launch(spec);
@@ -219,6 +264,12 @@ void Environment::OnControlReadable() {
       case init::MessageType::kSpawnFailed:
         spawn_errno_ = m.value;
         return Die(DeathCause::kSpawnFailed);
+      case init::MessageType::kAssigned:
+        OnAssigned(m.value);
+        if (dead_) return;
+        break;
+      case init::MessageType::kAssign:
+        return Die(DeathCause::kKilled);  // init never sends it
     }
   }
   WatchControl();
@@ -234,6 +285,11 @@ void Environment::ReadOutput() {
 }
 
 void Environment::OnOutput(std::string_view bytes) {
+  if (waiting_for_function()) {
+    // Nothing of a function's yet: lambent's own runtime only writes when something is wrong.
+    spdlog::warn("prestarted environment {}: {}", log_stream_, bytes.substr(0, 2048));
+    return;
+  }
   context_.logs.Append(config_->name, bytes);
   if (active_ && active_->invocation->tail_log) {
     active_->tail.append(bytes);
@@ -252,6 +308,7 @@ void Environment::DrainOutput() {
 }
 
 void Environment::Log(std::string_view text) {
+  if (waiting_for_function()) return;
   context_.logs.Append(config_->name, text);
   if (active_ && active_->invocation->tail_log) active_->tail.append(text);
 }
@@ -280,6 +337,9 @@ http::Response Environment::Reject(const http::RequestHeader& header, uint64_t l
 void Environment::Handle(http::Request request, http::Responder respond) {
   if (dead_) return;
   std::string_view target(request.target().data(), request.target().size());
+  if (target == kAssignmentPath && request.method() == beast_http::verb::get) {
+    return OnAssignmentRequest(std::move(respond));
+  }
   if (!target.starts_with(kRuntimePrefix)) {
     return respond(RuntimeError(404, "NotFound", "unknown Runtime API path"));
   }
@@ -302,13 +362,70 @@ void Environment::Handle(http::Request request, http::Responder respond) {
   respond(RuntimeError(404, "NotFound", "unknown Runtime API path"));
 }
 
+void Environment::OnAssignmentRequest(http::Responder respond) {
+  if (kind_ != Kind::kPrestarted || parked_assignment_ || startup_.ready.time_since_epoch().count()) {
+    return respond(RuntimeError(403, "InvalidStateTransition", "this environment is not waiting for a function"));
+  }
+  parked_assignment_ = std::move(respond);
+  startup_.ready = std::chrono::steady_clock::now();
+  timer_.cancel();  // the start deadline: waiting for a function may take as long as it takes
+  BecomeAvailable();
+}
+
+Result<void> Environment::Adopt(registry::ConfigPtr config, EnvironmentListener& listener) {
+  if (!waiting_for_function() || !available_ || dead_ || !parked_assignment_) {
+    return tl::unexpected(Error::Internal("the prestarted environment is not ready"));
+  }
+  auto code_tree = sandbox::OpenReadOnlyTree(AT_FDCWD, context_.code_dir(config->code_key).string());
+  if (!code_tree) return tl::unexpected(code_tree.error());
+  config_ = std::move(config);
+  adopted_ = true;
+  if (cgroup_) {
+    if (auto ok = cgroup_->SetLimits(Limits()); !ok) return ok;
+  }
+  if (auto sent = init::Send(control_.native_handle(),
+                             {init::MessageType::kAssign, config_->ephemeral_storage_mb, 0}, code_tree->get());
+      !sent) {
+    return sent;
+  }
+  startup_.adopted = std::chrono::steady_clock::now();
+  available_ = false;
+  listener_ = &listener;
+  log_stream_ = fmt::format("{}/[{}]{}", FormatDatePath(NowEpochMs()), config_->version, RandomHex(16));
+  timer_.expires_after(std::chrono::seconds(10 + config_->timeout_s));
+  timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && !self->initialized_) self->Die(DeathCause::kInitTimeout);
+  });
+  return Ok();
+}
+
+void Environment::OnAssigned(int error) {
+  if (!adopted_ || !parked_assignment_ || error != 0) {
+    spawn_errno_ = error;
+    return Die(DeathCause::kAssignFailed);
+  }
+  startup_.assigned = std::chrono::steady_clock::now();
+  json variables = json::object();
+  for (const auto& variable : RuntimeEnvironment("/var/task")) {
+    auto eq = variable.find('=');
+    variables[variable.substr(0, eq)] = variable.substr(eq + 1);
+  }
+  auto respond = std::move(*parked_assignment_);
+  parked_assignment_.reset();
+  respond(http::MakeResponse(200, json{{"Environment", variables}}.dump()));
+}
+
 void Environment::OnNext(http::Responder respond) {
+  if (kind_ == Kind::kPrestarted && !startup_.assigned.time_since_epoch().count()) {
+    return respond(RuntimeError(403, "InvalidStateTransition", "this environment has no function yet"));
+  }
   if (!initialized_) {
     initialized_ = true;
     startup_.first_next = std::chrono::steady_clock::now();
     // Lambda's Init Duration is the runtime's and the function's own start, not the
-    // sandbox's: from the runtime's execve on.
-    SteadyTime from = startup_.runtime_started.time_since_epoch().count() ? startup_.runtime_started
+    // sandbox's: from the runtime's execve on (a prestarted one's: from its assignment).
+    SteadyTime from = adopted_                                         ? startup_.adopted
+                      : startup_.runtime_started.time_since_epoch().count() ? startup_.runtime_started
                                                                           : startup_.cloned;
     init_duration_ms_ = std::chrono::duration<double, std::milli>(startup_.first_next - from).count();
     timer_.cancel();
@@ -394,7 +511,7 @@ void Environment::BecomeAvailable() {
   if (dead_ || active_ || available_) return;
   available_ = true;
   idle_since_ = std::chrono::steady_clock::now();
-  listener_.OnAvailable(shared_from_this());
+  listener_->OnAvailable(shared_from_this());
 }
 
 void Environment::OnInitError(http::Request& request, http::Responder respond) {
@@ -521,7 +638,14 @@ void Environment::Die(DeathCause cause, int detail) {
   }
 
   std::optional<Outcome> init_failure;
-  if (!initialized_) {
+  if (waiting_for_function() || cause == DeathCause::kAssignFailed) {
+    // No invocation has waited on its start yet, or the one that does can take another
+    // environment: nothing to report to anyone but the daemon's log.
+    if (cause == DeathCause::kAssignFailed || cause == DeathCause::kSpawnFailed) {
+      spdlog::warn("prestarted environment {} failed: {}", log_stream_,
+                   spawn_errno_ ? std::strerror(spawn_errno_) : ExitReason());
+    }
+  } else if (!initialized_) {
     Outcome failure;
     failure.function_error = true;
     if (!init_error_.empty()) {
@@ -538,22 +662,27 @@ void Environment::Die(DeathCause cause, int detail) {
     } else {
       failure.body = ErrorDocument("Runtime.ExitError", "Error: " + ExitReason());
     }
+    SteadyTime init_from = adopted_ ? startup_.adopted : startup_.cloned;
     Log(fmt::format("INIT_REPORT Init Duration: {:.2f} ms\tPhase: init\tStatus: error\tError Type: {}\n",
-                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - startup_.cloned).count(),
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - init_from).count(),
                     json::parse(failure.body, nullptr, false).value("errorType", "Runtime.Unknown")));
     init_failure = std::move(failure);
   }
   asio::post(context_.io, [self, failure = std::move(init_failure),
                            undelivered = std::move(undelivered)]() mutable {
-    self->listener_.OnDead(self, std::move(failure), std::move(undelivered));
+    self->listener_->OnDead(self, std::move(failure), std::move(undelivered));
   });
 }
 
 void Environment::Kill() { Die(DeathCause::kKilled); }
 
 EnvironmentStatus Environment::Status() const {
-  const char* state = !initialized_ ? "initializing" : active_ ? "busy" : "idle";
-  return {log_stream_, state, config_->revision_id, process_.init.pid(), invocations_, startup_};
+  const char* state = waiting_for_function() ? (startup_.ready.time_since_epoch().count() ? "prestarted" : "prestarting")
+                      : !initialized_        ? "initializing"
+                      : active_              ? "busy"
+                                             : "idle";
+  return {log_stream_,          state, config_->runtime, config_->memory_mb, kind_ == Kind::kPrestarted,
+          config_->revision_id, process_.init.pid(), invocations_, startup_};
 }
 
 bool Environment::OomKilled() const { return cgroup_ && cgroup_->Usage().oom_killed; }

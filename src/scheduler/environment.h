@@ -60,12 +60,20 @@ struct StartupTimeline {
   SteadyTime sandboxed;        // mounts, pivot_root, limits, capabilities dropped, seccomp on
   SteadyTime runtime_started;  // the runtime's execve succeeded
   SteadyTime first_next;       // the runtime asked for its first event: init phase over
+  // A prestarted environment: its runtime asked for a function (`ready`), was given one
+  // (`adopted`: this function's cold start begins), and init had mounted the code (`assigned`).
+  SteadyTime ready;
+  SteadyTime adopted;
+  SteadyTime assigned;
 };
 
 // What an environment is doing, for the admin API.
 struct EnvironmentStatus {
   std::string id;  // its log stream, as Lambda names one per environment
-  std::string state;  // "initializing", "idle" or "busy"
+  std::string state;  // "prestarting", "prestarted", "initializing", "idle" or "busy"
+  std::string runtime;
+  int memory_mb = 0;
+  bool prestarted = false;  // started before it had a function (Prestarter)
   std::string revision_id;
   pid_t init_pid = -1;
   int64_t invocations = 0;
@@ -78,7 +86,8 @@ class EnvironmentListener {
   virtual ~EnvironmentListener() = default;
   // The environment can take an invocation: Assign() may be called. Said when the runtime
   // first asks for work and again as soon as it has answered an invocation: its next
-  // /next is microseconds away, a new environment milliseconds.
+  // /next is microseconds away, a new environment milliseconds. For a prestarted environment
+  // without a function: its runtime waits for one, and Adopt() may be called.
   virtual void OnAvailable(const std::shared_ptr<Environment>& env) = 0;
   // The environment is gone. `init_failure` is set when it died before it was ready: the
   // error document the invocation that waited for it should get. `undelivered` is an
@@ -91,13 +100,21 @@ class EnvironmentListener {
 // its Runtime API. Serves one invocation at a time. Lives on the io thread; not thread-safe.
 class Environment : public http::Handler, public std::enable_shared_from_this<Environment> {
  public:
-  Environment(EnvironmentContext& context, registry::ConfigPtr config,
-              EnvironmentListener& listener);
+  enum class Kind { kOnDemand, kPrestarted };
+  // A kPrestarted environment starts with a stand-in `config` (runtime and memory only) and
+  // gets its function with Adopt().
+  Environment(EnvironmentContext& context, registry::ConfigPtr config, EnvironmentListener& listener,
+              Kind kind = Kind::kOnDemand);
   ~Environment() override;
 
   // Launches init and the runtime; the listener hears OnAvailable once the runtime asks for
   // its first event, or OnDead.
   Result<void> Start();
+  // Makes a prestarted environment, after OnAvailable, `config`'s: its limits, its code at
+  // /var/task, its environment variables for the runtime. From then on it is an ordinary
+  // environment in its initializing state, reporting to `listener`. On error the
+  // environment is unchanged (and should be killed).
+  Result<void> Adopt(registry::ConfigPtr config, EnvironmentListener& listener);
   // Runs `invocation` here; only after OnAvailable and before the next Assign.
   void Assign(std::unique_ptr<Invocation> invocation);
   // Ends the environment; an invocation in it fails with Runtime.ExitError.
@@ -107,6 +124,7 @@ class Environment : public http::Handler, public std::enable_shared_from_this<En
   EnvironmentStatus Status() const;
   bool dead() const { return dead_; }
   bool initialized() const { return initialized_; }
+  bool waiting_for_function() const { return kind_ == Kind::kPrestarted && !adopted_; }
   SteadyTime idle_since() const { return idle_since_; }
 
   // http::Handler, for the Runtime API connections init hands over.
@@ -115,7 +133,7 @@ class Environment : public http::Handler, public std::enable_shared_from_this<En
   void Handle(http::Request request, http::Responder respond) override;
 
  private:
-  enum class DeathCause { kExited, kKilled, kTimeout, kInitTimeout, kSpawnFailed };
+  enum class DeathCause { kExited, kKilled, kTimeout, kInitTimeout, kSpawnFailed, kAssignFailed };
   struct Active {
     std::unique_ptr<Invocation> invocation;
     bool delivered = false;
@@ -124,6 +142,10 @@ class Environment : public http::Handler, public std::enable_shared_from_this<En
   };
 
   std::vector<std::string> RuntimeEnvironment(const std::filesystem::path& task_root) const;
+  std::vector<std::string> PrestartEnvironment() const;
+  sandbox::CgroupLimits Limits() const;
+  void OnAssignmentRequest(http::Responder respond);
+  void OnAssigned(int error);
   void WatchControl();
   void OnControlReadable();
   void ReadOutput();
@@ -145,7 +167,8 @@ class Environment : public http::Handler, public std::enable_shared_from_this<En
 
   EnvironmentContext& context_;
   registry::ConfigPtr config_;
-  EnvironmentListener& listener_;
+  EnvironmentListener* listener_;
+  const Kind kind_;
   std::unique_ptr<sandbox::CgroupDir> cgroup_;  // declared before process_: outlives it
   std::optional<uid_t> host_id_;
   sandbox::LaunchedEnvironment process_;
@@ -156,6 +179,7 @@ class Environment : public http::Handler, public std::enable_shared_from_this<En
   std::vector<std::shared_ptr<http::Session>> sessions_;
   // /next requests waiting for an event. aws-lambda-ric may ask on several connections.
   std::deque<http::Responder> parked_next_;
+  std::optional<http::Responder> parked_assignment_;  // a prestarted runtime waiting for its function
   std::unique_ptr<Active> active_;
   std::string last_completed_id_;
   std::string init_error_;  // the runtime's /init/error document
@@ -169,6 +193,7 @@ class Environment : public http::Handler, public std::enable_shared_from_this<En
   SteadyTime idle_since_;
   std::optional<double> init_duration_ms_;  // until the first REPORT shows it
   bool initialized_ = false;
+  bool adopted_ = false;
   bool available_ = false;
   bool dead_ = false;
 };

@@ -38,7 +38,15 @@ void Pool::ScaleUp() {
   if (scheduler_.stopping_) return;
   while (starting_.size() < queue_.size() &&
          scheduler_.live_environments_ < scheduler_.options_.max_environments) {
-    auto env = std::make_shared<Environment>(scheduler_.context_, queue_.back()->config, *this);
+    const auto& config = queue_.back()->config;
+    auto env = scheduler_.prestarter_ ? scheduler_.prestarter_->Take(config, *this) : nullptr;
+    if (env) {
+      ++scheduler_.live_environments_;
+      all_.insert(env);
+      starting_.insert(env.get());
+      continue;
+    }
+    env = std::make_shared<Environment>(scheduler_.context_, config, *this);
     if (auto started = env->Start(); !started) {
       spdlog::error("function {}: cannot start an environment: {}", name_, started.error().message());
       auto invocation = std::move(queue_.front());
@@ -130,6 +138,9 @@ void Pool::StopAll() {
 
 Scheduler::Scheduler(EnvironmentContext& context, SchedulerOptions options)
     : context_(context), options_(options), sweep_timer_(context.io) {
+  if (context.sandboxed && options.prestart.per_shape > 0) {
+    prestarter_ = std::make_unique<Prestarter>(context, options.prestart);
+  }
   Sweep();
 }
 
@@ -147,6 +158,7 @@ void Scheduler::Retire(const std::string& function, const registry::ConfigPtr& l
 void Scheduler::Shutdown() {
   stopping_ = true;
   sweep_timer_.cancel();
+  if (prestarter_) prestarter_->Shutdown();
   for (auto& [_, pool] : pools_) pool->StopAll();
 }
 
@@ -155,6 +167,7 @@ size_t Scheduler::environments() const { return size_t(live_environments_); }
 void Scheduler::Sweep() {
   auto cutoff = std::chrono::steady_clock::now() - options_.idle_timeout;
   for (auto& [_, pool] : pools_) pool->StopIdleSince(cutoff);
+  if (prestarter_) prestarter_->Sweep(std::chrono::steady_clock::now());
   sweep_timer_.expires_after(std::chrono::seconds(1));
   sweep_timer_.async_wait([this](boost::system::error_code ec) {
     if (!ec) Sweep();
@@ -174,6 +187,10 @@ std::vector<EnvironmentStatus> Pool::Status() const {
 std::vector<EnvironmentStatus> Scheduler::Environments(const std::string& function) const {
   auto it = pools_.find(function);
   return it == pools_.end() ? std::vector<EnvironmentStatus>{} : it->second->Status();
+}
+
+std::vector<EnvironmentStatus> Scheduler::Prestarted() const {
+  return prestarter_ ? prestarter_->Status() : std::vector<EnvironmentStatus>{};
 }
 
 }  // namespace lambent::scheduler

@@ -10,12 +10,14 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "scheduler/environment.h"
+#include "scheduler/prestarter.h"
 
 namespace lambent::scheduler {
 
 struct SchedulerOptions {
   int max_environments = 1000;  // the account's concurrency: more at once are throttled
   std::chrono::seconds idle_timeout{600};  // a warm environment unused this long is stopped
+  PrestartOptions prestart;  // used only when environments are sandboxed
 };
 
 class Scheduler;
@@ -69,6 +71,8 @@ class Scheduler {
   size_t environments() const;
   // The live environments of `function`, oldest first.
   std::vector<EnvironmentStatus> Environments(const std::string& function) const;
+  // The environments started ahead of demand that no function has taken yet.
+  std::vector<EnvironmentStatus> Prestarted() const;
 
  private:
   friend class Pool;
@@ -78,6 +82,7 @@ class Scheduler {
   SchedulerOptions options_;
   boost::asio::steady_timer sweep_timer_;
   std::map<std::string, std::unique_ptr<Pool>> pools_;
+  std::unique_ptr<Prestarter> prestarter_;  // null: every environment starts on demand
   int live_environments_ = 0;
   bool stopping_ = false;
 };

@@ -175,6 +175,96 @@ def processes_with_env(marker):
     return found
 
 
+def parents():
+    """{pid: parent pid} of every live process."""
+    parent_of = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parent_of[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return parent_of
+
+
+def descendants(pid):
+    """Every live process below `pid` (children, their children, ...)."""
+    parent_of = parents()
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, ppid in parent_of.items() if ppid == parent]
+        found.extend(children)
+        frontier.extend(children)
+    return found
+
+
+def environment_pids(daemon, name):
+    """Host pids of every process in the live environments of function `name`: each init
+    and everything under it. (A prestarted environment's init and runtime were started
+    before they had the function, so its variables are not in their /proc/PID/environ.)"""
+    status, _, body = daemon.request("GET", f"/lambent/v1/functions/{name}/environments")
+    if status != 200:
+        return []
+    pids = []
+    for env in json.loads(body)["Environments"]:
+        if env["InitPid"] > 0:
+            pids.append(env["InitPid"])
+            pids.extend(descendants(env["InitPid"]))
+    return pids
+
+
+def require_sandbox(bin_dir, request, suite):
+    """Skips the calling module unless this host gives sandboxed environments (root, and
+    `lambent doctor` agrees); under CI=true that is a failure instead."""
+    reason = None
+    if os.geteuid() != 0:
+        reason = f"needs root (euid {os.geteuid()}): only root gets sandboxed environments"
+    else:
+        try:
+            doctor = subprocess.run([str(bin_dir / "lambent"), "doctor"], capture_output=True,
+                                    text=True, timeout=30)
+            if "environments are sandboxed" not in doctor.stdout:
+                reason = ("`lambent doctor` does not report sandboxed environments:\n"
+                          + doctor.stdout + doctor.stderr)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            reason = f"`lambent doctor` failed: {e!r}"
+    if reason is None:
+        return
+    message = f"{suite} not run: {reason}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + " (CI=true: the suite must run in CI)", pytrace=False)
+    # Printed once, past output capturing; every test of the module is then skipped with it.
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line("\n" + message)
+    pytest.skip(message)
+
+
+def prestarted(daemon):
+    """The daemon's environments started ahead of demand, not yet taken by a function."""
+    status, _, body = daemon.request("GET", "/lambent/v1/prestarted")
+    assert status == 200, body
+    return json.loads(body)["Environments"]
+
+
+def alive(pids):
+    """The ones of `pids` that still exist (and are not zombies)."""
+    out = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    out.append(pid)
+        except (OSError, IndexError):
+            pass
+    return out
+
+
 def header(headers, name):
     """A response header by case-insensitive name, or None."""
     for key, value in headers.items():

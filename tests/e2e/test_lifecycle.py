@@ -117,6 +117,14 @@ def create_worker(daemon, name, marker=None, **config):
 
 
 @pytest.fixture
+def daemon(make_daemon):
+    """Every environment on demand: these tests find an environment's init and runtime by the
+    function's variables in their /proc/PID/environ, which a prestarted environment's (started
+    before it had a function) do not show. test_prestart.py covers those."""
+    return make_daemon("--prestart", "0").start()
+
+
+@pytest.fixture
 def marker():
     """A unique value for LAMBENT_TEST_MARKER; whatever still carries it at the end is killed
     (only processes this test's functions started carry it)."""

@@ -641,8 +641,22 @@ patchConsole();
 if (!env.AWS_LAMBDA_RUNTIME_API) {
   fatal('AWS_LAMBDA_RUNTIME_API is not set');
 }
-const appRoot = env.LAMBDA_TASK_ROOT || process.cwd();
-loadHandler(appRoot, env._HANDLER || '').then(
+
+// In an environment lambent started before it had a function (LAMBENT_AWAIT_ASSIGNMENT=1),
+// waits for one: the daemon answers once the function's code is at LAMBDA_TASK_ROOT, with the
+// function's environment variables. Node itself and this client are loaded by then; the
+// function's code only after.
+function awaitAssignment() {
+  if (env.LAMBENT_AWAIT_ASSIGNMENT !== '1') return Promise.resolve();
+  return client.request('GET', '/lambent/v1/runtime/assignment').then((res) => {
+    if (res.status !== 200) fatal(`no function assigned (${res.status}): ${res.body.toString('utf8', 0, 500)}`);
+    delete env.LAMBENT_AWAIT_ASSIGNMENT;
+    Object.assign(env, JSON.parse(res.body.toString('utf8')).Environment);
+    process.chdir(env.LAMBDA_TASK_ROOT || '/var/task');
+  }, (err) => fatal(`waiting for a function failed: ${err && err.message}`));
+}
+
+awaitAssignment().then(() => loadHandler(env.LAMBDA_TASK_ROOT || process.cwd(), env._HANDLER || '')).then(
   (loaded) => {
     handler = loaded;
     nextInvocation();

@@ -236,12 +236,19 @@ def _obj_from_dict(cls, d):
 
 
 _ENV = os.environ
-_FUNCTION_NAME = _ENV.get("AWS_LAMBDA_FUNCTION_NAME")
-_FUNCTION_VERSION = _ENV.get("AWS_LAMBDA_FUNCTION_VERSION")
-# A string, as in AWS's runtime (awslambdaric reads the variable without converting it).
-_MEMORY_SIZE = _ENV.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-_LOG_GROUP = _ENV.get("AWS_LAMBDA_LOG_GROUP_NAME")
-_LOG_STREAM = _ENV.get("AWS_LAMBDA_LOG_STREAM_NAME")
+
+
+def _read_function_env():
+    global _FUNCTION_NAME, _FUNCTION_VERSION, _MEMORY_SIZE, _LOG_GROUP, _LOG_STREAM
+    _FUNCTION_NAME = _ENV.get("AWS_LAMBDA_FUNCTION_NAME")
+    _FUNCTION_VERSION = _ENV.get("AWS_LAMBDA_FUNCTION_VERSION")
+    # A string, as in AWS's runtime (awslambdaric reads the variable without converting it).
+    _MEMORY_SIZE = _ENV.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    _LOG_GROUP = _ENV.get("AWS_LAMBDA_LOG_GROUP_NAME")
+    _LOG_STREAM = _ENV.get("AWS_LAMBDA_LOG_STREAM_NAME")
+
+
+_read_function_env()
 
 
 class LambdaContext(object):
@@ -539,6 +546,24 @@ def _init_error(client, error):
     sys.exit(1)
 
 
+def _await_assignment(client):
+    """In an environment lambent started before it had a function (LAMBENT_AWAIT_ASSIGNMENT=1),
+    waits for one: the daemon answers once the function's code is at LAMBDA_TASK_ROOT, with the
+    function's environment variables. Everything above was imported by then; the function's
+    code only after."""
+    if _ENV.get("LAMBENT_AWAIT_ASSIGNMENT") != "1":
+        return
+    status, _headers, body = client.request(b"GET", b"/lambent/v1/runtime/assignment")
+    if status != 200:
+        sys.stderr.write("lambent bootstrap: no function assigned (%d): %r\n" % (status, body[:500]))
+        sys.exit(2)
+    del _ENV["LAMBENT_AWAIT_ASSIGNMENT"]
+    for key, value in json.loads(body)["Environment"].items():
+        _ENV[key] = value
+    os.chdir(_ENV.get("LAMBDA_TASK_ROOT") or "/var/task")
+    _read_function_env()
+
+
 def main():
     global _request_id
     api = _ENV.get("AWS_LAMBDA_RUNTIME_API")
@@ -550,6 +575,7 @@ def main():
     except Exception:
         pass
     client = RuntimeClient(api)
+    _await_assignment(client)
     task_root = _ENV.get("LAMBDA_TASK_ROOT") or os.getcwd()
 
     try:
