@@ -310,11 +310,12 @@ class Bench(object):
         return self.wrk.run(url, connections, threads, 1, "warmup")
 
     # -- daemon -----------------------------------------------------------------------------
-    def start_daemon(self, tag="main"):
+    def start_daemon(self, tag="main", extra_args=()):
         data = os.path.join(self.work, "data-" + tag)
         self.port = free_port()
         self.daemon = PROCS.start(
-            [self.args.lambent, "serve", "--listen", "127.0.0.1:%d" % self.port, "--data-dir", data],
+            [self.args.lambent, "serve", "--listen", "127.0.0.1:%d" % self.port, "--data-dir", data,
+             *extra_args],
             os.path.join(self.logs, "daemon-%s.log" % tag))
         wait_port(self.port, self.daemon, 20)
         self.api = Api(self.port)
@@ -619,59 +620,27 @@ class Bench(object):
         self.results["sections"]["throughput"] = out
 
     def cold(self):
+        """Cold starts of each runtime. python and node twice: with the prestarted environment
+        the daemon keeps for a kind of function it has cold-started before (its default), and
+        in a second daemon with --prestart 0, where every environment starts on demand."""
         n = {"provided": 100, "python": 60, "node": 60}
         if self.args.quick:
             n = {"provided": 10, "python": 5, "node": 5}
         gap = 0.03
         out = {"method": "UpdateFunctionConfiguration (new revision retires the warm environment), "
-                         "a %d ms pause, then one invoke with X-Amz-Log-Type: Tail, timed by the client "
-                         "(python http.client, keep-alive); then one warm invoke the same way" % (gap * 1000),
+                         "a %d ms pause (prestarted rows: and until a prestarted environment of the "
+                         "function's kind is ready), then one invoke with X-Amz-Log-Type: Tail, timed by "
+                         "the client (python http.client, keep-alive); then one warm invoke the same way"
+                         % (gap * 1000),
                "rows": {}}
-        rx_init = re.compile(r"Init Duration: ([0-9.]+) ms")
-        rx_dur = re.compile(r"\tDuration: ([0-9.]+) ms")
         for key in ("provided", "python", "node"):
-            name = self.create("cold-" + key, key)
-            total, init, dur, other, warm, retire_ms = [], [], [], [], [], []
-            phases = {}
-            failures = 0
-            for i in range(n[key] + 2):
-                retire_ms.append(self.retire(name, "cold-%d" % i))
-                time.sleep(gap)
-                status, hdrs, body, ms = self.invoke(name, tail=True)
-                tail = base64.b64decode(hdrs.get("x-amz-log-result", "")).decode(errors="replace")
-                m_init, m_dur = rx_init.search(tail), rx_dur.search(tail)
-                if status != 200 or not m_init or "x-amz-function-error" in hdrs:
-                    failures += 1
-                    log("cold %s #%d: status %d, tail %r" % (key, i, status, tail[-300:]))
-                    continue
-                _, _, _, wms = self.invoke(name)
-                if i < 2:
-                    continue  # the first start of a new package may page in files; not counted
-                startup = self.startup_of(name)
-                for phase, value in startup.items():
-                    phases.setdefault(phase, []).append(value)
-                total.append(ms)
-                init.append(float(m_init.group(1)))
-                dur.append(float(m_dur.group(1)) if m_dur else 0.0)
-                other.append(ms - init[-1] - dur[-1])
-                warm.append(wms)
-            row = {
-                "n": len(total), "failures": failures,
-                "total_ms": summary(total),
-                "init_duration_ms": summary(init),
-                "invoke_duration_ms": summary(dur),
-                "rest_ms": summary(other),
-                "warm_invoke_same_client_ms": summary(warm),
-                "update_configuration_ms": summary(retire_ms),
-                "startup_ms": dict((k, summary(v)) for k, v in phases.items()),
-            }
-            out["rows"][key] = row
-            if total:
-                log("cold %-8s n=%d median %.2f ms p99 %.2f ms (init %.2f, rest %.2f)"
-                    % (key, len(total), row["total_ms"]["median"], row["total_ms"]["p99"],
-                       row["init_duration_ms"]["median"], row["rest_ms"]["median"]))
-                log("cold %-8s startup medians: %s" % (key, ", ".join(
-                    "%s %.2f" % (k, v["median"]) for k, v in row["startup_ms"].items())))
+            out["rows"][key] = self.cold_series(key, n[key], gap, prestarted=key != "provided")
+        main_daemon = self.swap_daemon()
+        self.start_daemon("cold-on-demand", ["--prestart", "0"])
+        for key in ("python", "node"):
+            out["rows"][key + "-on-demand"] = self.cold_series(key, n[key], gap, prestarted=False)
+        PROCS.stop(self.daemon)
+        self.swap_daemon(main_daemon)
         out["breakdown"] = {
             "startup_ms": "the daemon's timeline of the environment (GET /lambent/v1/functions/NAME/"
                           "environments), init's steps on the same monotonic clock: "
@@ -680,24 +649,92 @@ class Bench(object):
                           "InitExecMs (execve of lambent-init until its main), "
                           "SandboxMs (mounts, pivot_root, limits, capabilities, seccomp), "
                           "RuntimeExecMs (fork and execve of the runtime), "
-                          "RuntimeInitMs (runtime start and handler import until its first /next), "
+                          "RuntimeInitMs (runtime start and handler import until its first /next; "
+                          "prestarted: the function's variables and handler import), "
+                          "AssignMs (prestarted: limits set, code mounted by init, init locked down), "
                           "TotalMs (all of them)",
-            "Init Duration": "REPORT line: as Lambda's, the runtime's execve until its first /next",
+            "Init Duration": "REPORT line: as Lambda's, the runtime's execve (prestarted: the "
+                             "environment's assignment) until its first /next",
             "Duration": "REPORT line: event delivered to /next until /response",
             "rest": "client-measured total minus Init Duration and Duration: API, scheduling, the "
                     "sandbox and the HTTP hops",
         }
         self.results["sections"]["cold"] = out
 
+    def prestarted_ready(self, name, timeout=3.0):
+        """Waits until the daemon has a prestarted environment the function can take."""
+        cfg = self.api.json("GET", "/2015-03-31/functions/%s/configuration" % name)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            envs = self.api.json("GET", "/lambent/v1/prestarted").get("Environments", [])
+            if any(e["State"] == "prestarted" and e["Runtime"] == cfg["Runtime"]
+                   and (cfg["Runtime"].startswith("python") or e["MemorySize"] == cfg["MemorySize"])
+                   for e in envs):
+                return True
+            time.sleep(0.005)
+        return False
+
+    def cold_series(self, key, count, gap, prestarted):
+        rx_init = re.compile(r"Init Duration: ([0-9.]+) ms")
+        rx_dur = re.compile(r"\tDuration: ([0-9.]+) ms")
+        name = self.create("cold-" + key, key)
+        total, init, dur, other, warm, retire_ms = [], [], [], [], [], []
+        phases = {}
+        failures = taken = 0
+        for i in range(count + 2):
+            retire_ms.append(self.retire(name, "cold-%d" % i))
+            time.sleep(gap)
+            if prestarted and i > 0 and not self.prestarted_ready(name):
+                log("cold %s #%d: no prestarted environment within 3 s" % (key, i))
+            status, hdrs, body, ms = self.invoke(name, tail=True)
+            tail = base64.b64decode(hdrs.get("x-amz-log-result", "")).decode(errors="replace")
+            m_init, m_dur = rx_init.search(tail), rx_dur.search(tail)
+            if status != 200 or not m_init or "x-amz-function-error" in hdrs:
+                failures += 1
+                log("cold %s #%d: status %d, tail %r" % (key, i, status, tail[-300:]))
+                continue
+            _, _, _, wms = self.invoke(name)
+            if i < 2:
+                continue  # the first start of a new package may page in files; not counted
+            startup, was_prestarted = self.startup_of(name)
+            taken += was_prestarted
+            for phase, value in startup.items():
+                phases.setdefault(phase, []).append(value)
+            total.append(ms)
+            init.append(float(m_init.group(1)))
+            dur.append(float(m_dur.group(1)) if m_dur else 0.0)
+            other.append(ms - init[-1] - dur[-1])
+            warm.append(wms)
+        row = {
+            "n": len(total), "failures": failures, "prestarted": taken,
+            "total_ms": summary(total),
+            "init_duration_ms": summary(init),
+            "invoke_duration_ms": summary(dur),
+            "rest_ms": summary(other),
+            "warm_invoke_same_client_ms": summary(warm),
+            "update_configuration_ms": summary(retire_ms),
+            "startup_ms": dict((k, summary(v)) for k, v in phases.items()),
+        }
+        if total:
+            log("cold %-8s %s n=%d (%d prestarted) median %.2f ms p99 %.2f ms (init %.2f, rest %.2f)"
+                % (key, "prestarted" if prestarted else "on demand", len(total), taken,
+                   row["total_ms"]["median"], row["total_ms"]["p99"],
+                   row["init_duration_ms"]["median"], row["rest_ms"]["median"]))
+            log("cold %-8s startup medians: %s" % (key, ", ".join(
+                "%s %.2f" % (k, v["median"]) for k, v in row["startup_ms"].items())))
+        return row
+
     def startup_of(self, name):
-        """The startup timeline of the function's newest environment, in ms per phase."""
+        """The startup timeline of the function's newest environment, in ms per phase, and
+        whether it was prestarted."""
         status, _, body = self.api.call("GET", "/lambent/v1/functions/%s/environments" % name)
         if status != 200:
-            return {}
+            return {}, False
         envs = json.loads(body).get("Environments", [])
         if not envs:
-            return {}
-        return dict((k, v) for k, v in envs[-1].get("Startup", {}).items() if v is not None)
+            return {}, False
+        phases = dict((k, v) for k, v in envs[-1].get("Startup", {}).items() if isinstance(v, (int, float)))
+        return phases, bool(envs[-1].get("Prestarted"))
 
     def burst(self, name, n, timeout=60.0):
         """n invocations at once, each on its own pre-connected keep-alive connection."""

@@ -33,6 +33,16 @@ def _get(d, *path):
 
 
 RUNTIME_LABEL = {"provided": "provided.al2023 (C++ bootstrap)", "python": "python3.11", "node": "nodejs20.x"}
+COLD_ROWS = ("provided", "python", "python-on-demand", "node", "node-on-demand")
+
+
+def _cold_label(key, row):
+    runtime, _, mode = key.partition("-")
+    if mode:
+        return "%s, on demand (`--prestart 0`)" % RUNTIME_LABEL[runtime]
+    if row.get("prestarted"):
+        return "%s, prestarted (%d of %d)" % (RUNTIME_LABEL[runtime], row["prestarted"], row["n"])
+    return RUNTIME_LABEL[runtime]
 
 
 def render(r):
@@ -106,14 +116,20 @@ def render(r):
         w("| provided cold start median ≤ %s ms | %s ms | %s |"
           % (t.get("cold_provided_median_ms", 10), _f(pc), _ok(pc <= t.get("cold_provided_median_ms", 10) if pc else None)))
         bare_rows = _get(bare, "results") or {}
+        limit = t.get("cold_interpreted_over_bare_ms", 5)
         for key, bare_key in (("python", "python3 -c pass"), ("node", "node -e 0")):
             c = _get(cold, "rows", key, "total_ms", "median")
+            d = _get(cold, "rows", key + "-on-demand", "total_ms", "median")
             b = _get(bare_rows, bare_key, "median")
             if c is None or b is None:
                 continue
-            w("| %s cold start within %s ms of `%s` (%s ms) | %s ms (+%s ms) | %s |"
-              % (key, t.get("cold_interpreted_over_bare_ms", 5), bare_key, _f(b), _f(c), _f(c - b),
-                 _ok(c - b <= t.get("cold_interpreted_over_bare_ms", 5))))
+            on_demand = ""
+            if d is not None:
+                on_demand = "; on demand (`--prestart 0`, or no prestarted environment free) %s ms (%+.2f ms): %s" % (
+                    _f(d), d - b, "met" if d - b <= limit else "missed")
+            w("| %s cold start within %s ms of `%s` (%s ms) | with a prestarted environment (the default) "
+              "%s ms (%+.2f ms)%s | %s |"
+              % (key, limit, bare_key, _f(b), _f(c), c - b, on_demand, _ok(c - b <= limit)))
     if cold and _get(cold, "rows", "provided", "startup_ms", "CloneMs"):
         # Issue 4's floor, measured on this machine: six namespaces + pivot_root + exec 1.8 ms,
         # cgroup creation 0.1 ms, a seccomp filter 0.4 ms.
@@ -231,30 +247,43 @@ def render(r):
         w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         bare_rows = _get(bare, "results") or {}
         bare_for = {"provided": "/bin/true", "python": "python3 -c pass", "node": "node -e 0"}
-        for key in ("provided", "python", "node"):
+        for key in COLD_ROWS:
             row = cold["rows"].get(key)
             if not row or not row["total_ms"]:
                 continue
-            b = _get(bare_rows, bare_for[key], "median")
+            b = _get(bare_rows, bare_for[key.split("-")[0]], "median")
             w("| %s | %d | **%s** | %s | %s | %s | %s | %s | %s |"
-              % (RUNTIME_LABEL[key], row["n"], _f(row["total_ms"]["median"]), _f(row["total_ms"]["p99"]),
+              % (_cold_label(key, row), row["n"], _f(row["total_ms"]["median"]), _f(row["total_ms"]["p99"]),
                  _f(row["init_duration_ms"]["median"]), _f(row["invoke_duration_ms"]["median"]),
                  _f(row["rest_ms"]["median"]), _f(row["warm_invoke_same_client_ms"]["median"]),
-                 "%s (`%s`)" % (_f(b), bare_for[key]) if b is not None else "–"))
+                 "%s (`%s`)" % (_f(b), bare_for[key.split("-")[0]]) if b is not None else "–"))
         w("")
         phases = ("PrepareMs", "CloneMs", "InitExecMs", "SandboxMs", "RuntimeExecMs", "RuntimeInitMs", "TotalMs")
-        if any(_get(cold, "rows", key, "startup_ms") for key in ("provided", "python", "node")):
+        created = [k for k in COLD_ROWS if _get(cold, "rows", k, "startup_ms", "CloneMs")]
+        adopted = [k for k in COLD_ROWS if _get(cold, "rows", k, "startup_ms", "AssignMs")]
+        if created:
             w("Where a cold start goes, from the daemon's own timeline of each environment (medians, ms; "
               "`GET /lambent/v1/functions/NAME/environments`):")
             w("")
             w("| runtime | prepare | clone | init execve | sandbox setup | runtime execve | "
               "runtime start + handler init | total to first /next |")
             w("|---|---:|---:|---:|---:|---:|---:|---:|")
-            for key in ("provided", "python", "node"):
-                startup = _get(cold, "rows", key, "startup_ms") or {}
-                if startup:
-                    w("| %s | %s |" % (RUNTIME_LABEL[key], " | ".join(
-                        _f(_get(startup, p, "median")) for p in phases)))
+            for key in created:
+                startup = cold["rows"][key]["startup_ms"]
+                w("| %s | %s |" % (_cold_label(key, cold["rows"][key]), " | ".join(
+                    _f(_get(startup, p, "median")) for p in phases)))
+            w("")
+        if adopted:
+            w("A cold start in a prestarted environment (sandbox and runtime already up, waiting for a "
+              "function), same timeline (medians, ms):")
+            w("")
+            w("| runtime | assignment: limits, code mount, init locked down | the function's variables and "
+              "handler import | total to first /next |")
+            w("|---|---:|---:|---:|")
+            for key in adopted:
+                startup = cold["rows"][key]["startup_ms"]
+                w("| %s | %s |" % (_cold_label(key, cold["rows"][key]), " | ".join(
+                    _f(_get(startup, p, "median")) for p in ("AssignMs", "RuntimeInitMs", "TotalMs"))))
             w("")
         w("Columns: " + "; ".join("**%s** = %s" % (k, v) for k, v in (cold.get("breakdown") or cold.get("breakdown_available") or {}).items()) + ".")
         w("")
