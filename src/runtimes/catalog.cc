@@ -1,5 +1,6 @@
 #include "runtimes/catalog.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <regex>
 
@@ -91,6 +92,17 @@ Result<std::vector<std::string>> Catalog::Command(const std::string& runtime,
                                     (runtimes_dir / "node" / "bootstrap.cjs").string()};
   }
   return std::vector<std::string>{(task_root / "bootstrap").string()};
+}
+
+std::vector<std::string> Catalog::NodeHeapFlags(int memory_mb, std::string_view node_options) {
+  std::vector<std::string> flags;
+  if (node_options.find("--max-old-space-size") == std::string_view::npos) {
+    flags.push_back(fmt::format("--max-old-space-size={}", memory_mb * 90 / 100));
+  }
+  if (node_options.find("--max-semi-space-size") == std::string_view::npos) {
+    flags.push_back(fmt::format("--max-semi-space-size={}", std::max(2, memory_mb / 2048)));
+  }
+  return flags;
 }
 
 std::string Catalog::ExecutionEnv(const std::string& runtime) {

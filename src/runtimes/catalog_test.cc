@@ -35,5 +35,14 @@ TEST(Catalog, RunsAnyPython3MinorWithTheBuiltInBootstrap) {
   EXPECT_EQ(Catalog::ExecutionEnv("python3.12"), "AWS_Lambda_python3.12");
 }
 
+TEST(Catalog, SizesNodesHeapFromTheFunctionsMemoryUnlessTheFunctionDoes) {
+  EXPECT_EQ(Catalog::NodeHeapFlags(1769, ""),
+            (std::vector<std::string>{"--max-old-space-size=1592", "--max-semi-space-size=2"}));
+  EXPECT_EQ(Catalog::NodeHeapFlags(10240, "")[1], "--max-semi-space-size=5");
+  EXPECT_EQ(Catalog::NodeHeapFlags(128, "--max-old-space-size=100 --enable-source-maps"),
+            (std::vector<std::string>{"--max-semi-space-size=2"}));
+  EXPECT_TRUE(Catalog::NodeHeapFlags(128, "--max-semi-space-size=8 --max-old-space-size=64").empty());
+}
+
 }  // namespace
 }  // namespace lambent::runtimes

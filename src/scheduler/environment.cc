@@ -162,6 +162,12 @@ Result<void> Environment::Start() {
                      ? context_.catalog.Command(config_->runtime, task_root, "/var/runtime")
                      : context_.catalog.Command(config_->runtime, task_root);
   if (!command) return tl::unexpected(command.error());
+  if (config_->runtime.starts_with("nodejs")) {
+    auto node_options = config_->environment.find("NODE_OPTIONS");
+    auto flags = runtimes::Catalog::NodeHeapFlags(
+        config_->memory_mb, node_options == config_->environment.end() ? "" : node_options->second);
+    command->insert(command->begin() + 1, flags.begin(), flags.end());
+  }
 
   sandbox::LaunchSpec spec;
   spec.init_path = context_.init_path;
