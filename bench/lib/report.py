@@ -189,7 +189,10 @@ def render(r):
         w("")
         w("Overhead = lambent's percentile minus the baseline's (not a percentile of differences). On a "
           "shared 2-core machine the tails (p99 and up) of both rows are dominated by scheduling noise "
-          "from everything else running; p50 is the stable figure.")
+          "from everything else running; p50 is the stable figure. wrk corrects its latencies for "
+          "coordinated omission (for every response slower than the run's mean interval it adds the "
+          "samples an open-loop client would have seen), so a few stalls of some milliseconds (a "
+          "garbage collection, a preemption) weigh on p99 far beyond their count, in every row alike.")
         w("")
         w("Where the warm invoke's time goes, by the daemon's own clock (REPORT `Duration`: event handed "
           "to the runtime's `GET /next` until its `POST /response` arrived, i.e. the runtime hop and the "
