@@ -39,22 +39,19 @@ void Pool::ScaleUp() {
   while (starting_.size() < queue_.size() &&
          scheduler_.live_environments_ < scheduler_.options_.max_environments) {
     const auto& config = queue_.back()->config;
+    // A prestarted environment of the function's kind, or one started for it alone.
     auto env = scheduler_.prestarter_ ? scheduler_.prestarter_->Take(config, *this) : nullptr;
-    if (env) {
-      ++scheduler_.live_environments_;
-      all_.insert(env);
-      starting_.insert(env.get());
-      continue;
-    }
-    env = std::make_shared<Environment>(scheduler_.context_, config, *this);
-    if (auto started = env->Start(); !started) {
-      spdlog::error("function {}: cannot start an environment: {}", name_, started.error().message());
-      auto invocation = std::move(queue_.front());
-      queue_.pop_front();
-      Outcome failed;
-      failed.error = Error(ErrorCode::kInternal, started.error().message());
-      invocation->done(std::move(failed));
-      continue;
+    if (!env) {
+      env = std::make_shared<Environment>(scheduler_.context_, config, *this);
+      if (auto started = env->Start(); !started) {
+        spdlog::error("function {}: cannot start an environment: {}", name_, started.error().message());
+        auto invocation = std::move(queue_.front());
+        queue_.pop_front();
+        Outcome failed;
+        failed.error = Error(ErrorCode::kInternal, started.error().message());
+        invocation->done(std::move(failed));
+        continue;
+      }
     }
     ++scheduler_.live_environments_;
     all_.insert(env);
