@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/errors.h"
+#include "base/json.h"
 
 namespace lambent::api {
 namespace {
@@ -60,7 +61,7 @@ http::Response ListEnvironments(ApiContext& context, const std::string& function
                     {"Prestarted", env.prestarted},
                     {"Startup", StartupJson(env)}});
   }
-  return http::MakeResponse(200, json{{"Environments", list}}.dump());
+  return http::MakeResponse(200, DumpJson(json{{"Environments", list}}));
 }
 
 http::Response ListPrestarted(ApiContext& context) {
@@ -73,7 +74,7 @@ http::Response ListPrestarted(ApiContext& context) {
                     {"InitPid", env.init_pid},
                     {"Startup", CreationJson(env.startup, env.startup.ready)}});
   }
-  return http::MakeResponse(200, json{{"Environments", list}}.dump());
+  return http::MakeResponse(200, DumpJson(json{{"Environments", list}}));
 }
 
 }  // namespace lambent::api

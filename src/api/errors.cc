@@ -1,4 +1,5 @@
 #include "api/errors.h"
+#include "base/json.h"
 
 #include <nlohmann/json.hpp>
 
@@ -8,7 +9,7 @@ http::Response ErrorResponse(unsigned status, std::string_view type, std::string
                              std::string_view reason) {
   nlohmann::json body{{"Type", status >= 500 ? "Service" : "User"}, {"message", message}};
   if (!reason.empty()) body["Reason"] = reason;
-  auto response = http::MakeResponse(status, body.dump());
+  auto response = http::MakeResponse(status, DumpJson(body));
   response.set("x-amzn-ErrorType", type);
   return response;
 }

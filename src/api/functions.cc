@@ -8,6 +8,7 @@
 #include "api/errors.h"
 #include "api/function_json.h"
 #include "base/encoding.h"
+#include "base/json.h"
 
 namespace lambent::api {
 
@@ -16,7 +17,7 @@ using nlohmann::json;
 namespace {
 
 http::Response JsonResponse(unsigned status, const json& body) {
-  return http::MakeResponse(status, body.dump());
+  return http::MakeResponse(status, DumpJson(body));
 }
 
 http::Response NotFound(const ApiContext& context, const FunctionRef& ref) {

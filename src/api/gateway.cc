@@ -10,6 +10,7 @@
 #include "api/invocations.h"
 #include "api/request_target.h"
 #include "registry/function_config.h"
+#include "base/json.h"
 
 namespace lambent::api {
 
@@ -87,7 +88,7 @@ void Gateway::Handle(http::Request request, http::Responder respond) {
                 {"UnreservedConcurrentExecutions", 1000}}},
               {"AccountUsage",
                {{"TotalCodeSize", 0}, {"FunctionCount", context_.registry.List().size()}}}};
-    return respond(http::MakeResponse(200, body.dump()));
+    return respond(http::MakeResponse(200, DumpJson(body)));
   }
   if (s.size() < 2 || s[0] != "2015-03-31" || s[1] != "functions") return respond(UnknownOperation());
 
@@ -146,7 +147,7 @@ void Gateway::HandleAdmin(const RequestTarget& target, const http::Request& requ
   if (request.method() != verb::get) return respond(UnknownOperation());
   if (s.size() == 3 && s[2] == "health") {
     json body{{"status", "ok"}, {"environments", context_.scheduler.environments()}};
-    return respond(http::MakeResponse(200, body.dump()));
+    return respond(http::MakeResponse(200, DumpJson(body)));
   }
   if (s.size() == 3 && s[2] == "runtimes") {
     json list = json::array();
@@ -156,7 +157,7 @@ void Gateway::HandleAdmin(const RequestTarget& target, const http::Request& requ
                       {"version", f.version},
                       {"available", f.available}});
     }
-    return respond(http::MakeResponse(200, json{{"Runtimes", list}}.dump()));
+    return respond(http::MakeResponse(200, DumpJson(json{{"Runtimes", list}})));
   }
   if (s.size() == 5 && s[2] == "functions" && s[4] == "logs") {
     std::string name = s[3];

@@ -12,6 +12,7 @@
 #include "base/encoding.h"
 #include "code/zip_writer.h"
 #include "http/client.h"
+#include "base/json.h"
 
 namespace lambent::cli {
 
@@ -88,19 +89,19 @@ int Deploy(const std::string& endpoint, const DeployOptions& o) {
   json create = config;
   create["FunctionName"] = o.name;
   create["Code"] = {{"ZipFile", zip_base64}};
-  auto created = Request(endpoint, verb::post, kFunctions, create.dump());
+  auto created = Request(endpoint, verb::post, kFunctions, DumpJson(create));
   if (!created.reached) return 2;
   http::Response* final_response = &created.response;
   http::Response updated;
   if (created.response.result_int() == 409) {
     // The function exists: new code, then the settings given.
     std::string target = fmt::format("{}/{}", kFunctions, o.name);
-    auto code = Request(endpoint, verb::put, target + "/code", json{{"ZipFile", zip_base64}}.dump());
+    auto code = Request(endpoint, verb::put, target + "/code", DumpJson(json{{"ZipFile", zip_base64}}));
     if (!code.reached) return 2;
     if (!Ok(code.response)) return Failed(code.response);
     updated = std::move(code.response);
     if (!config.empty()) {
-      auto conf = Request(endpoint, verb::put, target + "/configuration", config.dump());
+      auto conf = Request(endpoint, verb::put, target + "/configuration", DumpJson(config));
       if (!conf.reached) return 2;
       if (!Ok(conf.response)) return Failed(conf.response);
       updated = std::move(conf.response);

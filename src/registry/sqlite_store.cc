@@ -1,4 +1,5 @@
 #include "registry/sqlite_store.h"
+#include "base/json.h"
 
 #include <sqlite3.h>
 
@@ -64,7 +65,7 @@ Result<void> SqliteStore::Put(const FunctionConfig& config) {
                          -1, &s.stmt, nullptr) != SQLITE_OK) {
     return tl::unexpected(SqliteError(db_, "prepare put"));
   }
-  std::string text = ToStorageJson(config).dump();
+  std::string text = DumpJson(ToStorageJson(config));
   sqlite3_bind_text(s.stmt, 1, config.name.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s.stmt, 2, config.version.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(s.stmt, 3, text.c_str(), int(text.size()), SQLITE_TRANSIENT);

@@ -18,6 +18,7 @@
 #include "base/ids.h"
 #include "init/protocol.h"
 #include "telemetry/report.h"
+#include "base/json.h"
 
 namespace lambent::scheduler {
 
@@ -34,11 +35,11 @@ constexpr std::string_view kRuntimePrefix = "/2018-06-01/runtime/";
 constexpr std::string_view kAssignmentPath = "/lambent/v1/runtime/assignment";
 
 http::Response RuntimeError(unsigned status, std::string_view type, std::string_view message) {
-  return http::MakeResponse(status, json{{"errorMessage", message}, {"errorType", type}}.dump());
+  return http::MakeResponse(status, DumpJson(json{{"errorMessage", message}, {"errorType", type}}));
 }
 
 std::string ErrorDocument(std::string_view type, std::string_view message) {
-  return json{{"errorType", type}, {"errorMessage", message}}.dump();
+  return DumpJson(json{{"errorType", type}, {"errorMessage", message}});
 }
 
 std::string TraceId() {
@@ -418,7 +419,7 @@ void Environment::OnAssigned(int error) {
   }
   auto respond = std::move(*parked_assignment_);
   parked_assignment_.reset();
-  respond(http::MakeResponse(200, json{{"Environment", variables}}.dump()));
+  respond(http::MakeResponse(200, DumpJson(json{{"Environment", variables}})));
 }
 
 void Environment::OnNext(http::Responder respond) {
@@ -526,7 +527,7 @@ void Environment::OnInitError(http::Request& request, http::Responder respond) {
   std::string type = type_header != request.end() ? std::string(type_header->value()) : "Runtime.Unknown";
   if (!doc.is_object()) doc = json{{"errorMessage", request.body()}};
   if (!doc.contains("errorType")) doc["errorType"] = type;
-  init_error_ = doc.dump();
+  init_error_ = DumpJson(doc);
   respond(http::MakeResponse(202, R"({"status":"OK"})"));
 }
 
