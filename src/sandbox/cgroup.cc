@@ -66,6 +66,21 @@ int64_t PreadNumber(const Fd& fd) {
   return std::atoll(buffer);
 }
 
+// The freezer's state file, opened once so that freezing and thawing are one write each.
+Fd OpenFreezer(const fs::path& file) {
+  return Fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+}
+
+// One write to a control file held open (cgroupfs ignores the offset; a test's plain file
+// is overwritten in place).
+Result<void> WriteHeld(const Fd& fd, std::string_view value, const char* what) {
+  if (!fd) return tl::unexpected(Error(ErrorCode::kSystem, std::string("no cgroup freezer: ") + what));
+  if (::pwrite(fd.get(), value.data(), value.size(), 0) != ssize_t(value.size())) {
+    return tl::unexpected(Error::System("write", what, errno));
+  }
+  return Ok();
+}
+
 // Kills every process listed in `procs` until the file is empty, then removes `dir`.
 void KillAndRemove(const fs::path& dir, const char* procs_file) {
   for (int attempt = 0; attempt < 100; ++attempt) {
@@ -87,10 +102,16 @@ class CgroupDirV1 : public CgroupDir {
   explicit CgroupDirV1(std::vector<std::pair<std::string, fs::path>> dirs) : dirs_(std::move(dirs)) {
     for (const auto& [controller, dir] : dirs_) {
       if (controller == "memory") peak_.reset(::open((dir / "memory.max_usage_in_bytes").c_str(), O_RDONLY | O_CLOEXEC));
+      if (controller == "freezer") freezer_ = OpenFreezer(dir / "freezer.state");
     }
   }
   int64_t PeakMemoryBytes() const override { return PreadNumber(peak_); }
+  bool CanFreeze() const override { return freezer_.valid(); }
+  Result<void> Freeze() override { return WriteHeld(freezer_, "FROZEN", "freezer.state"); }
+  Result<void> Thaw() override { return WriteHeld(freezer_, "THAWED", "freezer.state"); }
   ~CgroupDirV1() override {
+    // A frozen v1 process would sit out the SIGKILL below.
+    if (freezer_) (void)Thaw();
     peak_.reset();
     for (auto& [_, dir] : dirs_) KillAndRemove(dir, "cgroup.procs");
   }
@@ -155,6 +176,7 @@ class CgroupDirV1 : public CgroupDir {
  private:
   std::vector<std::pair<std::string, fs::path>> dirs_;
   Fd peak_;
+  Fd freezer_;  // freezer.state; invalid without the freezer hierarchy
 };
 
 class CgroupV1 : public CgroupManager {
@@ -200,8 +222,13 @@ class CgroupV1 : public CgroupManager {
 class CgroupDirV2 : public CgroupDir {
  public:
   explicit CgroupDirV2(fs::path dir)
-      : dir_(std::move(dir)), peak_(::open((dir_ / "memory.peak").c_str(), O_RDONLY | O_CLOEXEC)) {}
+      : dir_(std::move(dir)),
+        peak_(::open((dir_ / "memory.peak").c_str(), O_RDONLY | O_CLOEXEC)),
+        freezer_(OpenFreezer(dir_ / "cgroup.freeze")) {}
   int64_t PeakMemoryBytes() const override { return PreadNumber(peak_); }
+  bool CanFreeze() const override { return freezer_.valid(); }
+  Result<void> Freeze() override { return WriteHeld(freezer_, "1", "cgroup.freeze"); }
+  Result<void> Thaw() override { return WriteHeld(freezer_, "0", "cgroup.freeze"); }
   ~CgroupDirV2() override {
     peak_.reset();
     // cgroup.kill (5.14+) ends everything at once, frozen or not.
@@ -233,6 +260,7 @@ class CgroupDirV2 : public CgroupDir {
  private:
   fs::path dir_;
   Fd peak_;
+  Fd freezer_;  // cgroup.freeze
 };
 
 class CgroupV2 : public CgroupManager {
@@ -297,6 +325,29 @@ Result<fs::path> PrepareParent(const fs::path& base, const std::string& group, c
   return own;
 }
 
+// The v1 freezer hierarchy's parent for our groups, or nullopt when it is not mounted (idle
+// environments are then not frozen). Environments of a daemon that died while they were
+// frozen still hold its SIGKILL pending: thawing lets it land, and lets PrepareParent's own
+// SIGKILL through.
+std::optional<fs::path> PrepareFreezerParent(const fs::path& root, const std::string& own_cgroup,
+                                             const std::string& group_name) {
+  fs::path hierarchy = root / "freezer";
+  if (!fs::exists(hierarchy / "cgroup.procs")) return std::nullopt;
+  fs::path base = hierarchy / fs::path(OwnPath(own_cgroup, "freezer")).relative_path();
+  std::error_code ec;
+  for (const auto& daemon : fs::directory_iterator(base / group_name, ec)) {
+    std::string name = daemon.path().filename().string();
+    if (!daemon.is_directory() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (fs::exists("/proc/" + name)) continue;
+    for (const auto& env : fs::directory_iterator(daemon.path(), ec)) {
+      if (env.is_directory()) (void)WriteFile(env.path() / "freezer.state", "THAWED");
+    }
+  }
+  auto parent = PrepareParent(base, group_name, "cgroup.procs");
+  if (!parent) return std::nullopt;
+  return *parent;
+}
+
 }  // namespace
 
 std::unique_ptr<CgroupManager> MakeCgroupV1(std::vector<std::pair<std::string, fs::path>> controllers) {
@@ -326,6 +377,8 @@ Result<std::unique_ptr<CgroupManager>> CgroupManager::Detect(const fs::path& roo
     return MakeCgroupV2(*parent);
   }
   std::vector<std::pair<std::string, fs::path>> parents;
+  // First: the groups of a daemon that is gone are thawed here before they are killed below.
+  if (auto freezer = PrepareFreezerParent(root, own_cgroup, group_name)) parents.emplace_back("freezer", *freezer);
   for (std::string controller : {"memory", "pids", "cpu"}) {
     fs::path hierarchy = root / controller;
     if (!fs::exists(hierarchy / "cgroup.procs")) {

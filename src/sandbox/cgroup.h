@@ -47,6 +47,14 @@ class CgroupDir {
   virtual CgroupUsage Usage() const = 0;
   // The peak alone, read through a descriptor kept open: one pread, for every REPORT line.
   virtual int64_t PeakMemoryBytes() const = 0;
+  // Whether the group can be frozen: v2 always, v1 when the freezer hierarchy is mounted.
+  virtual bool CanFreeze() const = 0;
+  // Stops every process of the group where it is (it uses no CPU and reads nothing until
+  // thawed) or lets it go on. Each is one write to a descriptor kept open since Create; a
+  // v1 freeze may still be settling when it returns. A frozen v1 process ignores even
+  // SIGKILL: thaw before killing. Errors when CanFreeze() is false or the write fails.
+  virtual Result<void> Freeze() = 0;
+  virtual Result<void> Thaw() = 0;
 };
 
 // Creates environment cgroups under one parent. Thread-compatible.
@@ -57,7 +65,8 @@ class CgroupManager {
   virtual std::string Describe() const = 0;
 
   // Picks v2 when the unified hierarchy has the memory and pids controllers, else v1 when the
-  // memory, cpu and pids hierarchies are mounted; nullopt-like error when neither works.
+  // memory, cpu and pids hierarchies are mounted (and the freezer's, when it is, joins them);
+  // an error when neither works.
   // `root` is normally /sys/fs/cgroup; `own_cgroup` the contents of /proc/self/cgroup.
   static Result<std::unique_ptr<CgroupManager>> Detect(const std::filesystem::path& root,
                                                        const std::string& own_cgroup,

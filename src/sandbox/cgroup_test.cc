@@ -171,6 +171,70 @@ TEST_F(CgroupTest, DetectRemovesTheGroupsOfDaemonsThatAreGone) {
   EXPECT_FALSE(fs::exists(root_ / "pids/lambent/999999999/env-1"));
 }
 
+TEST_F(CgroupTest, V1FreezesAndThawsThroughTheFreezerHierarchy) {
+  for (auto c : {"memory", "pids", "cpu", "freezer"}) fs::create_directories(root_ / c / "lambent");
+  // cgroupfs makes freezer.state with the group; a plain directory needs it made first.
+  fs::create_directories(root_ / "freezer/lambent/env-6");
+  Write(root_ / "freezer/lambent/env-6/freezer.state", "THAWED");
+  auto dir = MakeCgroupV1({{"freezer", root_ / "freezer/lambent"},
+                           {"memory", root_ / "memory/lambent"},
+                           {"pids", root_ / "pids/lambent"},
+                           {"cpu", root_ / "cpu/lambent"}})
+                 ->Create("env-6", {});
+  ASSERT_TRUE(dir) << dir.error().message();
+  ASSERT_TRUE((*dir)->CanFreeze());
+  ASSERT_TRUE((*dir)->Freeze());
+  EXPECT_EQ(Read(root_ / "freezer/lambent/env-6/freezer.state"), "FROZEN");
+  ASSERT_TRUE((*dir)->Thaw());
+  EXPECT_EQ(Read(root_ / "freezer/lambent/env-6/freezer.state"), "THAWED");
+  // Processes join the freezer group as they join the others.
+  auto join = (*dir)->PrepareJoin();
+  ASSERT_TRUE(join);
+  EXPECT_EQ(join->self_tasks.size(), 4u);
+  // The destructor thaws before it kills: a frozen v1 process ignores SIGKILL.
+  ASSERT_TRUE((*dir)->Freeze());
+  dir->reset();
+  EXPECT_EQ(Read(root_ / "freezer/lambent/env-6/freezer.state"), "THAWED");
+}
+
+TEST_F(CgroupTest, V1WithoutTheFreezerHierarchyCannotFreeze) {
+  for (auto c : {"memory", "pids", "cpu"}) fs::create_directories(root_ / c / "lambent");
+  auto dir = MakeCgroupV1({{"memory", root_ / "memory/lambent"},
+                           {"pids", root_ / "pids/lambent"},
+                           {"cpu", root_ / "cpu/lambent"}})
+                 ->Create("env-7", {});
+  ASSERT_TRUE(dir);
+  EXPECT_FALSE((*dir)->CanFreeze());
+  EXPECT_FALSE((*dir)->Freeze());
+  EXPECT_FALSE((*dir)->Thaw());
+}
+
+TEST_F(CgroupTest, V2FreezesAndThawsThroughCgroupFreeze) {
+  fs::create_directories(root_ / "lambent/env-8");
+  Write(root_ / "lambent/env-8/cgroup.freeze", "0");
+  auto dir = MakeCgroupV2(root_ / "lambent")->Create("env-8", {});
+  ASSERT_TRUE(dir) << dir.error().message();
+  ASSERT_TRUE((*dir)->CanFreeze());
+  ASSERT_TRUE((*dir)->Freeze());
+  EXPECT_EQ(Read(root_ / "lambent/env-8/cgroup.freeze"), "1");
+  ASSERT_TRUE((*dir)->Thaw());
+  EXPECT_EQ(Read(root_ / "lambent/env-8/cgroup.freeze"), "0");
+}
+
+TEST_F(CgroupTest, DetectJoinsTheFreezerAndThawsTheGroupsOfDaemonsThatAreGone) {
+  for (auto c : {"memory", "pids", "cpu", "freezer"}) {
+    fs::create_directories(root_ / c);
+    Write(root_ / c / "cgroup.procs", "");
+  }
+  fs::create_directories(root_ / "freezer/lambent/999999999/env-1");
+  Write(root_ / "freezer/lambent/999999999/env-1/freezer.state", "FROZEN");
+  auto manager = CgroupManager::Detect(root_, "4:memory:/\n8:pids:/\n1:cpu:/\n6:freezer:/\n", "lambent");
+  ASSERT_TRUE(manager) << manager.error().message();
+  EXPECT_NE((*manager)->Describe().find("freezer="), std::string::npos);
+  EXPECT_TRUE(fs::exists(root_ / "freezer/lambent" / std::to_string(::getpid())));
+  EXPECT_EQ(Read(root_ / "freezer/lambent/999999999/env-1/freezer.state"), "THAWED");
+}
+
 TEST(CpuShare, FollowsLambdasRuleWithAFloor) {
   EXPECT_DOUBLE_EQ(CpusForMemory(1769, 0.1), 1.0);
   EXPECT_DOUBLE_EQ(CpusForMemory(3538, 0.1), 2.0);
