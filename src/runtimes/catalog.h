@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,7 +12,7 @@ namespace lambent::runtimes {
 
 // One family of runtime ids and what runs them on this host.
 struct RuntimeFamily {
-  std::string pattern;      // e.g. "python3.x"
+  std::string pattern;      // e.g. "python3.8-3.13"
   std::string interpreter;  // absolute path, empty for provided or when missing
   std::string version;      // the interpreter's own version, or why it is unavailable
   bool available = false;
@@ -24,9 +25,18 @@ class Catalog {
   // `runtimes_dir` holds the built-in bootstraps (python/bootstrap.py, node/bootstrap.cjs).
   static Catalog Discover(std::filesystem::path runtimes_dir);
 
-  // Whether `runtime` can be run here; kInvalidArgument with a clear reason if not.
+  // Whether a function may be created with or changed to `runtime`: an id Lambda offers today
+  // that this host can run. kInvalidArgument says which of these it is not: an id Lambda does
+  // not have, one Lambda no longer accepts, one this host cannot run (java, dotnet, ruby), or
+  // one whose interpreter is missing.
   Result<void> Validate(const std::string& runtime) const;
-  // The runtime process's argv for a function whose code is in `task_root`.
+  // When the host's interpreter is not the version `runtime` names (python3.12 on a host
+  // with Python 3.11), what a person should be told; nullopt when it matches or for provided.
+  std::optional<std::string> VersionWarning(const std::string& runtime) const;
+  // The family that runs `runtime` here, or nullptr for an id lambent does not run.
+  const RuntimeFamily* FamilyOf(const std::string& runtime) const;
+  // The runtime process's argv for a function whose code is in `task_root`. A function
+  // created before its runtime id was refused (plain "nodejs") still runs with its family.
   // `runtimes_dir` is where the runtime sees the bootstraps (default: where they are).
   Result<std::vector<std::string>> Command(const std::string& runtime,
                                            const std::filesystem::path& task_root,

@@ -25,6 +25,53 @@ TEST(Catalog, RefusesRuntimeIdsItDoesNotKnow) {
   }
 }
 
+TEST(Catalog, RefusesIdsLambdaNoLongerAcceptsAndSaysSo) {
+  auto catalog = Catalog::Discover("/opt/lambent/runtimes");
+  for (std::string id : {"nodejs", "nodejs14.x", "python3.7", "go1.x"}) {
+    auto ok = catalog.Validate(id);
+    ASSERT_FALSE(ok) << id;
+    EXPECT_NE(ok.error().message().find("no longer supported"), std::string::npos) << id;
+  }
+  for (std::string id : {"python3", "python3.14", "nodejs22", "nodejs21.x", "Python3.12"}) {
+    auto ok = catalog.Validate(id);
+    ASSERT_FALSE(ok) << id;
+    EXPECT_NE(ok.error().message().find("enum value set"), std::string::npos) << id;
+  }
+}
+
+TEST(Catalog, NamesTheLanguagesLambdaHasThatThisHostCannotRun) {
+  auto catalog = Catalog::Discover("/opt/lambent/runtimes");
+  for (std::string id : {"java21", "dotnet8", "ruby3.3"}) {
+    auto ok = catalog.Validate(id);
+    ASSERT_FALSE(ok) << id;
+    EXPECT_NE(ok.error().message().find("not available on this host"), std::string::npos) << id;
+  }
+}
+
+TEST(Catalog, WarnsWhenTheHostsInterpreterIsAnotherVersionThanTheIdNames) {
+  auto catalog = Catalog::Discover("/opt/lambent/runtimes");
+  const auto& python = catalog.families()[0];
+  if (!python.available) GTEST_SKIP() << "no python3 on this host";
+  // "Python 3.11.7" -> python3.11 matches, every other minor does not.
+  auto minor = python.version.substr(python.version.find('.') + 1);
+  minor = minor.substr(0, minor.find('.'));
+  std::string same = "python3." + minor;
+  std::string other = minor == "12" ? "python3.13" : "python3.12";
+  EXPECT_FALSE(catalog.VersionWarning(same)) << same;
+  auto warning = catalog.VersionWarning(other);
+  ASSERT_TRUE(warning) << other;
+  EXPECT_NE(warning->find(python.version), std::string::npos) << *warning;
+  EXPECT_FALSE(catalog.VersionWarning("provided.al2023"));
+}
+
+TEST(Catalog, StillRunsAFunctionStoredWithAnIdThatIsNowRefused) {
+  auto catalog = Catalog::Discover("/opt/lambent/runtimes");
+  if (!catalog.families()[1].available) GTEST_SKIP() << "no node on this host";
+  auto command = catalog.Command("nodejs", "/var/task");
+  ASSERT_TRUE(command);
+  EXPECT_EQ(command->back(), "/opt/lambent/runtimes/node/bootstrap.cjs");
+}
+
 TEST(Catalog, RunsAnyPython3MinorWithTheBuiltInBootstrap) {
   auto catalog = Catalog::Discover("/opt/lambent/runtimes");
   if (!catalog.families()[0].available) GTEST_SKIP() << "no python3 on this host";
