@@ -60,6 +60,14 @@ void RetireOnIoThread(ApiContext& context, const std::string& name, registry::Co
 
 tl::expected<json, http::Response> ParseJsonBody(const http::Request& request) {
   const std::string& body = request.body();
+  // No control-plane document nests deeply; a hostile one would cost far more memory as a
+  // DOM than as bytes, so it is refused before it is parsed.
+  constexpr size_t kMaxDepth = 64;
+  if (JsonNestsDeeperThan(body, kMaxDepth)) {
+    return tl::unexpected(ErrorResponse(
+        400, "InvalidRequestContentException",
+        fmt::format("Could not parse request body into json: nesting deeper than {} levels", kMaxDepth)));
+  }
   auto doc = json::parse(body.empty() ? std::string_view("{}") : std::string_view(body), nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) {
     return tl::unexpected(ErrorResponse(400, "InvalidRequestContentException",
@@ -245,7 +253,11 @@ http::Response UpdateFunctionConfiguration(ApiContext& context, const FunctionRe
 http::Response DeleteFunction(ApiContext& context, const FunctionRef& ref) {
   if (!ref.qualifier.empty() && ref.qualifier != "$LATEST") return NotFound(context, ref);
   auto deleted = context.registry.Delete(ref.name);
-  if (!deleted) return NotFound(context, ref);
+  if (!deleted) {
+    // Only an absent function is a 404; anything else (a full disk, say) left it in place.
+    if (deleted.error().code() == ErrorCode::kNotFound) return NotFound(context, ref);
+    return ErrorResponse(deleted.error());
+  }
   RetireOnIoThread(context, ref.name, nullptr);
   return http::MakeResponse(204, "", "");
 }

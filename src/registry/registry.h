@@ -10,6 +10,7 @@
 #include "base/error.h"
 #include "registry/function_config.h"
 #include "registry/sqlite_store.h"
+#include "registry/store.h"
 
 namespace lambent::registry {
 
@@ -20,7 +21,7 @@ using ConfigPtr = std::shared_ptr<const FunctionConfig>;
 // one and return only after the store has the change.
 class Registry {
  public:
-  explicit Registry(std::unique_ptr<SqliteStore> store) : store_(std::move(store)) {}
+  explicit Registry(std::unique_ptr<Store> store) : store_(std::move(store)) {}
 
   // Loads every stored function; call once before serving.
   Result<void> Load();
@@ -37,11 +38,12 @@ class Registry {
   // `mutate`'s own error aborts the update.
   Result<ConfigPtr> Update(const std::string& name, const std::string& expected_revision,
                            const std::function<Result<void>(FunctionConfig&)>& mutate);
-  // Removes a function; returns the configuration it had. kNotFound if absent.
+  // Removes a function; returns the configuration it had. kNotFound if absent; any other
+  // error is the store's, and the function then stays, in memory and in the store.
   Result<ConfigPtr> Delete(const std::string& name);
 
  private:
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
   mutable std::shared_mutex mutex_;
   std::map<std::string, ConfigPtr> functions_;  // GUARDED_BY(mutex_)
 };

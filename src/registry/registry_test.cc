@@ -97,6 +97,48 @@ TEST_F(RegistryTest, DeletedFunctionsStayDeletedAfterAReopen) {
   EXPECT_FALSE(OpenRegistry()->Find("hello"));
 }
 
+// A SqliteStore on a disk that has filled up: writes fail as SQLite reports SQLITE_FULL.
+class FullDiskStore : public Store {
+ public:
+  explicit FullDiskStore(std::unique_ptr<SqliteStore> real) : real_(std::move(real)) {}
+  Result<void> Put(const FunctionConfig& config) override {
+    if (full) return tl::unexpected(Full("put"));
+    return real_->Put(config);
+  }
+  Result<void> DeleteFunction(const std::string& name) override {
+    if (full) return tl::unexpected(Full("delete"));
+    return real_->DeleteFunction(name);
+  }
+  Result<std::vector<FunctionConfig>> LoadAll() override { return real_->LoadAll(); }
+
+  bool full = false;
+
+ private:
+  static Error Full(std::string_view what) {
+    return Error(ErrorCode::kSystem, std::string("sqlite ") + std::string(what) + ": database or disk is full");
+  }
+  std::unique_ptr<SqliteStore> real_;
+};
+
+TEST_F(RegistryTest, ADeleteTheStoreRefusesKeepsTheFunctionAndSaysWhy) {
+  {
+    auto sqlite = SqliteStore::Open(dir_ / "lambent.db");
+    ASSERT_TRUE(sqlite);
+    auto store = std::make_unique<FullDiskStore>(std::move(*sqlite));
+    FullDiskStore* disk = store.get();
+    Registry registry(std::move(store));
+    ASSERT_TRUE(registry.Load());
+    ASSERT_TRUE(registry.Create(Hello()));
+    disk->full = true;
+    auto deleted = registry.Delete("hello");
+    ASSERT_FALSE(deleted);
+    EXPECT_EQ(deleted.error().code(), ErrorCode::kSystem);
+    EXPECT_NE(deleted.error().message().find("disk is full"), std::string::npos);
+    EXPECT_TRUE(registry.Find("hello"));
+  }
+  EXPECT_TRUE(OpenRegistry()->Find("hello"));
+}
+
 TEST(FunctionName, FollowsLambdasNamingRule) {
   EXPECT_TRUE(IsValidFunctionName("hello-World_1"));
   EXPECT_FALSE(IsValidFunctionName(""));

@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "registry/function_config.h"
+#include "registry/store.h"
 
 struct sqlite3;
 
@@ -14,16 +15,15 @@ namespace lambent::registry {
 
 // Function configurations in one SQLite file (WAL). Thread-safe: one mutex serialises use of
 // the connection.
-class SqliteStore {
+class SqliteStore : public Store {
  public:
   static Result<std::unique_ptr<SqliteStore>> Open(const std::filesystem::path& path);
-  ~SqliteStore();
+  ~SqliteStore() override;
 
-  // Inserts or replaces the row for (name, version).
-  Result<void> Put(const FunctionConfig& config);
-  // Deletes every version of a function.
-  Result<void> DeleteFunction(const std::string& name);
-  Result<std::vector<FunctionConfig>> LoadAll();
+  Result<void> Put(const FunctionConfig& config) override;
+  // One DELETE statement: SQLite applies it whole or not at all (SQLITE_FULL on a full disk).
+  Result<void> DeleteFunction(const std::string& name) override;
+  Result<std::vector<FunctionConfig>> LoadAll() override;
 
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
