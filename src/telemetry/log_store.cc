@@ -9,22 +9,44 @@
 #include <cstring>
 #include <vector>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "base/fd.h"
 
 namespace lambent::telemetry {
 
-LogStore::LogStore(std::filesystem::path dir) : dir_(std::move(dir)) {
+LogStore::LogStore(std::filesystem::path dir, LogLimits limits)
+    : dir_(std::move(dir)),
+      file_limit_(std::max<int64_t>(1, limits.max_bytes_per_function / 2)),
+      exists_(std::move(limits.exists)) {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
 }
 
 LogStore::~LogStore() { Flush(); }
 
+std::filesystem::path LogStore::Current(const std::string& function) const {
+  return dir_ / (function + ".log");
+}
+
+std::filesystem::path LogStore::Previous(const std::string& function) const {
+  return dir_ / (function + ".log.1");
+}
+
 void LogStore::Append(const std::string& function, std::string_view bytes) {
   std::lock_guard lock(mutex_);
-  pending_[function].append(bytes);
+  std::string& pending = pending_[function];
+  pending.append(bytes);
+  if (int64_t(pending.size()) <= file_limit_) return;
+  // More than a file's worth within one flush interval: only the newest half of it is kept,
+  // from a line start where there is one, so that the cut costs O(1) per appended byte.
+  size_t cut = pending.size() - size_t(file_limit_ / 2);
+  if (size_t newline = pending.find('\n', cut); newline != std::string::npos && newline + 1 < pending.size()) {
+    cut = newline + 1;
+  }
+  pending.erase(0, cut);
+  dropped_[function] += int64_t(cut);
 }
 
 void LogStore::Flush() {
@@ -35,25 +57,84 @@ void LogStore::Flush() {
 void LogStore::FlushLocked() {
   for (auto& [function, bytes] : pending_) {
     if (bytes.empty()) continue;
-    auto path = dir_ / (function + ".log");
-    Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
-    if (!fd) {
-      spdlog::warn("open({}) for the function log: {}", path.string(), std::strerror(errno));
+    if (exists_ && !exists_(function)) {
+      bytes.clear();
       continue;
     }
-    size_t done = 0;
-    while (done < bytes.size()) {
-      ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        spdlog::warn("write({}): {}", path.string(), std::strerror(errno));
-        break;
-      }
-      done += size_t(n);
+    if (auto it = dropped_.find(function); it != dropped_.end()) {
+      // Said in the log itself, where the reader notices the gap.
+      WriteLocked(function, fmt::format("[lambent: {} bytes of output dropped: over this function's log limit]\n",
+                                        it->second));
+      dropped_.erase(it);
     }
+    WriteLocked(function, bytes);
     bytes.clear();
   }
-  std::erase_if(pending_, [](const auto& entry) { return entry.second.empty(); });
+  pending_.clear();
+  dropped_.clear();
+}
+
+void LogStore::WriteLocked(const std::string& function, std::string_view bytes) {
+  const auto path = Current(function);
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!fd) {
+    spdlog::warn("open({}) for the function log: {}", path.string(), std::strerror(errno));
+    return;
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) == 0 && st.st_size > 0 && st.st_size + int64_t(bytes.size()) > file_limit_) {
+    // The current file becomes the previous one (replacing the one before it): the log keeps
+    // between one and two files' worth of its newest lines.
+    if (::rename(path.c_str(), Previous(function).c_str()) != 0) {
+      spdlog::warn("rename({}): {}", path.string(), std::strerror(errno));
+    } else {
+      fd.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+      if (!fd) {
+        spdlog::warn("open({}) for the function log: {}", path.string(), std::strerror(errno));
+        return;
+      }
+    }
+  }
+  if (int64_t(bytes.size()) > file_limit_) bytes.remove_prefix(bytes.size() - size_t(file_limit_));
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd.get(), bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      spdlog::warn("write({}): {}", path.string(), std::strerror(errno));
+      return;
+    }
+    bytes.remove_prefix(size_t(n));
+  }
+}
+
+void LogStore::Remove(const std::string& function) {
+  std::lock_guard lock(mutex_);
+  pending_.erase(function);
+  dropped_.erase(function);
+  for (const auto& path : {Current(function), Previous(function)}) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      spdlog::warn("unlink({}): {}", path.string(), std::strerror(errno));
+    }
+  }
+}
+
+void LogStore::RemoveAllExcept(const std::set<std::string>& functions) {
+  std::lock_guard lock(mutex_);
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    std::string_view function = name;
+    for (std::string_view suffix : {".log", ".log.1"}) {
+      if (function.ends_with(suffix)) {
+        function.remove_suffix(suffix.size());
+        break;
+      }
+    }
+    if (function.size() == name.size() || functions.contains(std::string(function))) continue;
+    if (::unlink(it->path().c_str()) != 0 && errno != ENOENT) {
+      spdlog::warn("unlink({}): {}", it->path().string(), std::strerror(errno));
+    }
+  }
 }
 
 namespace {
@@ -70,24 +151,64 @@ bool PreadAll(int fd, char* data, size_t size, off_t offset) {
   return true;
 }
 
+// A function's log as one byte sequence: the previous file, then the current one, each as
+// long as it was when opened.
+class Log {
+ public:
+  void Add(Fd fd, off_t size) {
+    files_.push_back({std::move(fd), size});
+    size_ += size;
+  }
+  bool empty() const { return files_.empty(); }
+  off_t size() const { return size_; }
+  bool ReadAt(char* data, size_t size, off_t offset) const {
+    for (const auto& file : files_) {
+      if (size == 0) break;
+      if (offset >= file.size) {
+        offset -= file.size;
+        continue;
+      }
+      size_t n = std::min(size, size_t(file.size - offset));
+      if (!PreadAll(file.fd.get(), data, n, offset)) return false;
+      data += n;
+      size -= n;
+      offset = 0;
+    }
+    return size == 0;
+  }
+
+ private:
+  struct File {
+    Fd fd;
+    off_t size;
+  };
+  std::vector<File> files_;
+  off_t size_ = 0;
+};
+
 }  // namespace
 
 Result<std::string> LogStore::Read(const std::string& function, size_t tail_lines) {
+  // The files are opened under the lock, so that a rotation cannot come between the two
+  // opens, and read without it: Append is on the invoke path and must not wait for a big read.
+  Log log;
   {
     std::lock_guard lock(mutex_);
     FlushLocked();
+    for (const auto& path : {Previous(function), Current(function)}) {
+      Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd) continue;
+      struct stat st;
+      if (::fstat(fd.get(), &st) != 0) return tl::unexpected(Error::System("fstat", path.string(), errno));
+      log.Add(std::move(fd), st.st_size);
+    }
   }
-  // Read without the lock: Append is on the invoke path and must not wait for a big read.
-  auto path = dir_ / (function + ".log");
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return tl::unexpected(Error::NotFound("no log for function " + function));
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return tl::unexpected(Error::System("fstat", path.string(), errno));
-  const off_t size = st.st_size;
+  if (log.empty()) return tl::unexpected(Error::NotFound("no log for function " + function));
+  const off_t size = log.size();
   if (tail_lines == 0) {
     std::string text(size_t(size), '\0');
-    if (!PreadAll(fd.get(), text.data(), text.size(), 0)) {
-      return tl::unexpected(Error::System("read", path.string(), errno));
+    if (!log.ReadAt(text.data(), text.size(), 0)) {
+      return tl::unexpected(Error::System("read", Current(function).string(), errno));
     }
     return text;
   }
@@ -99,11 +220,11 @@ Result<std::string> LogStore::Read(const std::string& function, size_t tail_line
     off_t n = std::min(kBlock, pos);
     pos -= n;
     std::string block(size_t(n), '\0');
-    if (!PreadAll(fd.get(), block.data(), block.size(), pos)) {
-      return tl::unexpected(Error::System("read", path.string(), errno));
+    if (!log.ReadAt(block.data(), block.size(), pos)) {
+      return tl::unexpected(Error::System("read", Current(function).string(), errno));
     }
     for (size_t i = block.size(); i > 0; --i) {
-      // The file's final newline ends its last line; every other one starts a line.
+      // The log's final newline ends its last line; every other one starts a line.
       if (block[i - 1] != '\n' || pos + off_t(i) == size) continue;
       if (++newlines == tail_lines) {
         block.erase(0, i);

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -10,27 +13,55 @@
 
 namespace lambent::telemetry {
 
-// The per-function logs (one file each under `dir`, as a log group would be). Appends are
-// buffered in memory and reach the file on Flush(), which the daemon calls on a timer, so
-// the invoke path never waits for a write. Thread-safe.
+// A function's log may use this many bytes on disk unless the daemon is told otherwise.
+inline constexpr int64_t kDefaultMaxLogBytes = 64ll << 20;
+
+struct LogLimits {
+  // A function's log on disk, its current file and the one rotated out before it, stays
+  // within this; the oldest lines go first. At least 2 bytes.
+  int64_t max_bytes_per_function = kDefaultMaxLogBytes;
+  // Whether a function still exists. Buffered lines of a function that does not are dropped
+  // when they would be written: a deleted function's late output must not bring its log
+  // back. Unset: every function exists. Called with the store's lock held, so it must not
+  // call back into the store.
+  std::function<bool(const std::string& function)> exists;
+};
+
+// The per-function logs (as a log group would be): `<dir>/<function>.log`, rotated to
+// `<function>.log.1` when it reaches half the limit. Appends are buffered in memory and
+// reach the file on Flush(), which the daemon calls on a timer, so the invoke path never
+// waits for a write; what is buffered for one function is bounded by half the limit too.
+// Thread-safe.
 class LogStore {
  public:
-  explicit LogStore(std::filesystem::path dir);
+  explicit LogStore(std::filesystem::path dir, LogLimits limits = {});
   ~LogStore();
 
   void Append(const std::string& function, std::string_view bytes);
-  // Writes every buffered append to its file.
+  // Writes every buffered append to its file, rotating where a file would grow too large.
   void Flush();
-  // The last `tail_lines` lines of a function's log (all when 0), buffered ones included.
-  // kNotFound when the function never logged.
+  // The last `tail_lines` lines of a function's log (all when 0), across the rotation and
+  // with buffered ones included. kNotFound when the function has no log.
   Result<std::string> Read(const std::string& function, size_t tail_lines);
+  // Deletes a function's log: its files and what is buffered for it. Reads already under
+  // way still finish with what they had.
+  void Remove(const std::string& function);
+  // Deletes the log files of every function not in `functions`, e.g. at start, for logs of
+  // functions deleted while an older daemon ran. Failures are logged.
+  void RemoveAllExcept(const std::set<std::string>& functions);
 
  private:
   void FlushLocked();
+  void WriteLocked(const std::string& function, std::string_view bytes);
+  std::filesystem::path Current(const std::string& function) const;
+  std::filesystem::path Previous(const std::string& function) const;
 
   const std::filesystem::path dir_;
+  const int64_t file_limit_;  // bytes per file: half the function's limit
+  const std::function<bool(const std::string&)> exists_;
   std::mutex mutex_;
   std::map<std::string, std::string> pending_;  // GUARDED_BY(mutex_)
+  std::map<std::string, int64_t> dropped_;      // GUARDED_BY(mutex_): bytes cut from pending_
 };
 
 }  // namespace lambent::telemetry

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <set>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -54,6 +55,81 @@ TEST_F(LogStoreTest, AFunctionWithoutALogIsNotFound) {
   auto text = logs.Read("nobody", 5);
   ASSERT_FALSE(text);
   EXPECT_EQ(text.error().code(), ErrorCode::kNotFound);
+}
+
+int64_t BytesOnDisk(const fs::path& dir) {
+  int64_t total = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) total += int64_t(entry.file_size());
+  return total;
+}
+
+TEST_F(LogStoreTest, ALogOverItsLimitKeepsItsNewestLinesAndTailsAcrossTheRotation) {
+  LogStore logs(dir_, {.max_bytes_per_function = 100 * 1000});
+  for (int i = 0; i < 50; ++i) {
+    logs.Append("fn", Lines(i * 100 + 1, i * 100 + 100));  // ~11 KB per flush, 550 KB in all
+    logs.Flush();
+  }
+  EXPECT_LE(BytesOnDisk(dir_), 100 * 1000);
+  EXPECT_TRUE(fs::exists(dir_ / "fn.log.1"));
+  // Files of 4 flushes each (a 5th would pass 50 KB): the current file has lines 4801-5000,
+  // the previous one 4401-4800.
+  EXPECT_EQ(*logs.Read("fn", 500), Lines(4501, 5000));
+  EXPECT_EQ(*logs.Read("fn", 0), Lines(4401, 5000));
+}
+
+TEST_F(LogStoreTest, MoreThanTheLimitBetweenTwoFlushesKeepsTheNewestAndSaysSo) {
+  LogStore logs(dir_, {.max_bytes_per_function = 20 * 1000});
+  logs.Append("fn", Lines(1, 1000));
+  std::string tail = *logs.Read("fn", 3);
+  EXPECT_EQ(tail, Lines(998, 1000));
+  std::string all = *logs.Read("fn", 0);
+  EXPECT_NE(all.find("bytes of output dropped"), std::string::npos);
+  EXPECT_LE(BytesOnDisk(dir_), 20 * 1000);
+}
+
+TEST_F(LogStoreTest, RemoveDeletesTheFilesAndWhatIsBuffered) {
+  LogStore logs(dir_, {.max_bytes_per_function = 4000});
+  logs.Append("fn", Lines(1, 100));
+  logs.Flush();
+  logs.Append("fn", "buffered\n");
+  logs.Append("other", "stays\n");
+  logs.Remove("fn");
+  logs.Flush();
+  EXPECT_FALSE(fs::exists(dir_ / "fn.log"));
+  EXPECT_FALSE(fs::exists(dir_ / "fn.log.1"));
+  EXPECT_EQ(logs.Read("fn", 0).error().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(*logs.Read("other", 0), "stays\n");
+}
+
+TEST_F(LogStoreTest, ALateAppendForADeletedFunctionDoesNotBringItsLogBack) {
+  std::set<std::string> functions{"fn"};
+  LogStore logs(dir_, {.exists = [&](const std::string& name) { return functions.contains(name); }});
+  logs.Append("fn", "before\n");
+  functions.erase("fn");
+  logs.Remove("fn");
+  logs.Append("fn", "late output of an environment still stopping\n");
+  logs.Flush();
+  EXPECT_FALSE(fs::exists(dir_ / "fn.log"));
+  EXPECT_EQ(logs.Read("fn", 0).error().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(LogStoreTest, RemoveAllExceptDeletesTheLogsOfFunctionsThatAreGone) {
+  {
+    LogStore logs(dir_, {.max_bytes_per_function = 4000});
+    for (const char* fn : {"kept", "gone"}) {
+      for (int i = 0; i < 5; ++i) {
+        logs.Append(fn, Lines(1, 10));
+        logs.Flush();
+      }
+    }
+    ASSERT_TRUE(fs::exists(dir_ / "gone.log.1"));
+  }
+  LogStore logs(dir_);
+  logs.RemoveAllExcept({"kept"});
+  EXPECT_FALSE(fs::exists(dir_ / "gone.log"));
+  EXPECT_FALSE(fs::exists(dir_ / "gone.log.1"));
+  EXPECT_TRUE(fs::exists(dir_ / "kept.log"));
+  EXPECT_TRUE(fs::exists(dir_ / "kept.log.1"));
 }
 
 }  // namespace
