@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -219,10 +222,10 @@ Result<PackageInfo> PackageStore::Put(std::string_view zip_bytes) {
     return tl::unexpected(synced.error());
   }
   known_[hex] = info;
-  return info;
+  return InUseLocked(info);
 }
 
-Result<PackageInfo> PackageStore::Get(std::string_view sha256_hex) const {
+Result<PackageInfo> PackageStore::Get(std::string_view sha256_hex) {
   if (!IsKey(sha256_hex)) {
     return tl::unexpected(Error::NotFound("Code package not found: not a SHA-256 hex key"));
   }
@@ -232,7 +235,7 @@ Result<PackageInfo> PackageStore::Get(std::string_view sha256_hex) const {
   int64_t zip_size = 0;
   {
     std::lock_guard lock(mutex_);
-    if (auto it = known_.find(hex); it != known_.end()) return it->second;
+    if (auto it = known_.find(hex); it != known_.end()) return InUseLocked(it->second);
     if (!IsDirectory(dir)) return tl::unexpected(Missing(hex));
     struct stat st;
     if (::stat(zip.c_str(), &st) != 0) {
@@ -249,41 +252,43 @@ Result<PackageInfo> PackageStore::Get(std::string_view sha256_hex) const {
   if (!unzipped) return tl::unexpected(unzipped.error());
   PackageInfo info = InfoFor(hex, zip_size, *unzipped);
   known_.emplace(hex, info);
-  return info;
+  return InUseLocked(info);
 }
 
-void PackageStore::RemoveAllExcept(const std::set<std::string>& keep) {
-  // Declared before the lock, so that the slow deletions run after it is released.
-  std::vector<Scratch> doomed;
-  std::lock_guard lock(mutex_);
+namespace {
 
+// Deletes every package under `root` for which `keep` is false, and forgets it in `known`.
+// Each tree is renamed into `tmp` at once and left in `graves`, to be deleted from the disk
+// after the caller has released its lock.
+void RemoveUnkept(const fs::path& root, const fs::path& tmp, std::map<std::string, PackageInfo>& known,
+                  const std::function<bool(const std::string&)>& keep, std::vector<Scratch>& graves) {
   std::vector<std::string> trees;
   std::vector<std::string> zips;
   std::error_code ec;
-  for (fs::directory_iterator it(root_, ec), end; !ec && it != end; it.increment(ec)) {
+  for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
     std::string name = it->path().filename().string();
     if (IsKey(name)) {
-      if (!keep.contains(name)) trees.push_back(std::move(name));
+      if (!keep(name)) trees.push_back(std::move(name));
     } else if (name.ends_with(kZipSuffix)) {
       std::string hex = name.substr(0, name.size() - kZipSuffix.size());
-      if (IsKey(hex) && !keep.contains(hex)) zips.push_back(std::move(hex));
+      if (IsKey(hex) && !keep(hex)) zips.push_back(std::move(hex));
     }
   }
-  if (ec) spdlog::warn("readdir({}): {}", root_.string(), ec.message());
+  if (ec) spdlog::warn("readdir({}): {}", root.string(), ec.message());
 
   // Trees before zips, because a visible tree always has its zip. Each tree is renamed into
   // .tmp, so that it vanishes at once and a crash midway leaves nothing half deleted.
   std::set<std::string> kept_trees;
   for (const std::string& hex : trees) {
-    known_.erase(hex);
-    const fs::path tree = root_ / hex;
+    known.erase(hex);
+    const fs::path tree = root / hex;
     // Moving a directory to another parent rewrites its "..", which needs write permission
     // on it when the daemon is not root.
     MakeOwnerWritable(tree);
-    Result<Scratch> grave = MakeScratchDir(tmp_, "gc-");
+    Result<Scratch> grave = MakeScratchDir(tmp, "gc-");
     // rename() replaces the empty directory mkdtemp() made.
     if (grave && ::rename(tree.c_str(), grave->path().c_str()) == 0) {
-      doomed.push_back(std::move(*grave));
+      graves.push_back(std::move(*grave));
     } else {
       spdlog::warn("cannot remove code package {}: {}", hex,
                    grave ? std::strerror(errno) : grave.error().message());
@@ -292,12 +297,66 @@ void PackageStore::RemoveAllExcept(const std::set<std::string>& keep) {
   }
   for (const std::string& hex : zips) {
     if (kept_trees.contains(hex)) continue;
-    known_.erase(hex);
-    const fs::path zip = root_ / (hex + std::string(kZipSuffix));
+    known.erase(hex);
+    const fs::path zip = root / (hex + std::string(kZipSuffix));
     if (::unlink(zip.c_str()) != 0 && errno != ENOENT) {
       spdlog::warn("unlink({}): {}", zip.string(), std::strerror(errno));
     }
   }
+}
+
+}  // namespace
+
+void PackageStore::RemoveAllExcept(const std::set<std::string>& keep) {
+  // Declared before the lock, so that the slow deletions run after it is released.
+  std::vector<Scratch> graves;
+  std::lock_guard lock(mutex_);
+  RemoveUnkept(root_, tmp_, known_, [&](const std::string& hex) { return keep.contains(hex); }, graves);
+}
+
+void PackageStore::EnableCollection(Referenced referenced, Background background) {
+  std::lock_guard lock(mutex_);
+  referenced_ = std::move(referenced);
+  background_ = std::move(background);
+}
+
+void PackageStore::Collect() {
+  std::vector<Scratch> graves;
+  std::lock_guard lock(mutex_);
+  if (!referenced_) return;
+  // Asked under the lock: a function stored after this cannot refer to a package deleted
+  // here, because the Put that gave it its package held the package until it was stored,
+  // and that hold is seen below.
+  const std::set<std::string> keep = referenced_();
+  deferred_.clear();
+  RemoveUnkept(root_, tmp_, known_,
+               [&](const std::string& hex) {
+                 if (keep.contains(hex)) return true;
+                 if (!holders_.contains(hex)) return false;
+                 deferred_.insert(hex);
+                 return true;
+               },
+               graves);
+}
+
+PackageInfo PackageStore::InUseLocked(PackageInfo info) {
+  ++holders_[info.sha256_hex];
+  // The pointer is only a token; the deleter is what counts.
+  info.in_use = std::shared_ptr<const void>(this, [this, hex = info.sha256_hex](const void*) { Release(hex); });
+  return info;
+}
+
+void PackageStore::Release(const std::string& hex) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = holders_.find(hex);
+    if (it == holders_.end() || --it->second > 0) return;
+    holders_.erase(it);
+    if (!deferred_.erase(hex) || !background_) return;
+  }
+  // The last holder of a package nothing referred to at the last collection: collect again,
+  // which also checks whether something refers to it by now.
+  background_([this] { Collect(); });
 }
 
 PackageInfo PackageStore::InfoFor(const std::string& hex, int64_t zip_size,

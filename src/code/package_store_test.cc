@@ -9,6 +9,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -531,6 +534,81 @@ TEST(PackageStore, KeepsThePackagesToKeepWhileCollectingConcurrently) {
   EXPECT_THAT(Listing(tmp.path() / "code"),
               ::testing::ElementsAre(".tmp", kept_hex, kept_hex + ".zip"));
   EXPECT_THAT(Listing(tmp.path() / "code" / ".tmp"), ::testing::IsEmpty());
+}
+
+// Collection wired as the daemon wires it, with the tasks it hands to the background kept
+// for the test to run.
+struct Collection {
+  explicit Collection(PackageStore& store) {
+    store.EnableCollection([this] { return referenced; },
+                           [this](std::function<void()> task) { tasks.push_back(std::move(task)); });
+  }
+  void RunTasks() {
+    auto now = std::move(tasks);
+    tasks.clear();
+    for (auto& task : now) task();
+  }
+  std::set<std::string> referenced;
+  std::vector<std::function<void()>> tasks;
+};
+
+TEST(PackageStore, CollectDeletesWhatNoFunctionUsesAndKeepsAPackageAnotherFunctionUses) {
+  TempDir tmp;
+  const fs::path root = tmp.path() / "code";
+  auto store = OpenStore(root);
+  Collection collection(*store);
+  std::string shared_hex, deleted_hex;
+  {
+    auto shared = store->Put(MakeZip({{.name = "shared", .data = "1"}}));
+    auto deleted = store->Put(MakeZip({{.name = "deleted", .data = "2"}}));
+    ASSERT_TRUE(shared && deleted);
+    shared_hex = shared->sha256_hex;
+    deleted_hex = deleted->sha256_hex;
+  }
+  collection.referenced = {shared_hex};
+  store->Collect();
+  EXPECT_THAT(Listing(root), ::testing::ElementsAre(".tmp", shared_hex, shared_hex + ".zip"));
+  EXPECT_THAT(Listing(root / ".tmp"), ::testing::IsEmpty());
+  EXPECT_TRUE(collection.tasks.empty());
+}
+
+TEST(PackageStore, APackageInUseIsDeletedWhenItsLastHolderLetsGo) {
+  TempDir tmp;
+  const fs::path root = tmp.path() / "code";
+  auto store = OpenStore(root);
+  Collection collection(*store);
+  auto put = store->Put(MakeZip({{.name = "running", .data = "1"}}));
+  ASSERT_TRUE(put);
+  const std::string hex = put->sha256_hex;
+  std::optional<PackageInfo> sandbox = *store->Get(hex);  // an environment running from it
+  put = tl::unexpected(Error::Internal("dropped"));
+
+  store->Collect();
+  EXPECT_EQ(ReadFile(sandbox->dir / "running"), "1");
+  EXPECT_TRUE(collection.tasks.empty());
+
+  sandbox.reset();
+  ASSERT_EQ(collection.tasks.size(), 1u);
+  collection.RunTasks();
+  EXPECT_THAT(Listing(root), ::testing::ElementsAre(".tmp"));
+}
+
+TEST(PackageStore, APackageInUseThatAFunctionRefersToByThenStays) {
+  TempDir tmp;
+  const fs::path root = tmp.path() / "code";
+  auto store = OpenStore(root);
+  Collection collection(*store);
+  // A create stores the zip, a collection runs before the function is stored, then the
+  // function is stored and the create lets go of the package.
+  auto put = std::make_optional(*store->Put(MakeZip({{.name = "new", .data = "1"}})));
+  const std::string hex = put->sha256_hex;
+  store->Collect();
+  collection.referenced = {hex};
+  put.reset();
+  collection.RunTasks();
+  auto info = store->Get(hex);
+  ASSERT_TRUE(info) << info.error().message();
+  EXPECT_EQ(ReadFile(info->dir / "new"), "1");
 }
 
 }  // namespace
