@@ -214,6 +214,11 @@ class CgroupV1 : public CgroupManager {
     for (const auto& [controller, parent] : parents_) out += fmt::format(" {}={}", controller, parent.string());
     return out;
   }
+  std::vector<fs::path> Parents() const override {
+    std::vector<fs::path> out;
+    for (const auto& [_, parent] : parents_) out.push_back(parent);
+    return out;
+  }
 
  private:
   std::vector<std::pair<std::string, fs::path>> parents_;
@@ -279,6 +284,7 @@ class CgroupV2 : public CgroupManager {
   }
 
   std::string Describe() const override { return "cgroup v2: " + parent_.string(); }
+  std::vector<fs::path> Parents() const override { return {parent_}; }
 
  private:
   fs::path parent_;

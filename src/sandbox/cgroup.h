@@ -63,6 +63,9 @@ class CgroupManager {
   virtual ~CgroupManager() = default;
   virtual Result<std::unique_ptr<CgroupDir>> Create(const std::string& name, const CgroupLimits& limits) = 0;
   virtual std::string Describe() const = 0;
+  // The directories this manager creates groups in (one, or one per v1 controller, the
+  // freezer's first): the tree to remove when the daemon is gone (CgroupWatchdog).
+  virtual std::vector<std::filesystem::path> Parents() const = 0;
 
   // Picks v2 when the unified hierarchy has the memory and pids controllers, else v1 when the
   // memory, cpu and pids hierarchies are mounted (and the freezer's, when it is, joins them);
