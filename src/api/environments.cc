@@ -4,6 +4,7 @@
 
 #include "api/errors.h"
 #include "base/json.h"
+#include "registry/function_config.h"
 
 namespace lambent::api {
 namespace {
@@ -48,6 +49,9 @@ json StartupJson(const scheduler::EnvironmentStatus& env) {
 }  // namespace
 
 http::Response ListEnvironments(ApiContext& context, const std::string& function) {
+  if (!registry::IsValidFunctionName(function)) {
+    return ErrorResponse(Error::Invalid("Invalid function name: " + function));
+  }
   if (!context.registry.Find(function)) {
     return ErrorResponse(Error::NotFound("Function not found: " + context.FunctionArn(function)));
   }

@@ -3,6 +3,7 @@
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "api/environments.h"
 #include "api/errors.h"
@@ -41,8 +42,14 @@ uint64_t Gateway::BodyLimit(const http::RequestHeader& header) const {
     if (type != header.end() && type->value() == "Event") return kAsyncPayloadLimit;
     return kSyncPayloadLimit;
   }
-  if (target.starts_with("/2015-03-31/functions")) return kControlPlaneLimit;
-  return kSmallBodyLimit;
+  // Only the operations that carry a code package may be large; every other document is
+  // small, so a large one is refused before it is read.
+  auto path = target.substr(0, target.find('?'));
+  bool carries_code = (header.method() == verb::post && (path == "/2015-03-31/functions" ||
+                                                         path == "/2015-03-31/functions/")) ||
+                      (header.method() == verb::put && path.starts_with("/2015-03-31/functions/") &&
+                       path.ends_with("/code"));
+  return carries_code ? kControlPlaneLimit : kSmallBodyLimit;
 }
 
 http::Response Gateway::Reject(const http::RequestHeader& header, uint64_t limit) {
@@ -71,15 +78,34 @@ void Gateway::OnWorkers(http::Responder respond, Work work) {
 }
 
 void Gateway::Handle(http::Request request, http::Responder respond) {
+  // A bug or a hostile input must cost one request, never the daemon and every invocation
+  // in flight: nothing thrown here may reach the event loop.
+  try {
+    Route(request, respond);
+  } catch (const std::exception& e) {
+    spdlog::error("{} {}: {}", std::string_view(request.method_string()), ValidUtf8(request.target()), e.what());
+    if (respond.connected()) respond(ErrorResponse(Error::Internal("internal error")));
+  } catch (...) {
+    spdlog::error("{} {}: unknown exception", std::string_view(request.method_string()),
+                  ValidUtf8(request.target()));
+    if (respond.connected()) respond(ErrorResponse(Error::Internal("internal error")));
+  }
+}
+
+void Gateway::Route(http::Request& request, http::Responder& respond) {
   std::string_view raw(request.target().data(), request.target().size());
   RequestTarget target = ParseTarget(raw);
   const auto& s = target.segments;
   verb method = request.method();
 
   if (s.size() >= 2 && s[0] == "lambent" && s[1] == "v1") {
-    return HandleAdmin(target, request, std::move(respond));
+    return HandleAdmin(target, request, respond);
   }
   if (s.size() == 2 && s[0] == "2016-08-19" && s[1] == "account-settings" && method == verb::get) {
+    // Lambda counts the code of every function (each stored once per function).
+    int64_t total_code_size = 0;
+    auto functions = context_.registry.List();
+    for (const auto& config : functions) total_code_size += config->code_size;
     json body{{"AccountLimit",
                {{"TotalCodeSize", 80530636800LL},
                 {"CodeSizeUnzipped", 262144000},
@@ -87,7 +113,7 @@ void Gateway::Handle(http::Request request, http::Responder respond) {
                 {"ConcurrentExecutions", 1000},
                 {"UnreservedConcurrentExecutions", 1000}}},
               {"AccountUsage",
-               {{"TotalCodeSize", 0}, {"FunctionCount", context_.registry.List().size()}}}};
+               {{"TotalCodeSize", total_code_size}, {"FunctionCount", functions.size()}}}};
     return respond(http::MakeResponse(200, DumpJson(body)));
   }
   if (s.size() < 2 || s[0] != "2015-03-31" || s[1] != "functions") return respond(UnknownOperation());
@@ -106,6 +132,7 @@ void Gateway::Handle(http::Request request, http::Responder respond) {
 
   auto ref = ParseFunctionRef(s[2]);
   if (!ref) return respond(ErrorResponse(ref.error()));
+  if (auto refused = RefuseForeignRef(context_, *ref)) return respond(std::move(*refused));
   if (auto q = target.Query("Qualifier"); q && ref->qualifier.empty()) ref->qualifier = *q;
 
   if (s.size() == 4 && s[3] == "invocations" && method == verb::post) {
@@ -142,7 +169,7 @@ void Gateway::Handle(http::Request request, http::Responder respond) {
 }
 
 void Gateway::HandleAdmin(const RequestTarget& target, const http::Request& request,
-                          http::Responder respond) {
+                          http::Responder& respond) {
   const auto& s = target.segments;
   if (request.method() != verb::get) return respond(UnknownOperation());
   if (s.size() == 3 && s[2] == "health") {

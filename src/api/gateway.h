@@ -20,8 +20,11 @@ class Gateway : public http::Handler {
   // Runs `work` on the control-plane workers and sends what it returns.
   template <typename Work>
   void OnWorkers(http::Responder respond, Work work);
+  // Answers through `respond`, or moves it on to whoever answers later. Throws only on a
+  // bug; Handle() turns that into a 500.
+  void Route(http::Request& request, http::Responder& respond);
   void HandleAdmin(const struct RequestTarget& target, const http::Request& request,
-                   http::Responder respond);
+                   http::Responder& respond);
 
   ApiContext& context_;
 };

@@ -42,6 +42,15 @@ std::string ErrorDocument(std::string_view type, std::string_view message) {
   return DumpJson(json{{"errorType", type}, {"errorMessage", message}});
 }
 
+// The errorType a runtime put in its error document, as text fit for a log line.
+std::string ErrorTypeOf(std::string_view document) {
+  auto doc = json::parse(document, nullptr, false);
+  if (!doc.is_object()) return "Runtime.Unknown";
+  auto type = doc.find("errorType");
+  if (type == doc.end() || !type->is_string()) return "Runtime.Unknown";
+  return ValidUtf8(type->get_ref<const std::string&>());
+}
+
 std::string TraceId() {
   return fmt::format("Root=1-{:08x}-{};Parent={};Sampled=0", NowEpochMs() / 1000, RandomHex(12),
                      RandomHex(8));
@@ -67,12 +76,14 @@ Environment::Environment(EnvironmentContext& context, registry::ConfigPtr config
       config_(std::move(config)),
       listener_(&listener),
       kind_(kind),
+      freezer_(context.io, context.freeze_after),
       control_(context.io),
       output_(context.io),
       timer_(context.io) {}
 
 Environment::~Environment() {
   // Normally Die() ran; this covers a daemon shutdown that drops the pools.
+  freezer_.Wake();
   process_.init.Reset();
   if (host_id_ && context_.host_ids) context_.host_ids->Release(*host_id_);
 }
@@ -156,6 +167,7 @@ Result<void> Environment::Start() {
   if (prestart && !context_.sandboxed) return tl::unexpected(Error::Internal("prestarting needs the sandbox"));
   log_stream_ = prestart ? "prestarted/" + RandomHex(16)
                          : fmt::format("{}/[{}]{}", FormatDatePath(NowEpochMs()), config_->version, RandomHex(16));
+  if (!prestart && context_.hold_code) code_hold_ = context_.hold_code(config_->code_key);
   std::filesystem::path host_task_root = context_.code_dir(config_->code_key);
   // Inside a sandbox the code is at /var/task and lambent's bootstraps at /var/runtime.
   std::filesystem::path task_root = context_.sandboxed ? "/var/task" : host_task_root;
@@ -175,6 +187,7 @@ Result<void> Environment::Start() {
   spec.env = prestart ? PrestartEnvironment() : RuntimeEnvironment(task_root);
   spec.pid_namespace = context_.capabilities.pid_namespace;
   Fd code_dir, runtimes_dir;
+  sandbox::TmpImage tmp_image;
   bool own_network = config_->network != "host";
   if (context_.sandboxed) {
     // A prestarted environment gets its code when it is assigned; the descriptor init
@@ -190,6 +203,7 @@ Result<void> Environment::Start() {
       auto cgroup = context_.cgroups->Create("env-" + RandomHex(8), Limits());
       if (!cgroup) return tl::unexpected(cgroup.error());
       cgroup_ = std::move(*cgroup);
+      freezer_.Attach(cgroup_.get());
     }
     host_id_ = context_.host_ids->Acquire();
     spec.sandbox = sandbox::SandboxLaunch{*host_id_,           *host_id_,           own_network,
@@ -199,6 +213,12 @@ Result<void> Environment::Start() {
     spec.init_args = {"--sandbox", "--tmp-size-mb", std::to_string(config_->ephemeral_storage_mb),
                       "--network", own_network ? "none" : "host"};
     if (prestart) spec.init_args.push_back("--prestarted");
+    // /tmp on disk, sized by EphemeralStorage (a prestarted environment's comes with its function).
+    if (context_.tmp_pool && !prestart) {
+      tmp_image = context_.tmp_pool->TakeImage(config_->ephemeral_storage_mb, *host_id_, *host_id_);
+      spec.sandbox->tmp_mount_fd = tmp_image ? tmp_image.fd() : -1;
+      if (tmp_image) spec.init_args.push_back("--tmp-mount");
+    }
     // With its own network namespace every environment has 127.0.0.1:9001 to itself.
     if (own_network) spec.init_args.insert(spec.init_args.end(), {"--listen", "127.0.0.1:9001"});
   }
@@ -276,6 +296,7 @@ void Environment::OnControlReadable() {
         if (dead_) return;
         break;
       case init::MessageType::kAssign:
+      case init::MessageType::kTmpMount:
         return Die(DeathCause::kKilled);  // init never sends it
     }
   }
@@ -298,6 +319,7 @@ void Environment::OnOutput(std::string_view bytes) {
     return;
   }
   context_.logs.Append(config_->name, bytes);
+  if (!initialized_) KeepInitOutput(bytes);
   if (active_ && active_->invocation->tail_log) {
     active_->tail.append(bytes);
     if (active_->tail.size() > 4 * kTailBytes) active_->tail.erase(0, active_->tail.size() - kTailBytes);
@@ -314,9 +336,15 @@ void Environment::DrainOutput() {
   }
 }
 
+void Environment::KeepInitOutput(std::string_view bytes) {
+  init_output_.append(bytes);
+  if (init_output_.size() > 2 * kTailBytes) init_output_.erase(0, init_output_.size() - kTailBytes);
+}
+
 void Environment::Log(std::string_view text) {
   if (waiting_for_function()) return;
   context_.logs.Append(config_->name, text);
+  if (!initialized_) KeepInitOutput(text);
   if (active_ && active_->invocation->tail_log) active_->tail.append(text);
 }
 
@@ -342,6 +370,20 @@ http::Response Environment::Reject(const http::RequestHeader& header, uint64_t l
 }
 
 void Environment::Handle(http::Request request, http::Responder respond) {
+  // Whatever a function sends must cost at most its own environment, never the daemon.
+  try {
+    Route(request, respond);
+  } catch (const std::exception& e) {
+    spdlog::error("environment {}: {} {}: {}", log_stream_, std::string_view(request.method_string()),
+                  ValidUtf8(request.target()), e.what());
+    if (respond.connected()) respond(RuntimeError(500, "ServiceException", "internal error"));
+  } catch (...) {
+    spdlog::error("environment {}: unknown exception", log_stream_);
+    if (respond.connected()) respond(RuntimeError(500, "ServiceException", "internal error"));
+  }
+}
+
+void Environment::Route(http::Request& request, http::Responder& respond) {
   if (dead_) return;
   std::string_view target(request.target().data(), request.target().size());
   if (target == kAssignmentPath && request.method() == beast_http::verb::get) {
@@ -383,6 +425,7 @@ Result<void> Environment::Adopt(registry::ConfigPtr config, EnvironmentListener&
   if (!waiting_for_function() || !available_ || dead_ || !parked_assignment_) {
     return tl::unexpected(Error::Internal("the prestarted environment is not ready"));
   }
+  if (context_.hold_code) code_hold_ = context_.hold_code(config->code_key);
   auto code_tree = sandbox::OpenReadOnlyTree(AT_FDCWD, context_.code_dir(config->code_key).string());
   if (!code_tree) return tl::unexpected(code_tree.error());
   config_ = std::move(config);
@@ -390,8 +433,13 @@ Result<void> Environment::Adopt(registry::ConfigPtr config, EnvironmentListener&
   if (cgroup_) {
     if (auto ok = cgroup_->SetLimits(Limits()); !ok) return ok;
   }
+  freezer_.Wake();
+  sandbox::TmpImage tmp = context_.tmp_pool && host_id_
+                              ? context_.tmp_pool->TakeImage(config_->ephemeral_storage_mb, *host_id_, *host_id_)
+                              : sandbox::TmpImage();
   if (auto sent = init::Send(control_.native_handle(),
-                             {init::MessageType::kAssign, config_->ephemeral_storage_mb, 0}, code_tree->get());
+                             {init::MessageType::kAssign, config_->ephemeral_storage_mb, 0}, code_tree->get(),
+                             tmp ? tmp.fd() : -1);
       !sent) {
     return sent;
   }
@@ -442,18 +490,32 @@ void Environment::OnNext(http::Responder respond) {
   BecomeAvailable();
 }
 
-void Environment::Assign(std::unique_ptr<Invocation> invocation) {
+std::unique_ptr<Invocation> Environment::Assign(std::unique_ptr<Invocation> invocation) {
+  // Before the event is written: a runtime frozen before it got back to /next asks then.
+  freezer_.Wake();
   available_ = false;
-  active_ = std::make_unique<Active>();
-  active_->invocation = std::move(invocation);
+  bool abandoned = false;
   while (!parked_next_.empty()) {
     auto respond = std::move(parked_next_.front());
     parked_next_.pop_front();
-    // A /next whose connection failed can carry no event; the runtime will ask again.
-    if (!respond.connected()) continue;
+    // An event written to a /next the runtime has given up on would be lost, and its caller
+    // would wait out the whole timeout: only a connection still open gets it.
+    if (!respond.peer_open()) {
+      abandoned = true;
+      continue;
+    }
+    active_ = std::make_unique<Active>();
+    active_->invocation = std::move(invocation);
     Deliver(std::move(respond));
-    break;
+    return nullptr;
   }
+  // The runtime dropped every /next it had: the event goes to another environment, and
+  // this one is available again when its runtime asks anew.
+  if (abandoned) return invocation;
+  // It has just answered, and its next /next is on the way (OnNext delivers).
+  active_ = std::make_unique<Active>();
+  active_->invocation = std::move(invocation);
+  return nullptr;
 }
 
 void Environment::Deliver(http::Responder respond) {
@@ -518,6 +580,7 @@ void Environment::BecomeAvailable() {
   if (dead_ || active_ || available_) return;
   available_ = true;
   idle_since_ = std::chrono::steady_clock::now();
+  freezer_.Idle();
   listener_->OnAvailable(shared_from_this());
 }
 
@@ -598,8 +661,11 @@ void Environment::Die(DeathCause cause, int detail) {
   sessions_.clear();
   parked_next_.clear();
   // The peak must be read while the runtime still exists.
-  if (active_) last_max_memory_mb_ = MaxMemoryUsedMb();
+  int64_t peak_before_kill = (active_ || !initialized_) ? MaxMemoryUsedMb() : 0;
+  if (active_) last_max_memory_mb_ = peak_before_kill;
   bool oom = OomKilled();
+  // A frozen v1 process sits out SIGKILL; the reaper gets the cgroup thawed.
+  freezer_.Attach(nullptr);
   // Killing init ends the environment: the kernel tears its pid namespace down. Reaping
   // (and removing the cgroup, and freeing the host id) happens when that is done.
   process_.init.Kill();
@@ -672,8 +738,9 @@ void Environment::Die(DeathCause cause, int detail) {
     SteadyTime init_from = adopted_ ? startup_.adopted : startup_.cloned;
     Log(fmt::format("INIT_REPORT Init Duration: {:.2f} ms\tPhase: init\tStatus: error\tError Type: {}\n",
                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - init_from).count(),
-                    json::parse(failure.body, nullptr, false).value("errorType", "Runtime.Unknown")));
+                    ErrorTypeOf(failure.body)));
     init_failure = std::move(failure);
+    last_max_memory_mb_ = std::max(last_max_memory_mb_, peak_before_kill);
   }
   asio::post(context_.io, [self, failure = std::move(init_failure),
                            undelivered = std::move(undelivered)]() mutable {
@@ -682,6 +749,33 @@ void Environment::Die(DeathCause cause, int detail) {
 }
 
 void Environment::Kill() { Die(DeathCause::kKilled); }
+
+void Environment::RecordFailedStart(const Invocation& invocation, Outcome& failure) const {
+  const std::string& id = invocation.request_id;
+  // Runtime clients fill "requestId" in with what they know: nothing, before any event.
+  auto doc = json::parse(failure.body, nullptr, false);
+  if (doc.is_object()) {
+    auto request_id = doc.find("requestId");
+    if (request_id != doc.end() && request_id->is_string() && request_id->get_ref<const std::string&>().empty()) {
+      *request_id = id;
+      failure.body = DumpJson(doc);
+    }
+  }
+  SteadyTime from = adopted_ ? startup_.adopted : startup_.begin;
+  telemetry::Report report{id,
+                           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - from).count(),
+                           config_->memory_mb,
+                           last_max_memory_mb_,
+                           std::nullopt,
+                           false,
+                           ErrorTypeOf(failure.body)};
+  std::string lines = telemetry::StartLine(id, config_->version) + telemetry::EndLine(id) + telemetry::ReportLine(report);
+  context_.logs.Append(config_->name, lines);
+  if (invocation.tail_log) {
+    std::string tail = init_output_ + lines;
+    failure.log_tail = tail.substr(tail.size() - std::min(tail.size(), kTailBytes));
+  }
+}
 
 EnvironmentStatus Environment::Status() const {
   const char* state = waiting_for_function() ? (startup_.ready.time_since_epoch().count() ? "prestarted" : "prestarting")

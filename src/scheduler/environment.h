@@ -18,6 +18,8 @@
 #include "runtimes/catalog.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/launcher.h"
+#include "sandbox/tmp_pool.h"
+#include "scheduler/freezer.h"
 #include "scheduler/invocation.h"
 #include "scheduler/reaper.h"
 #include "telemetry/log_store.h"
@@ -46,6 +48,11 @@ struct EnvironmentContext {
   double cpu_floor = 0.1;                         // vCPUs for the smallest functions
   Reaper* reaper = nullptr;                       // null: reap synchronously
   int spawner_fd = -1;                            // sandbox::Spawner's socket; -1: none
+  sandbox::TmpPool* tmp_pool = nullptr;           // disk-backed /tmp; null: a tmpfs
+  std::chrono::milliseconds freeze_after{100};    // idle this long: frozen (0: never)
+  // Holds a code package while an environment may read it (code::PackageInfo::in_use), so
+  // that deleting its function cannot pull it away; unset: nothing to hold.
+  std::function<std::shared_ptr<const void>(const std::string& code_key)> hold_code;
 };
 
 class Environment;
@@ -115,10 +122,16 @@ class Environment : public http::Handler, public std::enable_shared_from_this<En
   // environment in its initializing state, reporting to `listener`. On error the
   // environment is unchanged (and should be killed).
   Result<void> Adopt(registry::ConfigPtr config, EnvironmentListener& listener);
-  // Runs `invocation` here; only after OnAvailable and before the next Assign.
-  void Assign(std::unique_ptr<Invocation> invocation);
+  // Runs `invocation` here; only after OnAvailable and before the next Assign. Gives it back
+  // when the runtime has abandoned every /next it was waiting on (the environment is then
+  // not available until its runtime asks again): run it elsewhere.
+  [[nodiscard]] std::unique_ptr<Invocation> Assign(std::unique_ptr<Invocation> invocation);
   // Ends the environment; an invocation in it fails with Runtime.ExitError.
   void Kill();
+  // After a failed start (OnDead's `init_failure`): records it as the failed request of
+  // `invocation`, as Lambda does: START/END/REPORT with "Status: error" in the function's
+  // log, the request id in the error document, and the init output in the log tail.
+  void RecordFailedStart(const Invocation& invocation, Outcome& failure) const;
 
   const registry::FunctionConfig& config() const { return *config_; }
   EnvironmentStatus Status() const;
@@ -141,6 +154,8 @@ class Environment : public http::Handler, public std::enable_shared_from_this<En
     std::string tail;  // START..REPORT, kept only when the caller asked for the log tail
   };
 
+  // Handle()'s body; throws only on a bug, which Handle() answers with a 500.
+  void Route(http::Request& request, http::Responder& respond);
   std::vector<std::string> RuntimeEnvironment(const std::filesystem::path& task_root) const;
   std::vector<std::string> PrestartEnvironment() const;
   sandbox::CgroupLimits Limits() const;
@@ -151,6 +166,7 @@ class Environment : public http::Handler, public std::enable_shared_from_this<En
   void ReadOutput();
   void OnOutput(std::string_view bytes);
   void DrainOutput();
+  void KeepInitOutput(std::string_view bytes);
 
   void OnNext(http::Responder respond);
   void Deliver(http::Responder respond);
@@ -169,7 +185,9 @@ class Environment : public http::Handler, public std::enable_shared_from_this<En
   registry::ConfigPtr config_;
   EnvironmentListener* listener_;
   const Kind kind_;
+  std::shared_ptr<const void> code_hold_;        // declared before process_: outlives it
   std::unique_ptr<sandbox::CgroupDir> cgroup_;  // declared before process_: outlives it
+  Freezer freezer_;  // of cgroup_, declared after it
   std::optional<uid_t> host_id_;
   sandbox::LaunchedEnvironment process_;
   boost::asio::posix::stream_descriptor control_;
@@ -183,6 +201,7 @@ class Environment : public http::Handler, public std::enable_shared_from_this<En
   std::unique_ptr<Active> active_;
   std::string last_completed_id_;
   std::string init_error_;  // the runtime's /init/error document
+  std::string init_output_;  // the last of what the runtime wrote before it was initialized
   std::string log_stream_;
   pid_t runtime_pid_ = -1;  // as the host sees it
   int64_t last_max_memory_mb_ = 0;  // read just before the runtime was killed

@@ -1,6 +1,7 @@
 #include "scheduler/scheduler.h"
 
 #include <algorithm>
+#include <cerrno>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -19,11 +20,10 @@ void Pool::Submit(std::unique_ptr<Invocation> invocation) {
       env->Kill();
       continue;
     }
-    env->Assign(std::move(invocation));
-    return;
+    invocation = env->Assign(std::move(invocation));
+    if (!invocation) return;
   }
-  if (queue_.size() >= starting_.size() &&
-      scheduler_.live_environments_ >= scheduler_.options_.max_environments) {
+  if (queue_.size() >= starting_.size() && !scheduler_.CanStartEnvironment()) {
     Outcome throttled;
     throttled.error = Error(ErrorCode::kTooManyRequests, "Rate Exceeded.");
     auto done = std::move(invocation->done);
@@ -36,8 +36,7 @@ void Pool::Submit(std::unique_ptr<Invocation> invocation) {
 
 void Pool::ScaleUp() {
   if (scheduler_.stopping_) return;
-  while (starting_.size() < queue_.size() &&
-         scheduler_.live_environments_ < scheduler_.options_.max_environments) {
+  while (starting_.size() < queue_.size() && scheduler_.CanStartEnvironment()) {
     const auto& config = queue_.back()->config;
     // A prestarted environment of the function's kind, or one started for it alone.
     auto env = scheduler_.prestarter_ ? scheduler_.prestarter_->Take(config, *this) : nullptr;
@@ -48,7 +47,12 @@ void Pool::ScaleUp() {
         auto invocation = std::move(queue_.front());
         queue_.pop_front();
         Outcome failed;
-        failed.error = Error(ErrorCode::kInternal, started.error().message());
+        // Out of descriptors despite the budget (other files, another process's share):
+        // throttled, as the budget would have done, so the client retries.
+        int err = started.error().sys_errno();
+        bool throttled = err == EMFILE || err == ENFILE;
+        failed.error = Error(throttled ? ErrorCode::kTooManyRequests : ErrorCode::kInternal,
+                             throttled ? "Rate Exceeded." : started.error().message());
         invocation->done(std::move(failed));
         continue;
       }
@@ -70,7 +74,10 @@ void Pool::Dispatch(const std::shared_ptr<Environment>& env) {
   }
   auto invocation = std::move(queue_.front());
   queue_.pop_front();
-  env->Assign(std::move(invocation));
+  if (auto back = env->Assign(std::move(invocation))) {
+    queue_.push_front(std::move(back));
+    ScaleUp();
+  }
 }
 
 void Pool::OnAvailable(const std::shared_ptr<Environment>& env) {
@@ -91,6 +98,7 @@ void Pool::OnDead(const std::shared_ptr<Environment>& env, std::optional<Outcome
     // environments of their own.
     auto invocation = std::move(queue_.front());
     queue_.pop_front();
+    env->RecordFailedStart(*invocation, *init_failure);
     invocation->done(std::move(*init_failure));
   }
   ScaleUp();
@@ -160,6 +168,18 @@ void Scheduler::Shutdown() {
 }
 
 size_t Scheduler::environments() const { return size_t(live_environments_); }
+
+bool Scheduler::CanStartEnvironment() {
+  if (live_environments_ >= options_.max_environments) return false;
+  uint64_t fds = uint64_t(live_environments_ + 1) * kFdsPerEnvironment;
+  bool fits = fds <= options_.environment_fds;
+  if (!fits && !fds_exhausted_) {
+    spdlog::warn("{} environments hold the descriptors they may have ({}): throttling new ones",
+                 live_environments_, options_.environment_fds);
+  }
+  fds_exhausted_ = !fits;
+  return fits;
+}
 
 void Scheduler::Sweep() {
   auto cutoff = std::chrono::steady_clock::now() - options_.idle_timeout;

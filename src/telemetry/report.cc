@@ -25,7 +25,11 @@ std::string ReportLine(const Report& r) {
       r.request_id, r.duration_ms, BilledMs(r.duration_ms), r.memory_size_mb,
       r.max_memory_used_mb);
   if (r.init_duration_ms) line += fmt::format("\tInit Duration: {:.2f} ms", *r.init_duration_ms);
-  if (r.timed_out) line += "\tStatus: timeout";
+  if (r.timed_out) {
+    line += "\tStatus: timeout";
+  } else if (!r.error_type.empty()) {
+    line += fmt::format("\tStatus: error\tError Type: {}", r.error_type);
+  }
   line += '\n';
   return line;
 }

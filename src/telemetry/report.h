@@ -13,6 +13,7 @@ struct Report {
   int64_t max_memory_used_mb = 0;
   std::optional<double> init_duration_ms;  // cold starts only
   bool timed_out = false;
+  std::string error_type;  // set when the environment failed: "Status: error" with its type
 };
 
 std::string StartLine(const std::string& request_id, const std::string& version);
