@@ -258,6 +258,10 @@ http::Response DeleteFunction(ApiContext& context, const FunctionRef& ref) {
     if (deleted.error().code() == ErrorCode::kNotFound) return NotFound(context, ref);
     return ErrorResponse(deleted.error());
   }
+  // The function is gone for good now: its log and its package (unless another function uses
+  // it; while an environment still runs from it, it goes when that one has stopped).
+  context.logs.Remove(ref.name);
+  context.code.Collect();
   RetireOnIoThread(context, ref.name, nullptr);
   return http::MakeResponse(204, "", "");
 }

@@ -39,6 +39,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--max-unzipped-size", serve.max_unzipped_bytes,
                         "largest unzipped code package, bytes")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  serve_cmd->add_option("--max-log-mb", serve.max_log_mb,
+                        "disk a function's log may use, MiB; the oldest lines go first")
+      ->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(1) << 20));
 
   lambent::cli::DeployOptions deploy;
   auto* deploy_cmd = app.add_subcommand("deploy", "zip a directory and create or update a function");

@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <set>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -21,6 +23,7 @@
 #include "http/server.h"
 #include "registry/registry.h"
 #include "runtimes/catalog.h"
+#include "sandbox/cgroup_watchdog.h"
 #include "sandbox/launcher.h"
 #include "scheduler/scheduler.h"
 #include "telemetry/log_store.h"
@@ -83,12 +86,20 @@ int Serve(const ServeOptions& options) {
     spdlog::error("{}", packages.error().message());
     return 1;
   }
-  // No environment runs yet, so packages no function refers to can go safely now.
-  std::set<std::string> in_use;
-  for (const auto& config : registry.List()) in_use.insert(config->code_key);
+  // No environment runs yet, so packages and logs no function refers to can go safely now
+  // (left by a daemon that was killed before it could remove them).
+  std::set<std::string> in_use, names;
+  for (const auto& config : registry.List()) {
+    in_use.insert(config->code_key);
+    names.insert(config->name);
+  }
   (*packages)->RemoveAllExcept(in_use);
 
-  telemetry::LogStore logs(data_dir / "logs");
+  telemetry::LogStore logs(data_dir / "logs",
+                           {options.max_log_mb << 20, [&registry](const std::string& function) {
+                              return registry.Find(function) != nullptr;
+                            }});
+  logs.RemoveAllExcept(names);
   fs::path bin_dir = BinaryDir();
   fs::path runtimes_dir =
       options.runtimes_dir.empty() ? (bin_dir.parent_path() / "runtimes") : fs::path(options.runtimes_dir);
@@ -126,9 +137,28 @@ int Serve(const ServeOptions& options) {
       spdlog::warn("no spawner ({}): environments are cloned from the daemon", started.error().message());
     }
   }
+  // Removes this daemon's cgroups once it is gone, however it ends (SIGKILL included).
+  std::optional<sandbox::CgroupWatchdog> cgroup_watchdog;
+  if (sandboxed && protections.cgroups) {
+    if (auto started = sandbox::StartCgroupWatchdog(init_fd.get(), protections.cgroups->Parents())) {
+      cgroup_watchdog = std::move(*started);
+    } else {
+      spdlog::warn("no cgroup watchdog ({}): a killed daemon's cgroups stay until the next start",
+                   started.error().message());
+    }
+  }
 
   asio::io_context io(1);
   asio::thread_pool workers(2);
+  // A deleted function's package goes at once, or on a worker when the last environment
+  // running from it lets go of it (on the io thread, which must not wait for a deletion).
+  (*packages)->EnableCollection(
+      [&registry] {
+        std::set<std::string> keys;
+        for (const auto& config : registry.List()) keys.insert(config->code_key);
+        return keys;
+      },
+      [&workers](std::function<void()> task) { asio::post(workers, std::move(task)); });
   scheduler::Reaper reaper(io);
   fs::path code_root = data_dir / "code";
   scheduler::EnvironmentContext env_context{
@@ -152,6 +182,10 @@ int Serve(const ServeOptions& options) {
       options.cpu_floor,
       &reaper,
       spawner ? spawner->socket.get() : -1,
+  };
+  env_context.hold_code = [&packages](const std::string& key) -> std::shared_ptr<const void> {
+    auto info = (*packages)->Get(key);
+    return info ? info->in_use : nullptr;
   };
   scheduler::SchedulerOptions scheduler_options{options.max_environments,
                                                 std::chrono::seconds(options.idle_timeout_s)};

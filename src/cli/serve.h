@@ -18,6 +18,7 @@ struct ServeOptions {
   int64_t max_unzipped_bytes = 262144000;
   double cpu_floor = 0.25;
   bool no_sandbox = false;
+  int64_t max_log_mb = 64;  // per function, rotated (telemetry::LogLimits)
 };
 
 // Runs the daemon until SIGINT or SIGTERM. Returns the process exit code.
