@@ -7,7 +7,6 @@ a small file system) skip without it, except under CI=true where that is a failu
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import threading
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import alive, descendants, make_zip, wait_until
+from conftest import alive, descendants, require_sandbox, wait_until
 
 FUNCTIONS = "/2015-03-31/functions"
 
@@ -139,7 +138,7 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def test_a_delete_on_a_full_disk_is_a_500_and_the_function_stays(make_daemon, small_disk):
+def test_a_delete_on_a_full_disk_is_a_500_and_the_function_stays(small_disk, make_daemon):
     data = small_disk / "data"
     daemon = make_daemon(data_dir=data).start()
     daemon.create("kept", {"app.py": LAZY, "later.txt": "still here"})
@@ -178,8 +177,8 @@ def daemon_cgroups(pid):
     return found
 
 
-def test_a_daemon_killed_with_sigkill_leaves_no_cgroups(make_daemon):
-    require_root("cgroups")
+def test_a_daemon_killed_with_sigkill_leaves_no_cgroups(bin_dir, request, make_daemon):
+    require_sandbox(bin_dir, request, "the cgroup clean-up test")
     daemon = make_daemon("--prestart", "0").start()
     daemon.create("warm", {"app.py": LAZY, "later.txt": "warm"}, MemorySize=128)
     calls = [threading.Thread(target=daemon.invoke, args=("warm", b'{"sleep": 0.5}')) for _ in range(4)]
