@@ -130,6 +130,23 @@ Result<ConfigFields> ParseConfigFields(const json& body, const runtimes::Catalog
     if (!f.environment) f.environment.emplace();
     if (auto ok = ValidateEnvironment(*f.environment); !ok) return tl::unexpected(ok.error());
   }
+  if (auto it = body.find("TracingConfig"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) return tl::unexpected(TypeError("TracingConfig", "an object"));
+    std::optional<std::string> mode;
+    LAMBENT_TAKE(mode, OptionalString(*it, "Mode"));
+    if (mode && *mode == "Active") {
+      // Accepting it would promise traces that never reach anyone.
+      return tl::unexpected(Error::Invalid(
+          "TracingConfig Mode Active is not supported by lambent yet: there is no X-Ray to send "
+          "traces to. Leave TracingConfig out or use Mode PassThrough."));
+    }
+    if (mode && *mode != "PassThrough") {
+      return tl::unexpected(Error::Invalid(fmt::format(
+          "1 validation error detected: Value '{}' at 'tracingConfig.mode' failed to satisfy "
+          "constraint: Member must satisfy enum value set: [Active, PassThrough]",
+          *mode)));
+    }
+  }
   if (auto it = body.find("Layers"); it != body.end() && it->is_array() && !it->empty()) {
     return tl::unexpected(Error::Invalid("Layers are not supported by lambent yet"));
   }

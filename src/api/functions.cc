@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "api/errors.h"
 #include "api/function_json.h"
@@ -50,6 +51,21 @@ Result<code::PackageInfo> StoreZip(ApiContext& context, const json& code) {
   return context.code.Put(*bytes);
 }
 
+// Lambda answers a stale RevisionId with 412, not the 409 of a concurrent update.
+http::Response StaleRevision() {
+  return ErrorResponse(412, "PreconditionFailedException",
+                       "The Revision Id provided does not match the latest Revision Id. Call the "
+                       "GetFunction/GetAlias API to retrieve the latest Revision Id");
+}
+
+// A function whose runtime id names another interpreter version than this host's runs on the
+// host's one: the daemon's log says so whenever such a runtime is set.
+void WarnOfVersion(const ApiContext& context, const std::string& name, const std::string& runtime) {
+  if (auto warning = context.catalog.VersionWarning(runtime)) {
+    spdlog::warn("function {}: {}", name, *warning);
+  }
+}
+
 void RetireOnIoThread(ApiContext& context, const std::string& name, registry::ConfigPtr latest) {
   boost::asio::post(context.io, [&context, name, latest = std::move(latest)] {
     context.scheduler.Retire(name, latest);
@@ -57,6 +73,25 @@ void RetireOnIoThread(ApiContext& context, const std::string& name, registry::Co
 }
 
 }  // namespace
+
+std::optional<http::Response> RefuseForeignRef(const ApiContext& context, const FunctionRef& ref) {
+  switch (ScopeOf(ref, context.region, context.account_id)) {
+    case RefScope::kThisAccount:
+      return std::nullopt;
+    case RefScope::kOtherRegion:
+      return ErrorResponse(Error::Invalid(fmt::format(
+          "Functions from '{}' are not reachable in this region ('{}')", ref.region, context.region)));
+    case RefScope::kOtherAccount:
+      break;
+  }
+  return ErrorResponse(
+      403, "AccessDeniedException",
+      fmt::format("User: arn:aws:iam::{}:root is not authorized to access {}: this lambent serves "
+                  "account {} only",
+                  context.account_id,
+                  fmt::format("arn:aws:lambda:{}:{}:function:{}", context.region, ref.account, ref.name),
+                  context.account_id));
+}
 
 tl::expected<json, http::Response> ParseJsonBody(const http::Request& request) {
   const std::string& body = request.body();
@@ -88,6 +123,7 @@ http::Response CreateFunction(ApiContext& context, const http::Request& request)
   }
   auto ref = ParseFunctionRef(**name);
   if (!ref) return ErrorResponse(ref.error());
+  if (auto refused = RefuseForeignRef(context, *ref)) return std::move(*refused);
   auto fields = ParseConfigFields(*body, context.catalog);
   if (!fields) return ErrorResponse(fields.error());
   if (auto type = OptionalString(*body, "PackageType"); !type) {
@@ -136,6 +172,7 @@ http::Response CreateFunction(ApiContext& context, const http::Request& request)
   config.code_size = package->zip_size;
   auto created = context.registry.Create(std::move(config));
   if (!created) return ErrorResponse(created.error());
+  WarnOfVersion(context, (*created)->name, (*created)->runtime);
   return JsonResponse(201, ConfigurationJson(context, **created));
 }
 
@@ -147,6 +184,13 @@ http::Response GetFunction(ApiContext& context, const FunctionRef& ref, const st
              {{"RepositoryType", "S3"},
               {"Location", fmt::format("http://{}/lambent/v1/code/{}.zip", host, config->code_key)}}},
             {"Tags", config->tags}};
+  // lambent's own part, which Lambda clients ignore: what actually runs the function here.
+  if (const auto* family = context.catalog.FamilyOf(config->runtime)) {
+    json host_runtime{{"Version", family->version}};
+    if (!family->interpreter.empty()) host_runtime["Interpreter"] = family->interpreter;
+    if (auto warning = context.catalog.VersionWarning(config->runtime)) host_runtime["Warning"] = *warning;
+    body["HostRuntime"] = std::move(host_runtime);
+  }
   return JsonResponse(200, body);
 }
 
@@ -216,13 +260,24 @@ http::Response UpdateFunctionCode(ApiContext& context, const FunctionRef& ref,
   if (!context.registry.Find(ref.name)) return NotFound(context, ref);
   auto package = StoreZip(context, *body);
   if (!package) return ErrorResponse(package.error());
-  auto updated = context.registry.Update(ref.name, revision->value_or(""), [&](registry::FunctionConfig& c) {
+  // The revision is compared under the registry's lock, so a concurrent update cannot slip
+  // between the check and the write.
+  bool stale = false;
+  auto updated = context.registry.Update(ref.name, "", [&](registry::FunctionConfig& c) -> Result<void> {
+    if (*revision && **revision != c.revision_id) {
+      stale = true;
+      return tl::unexpected(Error::Conflict("stale revision"));
+    }
     c.code_key = package->sha256_hex;
     c.code_sha256 = package->sha256_base64;
     c.code_size = package->zip_size;
     return Ok();
   });
-  if (!updated) return ErrorResponse(updated.error());
+  if (stale) return StaleRevision();
+  if (!updated) {
+    if (updated.error().code() == ErrorCode::kNotFound) return NotFound(context, ref);
+    return ErrorResponse(updated.error());
+  }
   RetireOnIoThread(context, ref.name, *updated);
   return JsonResponse(200, ConfigurationJson(context, **updated));
 }
@@ -234,18 +289,25 @@ http::Response UpdateFunctionConfiguration(ApiContext& context, const FunctionRe
   if (!ref.qualifier.empty()) return NotFound(context, ref);
   auto fields = ParseConfigFields(*body, context.catalog);
   if (!fields) return ErrorResponse(fields.error());
+  bool stale = false;
   auto updated = context.registry.Update(
-      ref.name, fields->revision_id.value_or(""), [&](registry::FunctionConfig& c) -> Result<void> {
+      ref.name, "", [&](registry::FunctionConfig& c) -> Result<void> {
+        if (fields->revision_id && *fields->revision_id != c.revision_id) {
+          stale = true;
+          return tl::unexpected(Error::Conflict("stale revision"));
+        }
         ApplyConfigFields(*fields, c);
         if (c.handler.empty() && !runtimes::Catalog::IsProvided(c.runtime)) {
           return tl::unexpected(Error::Invalid("Handler is required for the runtime " + c.runtime));
         }
         return Ok();
       });
+  if (stale) return StaleRevision();
   if (!updated) {
     if (updated.error().code() == ErrorCode::kNotFound) return NotFound(context, ref);
     return ErrorResponse(updated.error());
   }
+  if (fields->runtime) WarnOfVersion(context, ref.name, (*updated)->runtime);
   RetireOnIoThread(context, ref.name, *updated);
   return JsonResponse(200, ConfigurationJson(context, **updated));
 }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <optional>
+
 #include "api/api_context.h"
 #include "api/request_target.h"
 #include "http/server.h"
@@ -21,6 +23,10 @@ http::Response UpdateFunctionCode(ApiContext& context, const FunctionRef& ref,
 http::Response UpdateFunctionConfiguration(ApiContext& context, const FunctionRef& ref,
                                            const http::Request& request);
 http::Response DeleteFunction(ApiContext& context, const FunctionRef& ref);
+
+// The answer to a reference naming another region or account than this daemon's, as Lambda
+// gives it; nullopt for a reference to this one. Thread-safe.
+std::optional<http::Response> RefuseForeignRef(const ApiContext& context, const FunctionRef& ref);
 
 // Parses a request body as a JSON object; on failure the error response to send.
 tl::expected<nlohmann::json, http::Response> ParseJsonBody(const http::Request& request);

@@ -1,5 +1,7 @@
 #include "api/invocations.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -31,6 +33,50 @@ http::Response InvokeResponse(scheduler::Outcome& outcome, const std::string& re
   if (outcome.function_error) response.set("X-Amz-Function-Error", "Unhandled");
   if (!outcome.log_tail.empty()) response.set("X-Amz-Log-Result", Base64Encode(outcome.log_tail));
   return response;
+}
+
+// Finds where a document stops being JSON, without building it.
+class SyntaxErrorFinder : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception& e) override {
+    position_ = position;
+    what_ = e.what();
+    return false;
+  }
+
+  std::size_t position_ = 0;
+  std::string what_;
+};
+
+// One message that says what is wrong and where: "Could not parse request body into json:
+// syntax error while parsing object key - invalid literal; last read: '{no'; expected string
+// literal (line 1, column 3)".
+std::string PayloadError(std::string_view payload) {
+  SyntaxErrorFinder finder;
+  nlohmann::json::sax_parse(payload, &finder);
+  // nlohmann's text is "[json.exception.parse_error.101] parse error at line 1, column 2: <why>".
+  std::string why = finder.what_;
+  if (auto colon = why.find(": "); colon != std::string::npos) why.erase(0, colon + 2);
+  if (why.size() > 300) why = why.substr(0, 300) + "...";
+  size_t end = std::min(finder.position_, payload.size());
+  size_t line = 1 + size_t(std::count(payload.begin(), payload.begin() + end, '\n'));
+  size_t line_start = payload.rfind('\n', end == 0 ? 0 : end - 1);
+  size_t column = line_start == std::string_view::npos || line == 1 ? end : end - line_start - 1;
+  return fmt::format("Could not parse request body into json: {} (line {}, column {})", why, line,
+                     column);
 }
 
 }  // namespace
@@ -89,9 +135,7 @@ void Invoke(ApiContext& context, const FunctionRef& ref, const RequestTarget& ta
   if (payload.empty()) {
     payload = "{}";
   } else if (!nlohmann::json::accept(payload)) {
-    return respond(ErrorResponse(400, "InvalidRequestContentException",
-                                 "Could not parse request body into json: Could not parse payload "
-                                 "into json: Unexpected character"));
+    return respond(ErrorResponse(400, "InvalidRequestContentException", PayloadError(payload)));
   }
   if (type == "DryRun") {
     auto response = http::MakeResponse(204, "", "");

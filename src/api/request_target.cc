@@ -1,5 +1,8 @@
 #include "api/request_target.h"
 
+#include <algorithm>
+#include <regex>
+
 #include <fmt/format.h>
 
 #include "base/encoding.h"
@@ -26,6 +29,17 @@ std::string QueryDecode(std::string_view text) {
     if (c == '+') c = ' ';
   }
   return PercentDecode(plus_as_space);
+}
+
+// Lambda's patterns: [a-z]{2}(-gov)?-[a-z]+-\d{1} and \d{12}.
+bool IsRegion(std::string_view text) {
+  static const std::regex kRegion(R"([a-z]{2}(-gov)?-[a-z]+-\d)");
+  return std::regex_match(text.begin(), text.end(), kRegion);
+}
+
+bool IsAccount(std::string_view text) {
+  return text.size() == 12 &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 }  // namespace
@@ -62,12 +76,18 @@ Result<FunctionRef> ParseFunctionRef(std::string_view text) {
   };
   if (parts.size() >= 7 && parts[0] == "arn") {
     // arn:aws:lambda:region:account:function:name[:qualifier]
-    if (parts[2] != "lambda" || parts[5] != "function" || parts.size() > 8) return bad();
+    if (!parts[1].starts_with("aws") || parts[2] != "lambda" || parts[5] != "function" ||
+        parts.size() > 8 || !IsRegion(parts[3]) || !IsAccount(parts[4])) {
+      return bad();
+    }
+    ref.region = parts[3];
+    ref.account = parts[4];
     ref.name = parts[6];
     if (parts.size() == 8) ref.qualifier = parts[7];
   } else if (parts.size() >= 3 && parts[1] == "function") {
     // account:function:name[:qualifier]
-    if (parts.size() > 4) return bad();
+    if (parts.size() > 4 || !IsAccount(parts[0])) return bad();
+    ref.account = parts[0];
     ref.name = parts[2];
     if (parts.size() == 4) ref.qualifier = parts[3];
   } else if (parts.size() <= 2) {
@@ -81,6 +101,12 @@ Result<FunctionRef> ParseFunctionRef(std::string_view text) {
     if (ref.qualifier.empty()) return bad();
   }
   return ref;
+}
+
+RefScope ScopeOf(const FunctionRef& ref, std::string_view region, std::string_view account) {
+  if (!ref.region.empty() && ref.region != region) return RefScope::kOtherRegion;
+  if (!ref.account.empty() && ref.account != account) return RefScope::kOtherAccount;
+  return RefScope::kThisAccount;
 }
 
 }  // namespace lambent::api

@@ -28,8 +28,15 @@ RequestTarget ParseTarget(std::string_view target);
 struct FunctionRef {
   std::string name;
   std::string qualifier;  // empty when not given
+  std::string region;     // as an ARN names it; empty when not given
+  std::string account;    // as an ARN or "account:function:name" names it; empty when not given
 };
 // kInvalidArgument when the reference is malformed or the name breaks Lambda's rule.
 Result<FunctionRef> ParseFunctionRef(std::string_view text);
+
+// Whether a reference is about this daemon's region and account. Lambda does not serve an
+// ARN of another region from this one, nor one of another account without its permission.
+enum class RefScope { kThisAccount, kOtherRegion, kOtherAccount };
+RefScope ScopeOf(const FunctionRef& ref, std::string_view region, std::string_view account);
 
 }  // namespace lambent::api

@@ -28,6 +28,28 @@ TEST(FunctionRef, AcceptsEveryFormLambdaAccepts) {
   ASSERT_TRUE(arn);
   EXPECT_EQ(arn->name, "hello");
   EXPECT_EQ(arn->qualifier, "live");
+  EXPECT_EQ(arn->region, "us-east-1");
+  EXPECT_EQ(arn->account, "123456789012");
+  EXPECT_EQ(ParseFunctionRef("123456789012:function:hello")->account, "123456789012");
+  EXPECT_TRUE(ParseFunctionRef("arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:x"));
+}
+
+TEST(FunctionRef, RejectsArnsWhoseRegionOrAccountAreMalformed) {
+  EXPECT_FALSE(ParseFunctionRef("arn:aws:lambda:moon:123456789012:function:hello"));
+  EXPECT_FALSE(ParseFunctionRef("arn:aws:lambda:us-east-1:1234:function:hello"));
+  EXPECT_FALSE(ParseFunctionRef("arn:gcp:lambda:us-east-1:123456789012:function:hello"));
+  EXPECT_FALSE(ParseFunctionRef("12345:function:hello"));
+}
+
+TEST(FunctionRef, TellsAnotherRegionOrAccountFromThisOne) {
+  auto scope = [](std::string_view text) {
+    return ScopeOf(*ParseFunctionRef(text), "us-east-1", "000000000000");
+  };
+  EXPECT_EQ(scope("hello"), RefScope::kThisAccount);
+  EXPECT_EQ(scope("arn:aws:lambda:us-east-1:000000000000:function:hello"), RefScope::kThisAccount);
+  EXPECT_EQ(scope("arn:aws:lambda:eu-west-1:000000000000:function:hello"), RefScope::kOtherRegion);
+  EXPECT_EQ(scope("arn:aws:lambda:us-east-1:123456789012:function:hello"), RefScope::kOtherAccount);
+  EXPECT_EQ(scope("123456789012:function:hello"), RefScope::kOtherAccount);
 }
 
 TEST(FunctionRef, RejectsNamesThatBreakTheRule) {

@@ -38,7 +38,8 @@ Result<Response> Fetch(const Endpoint& endpoint, beast_http::verb method, const 
   if (ec) return tl::unexpected(Error::System("connect", where, ec.value()));
 
   Request request{method, target, 11};
-  request.set(beast_http::field::host, endpoint.host);
+  // With the port (RFC 9110 7.2): the daemon builds URLs back to itself from the Host.
+  request.set(beast_http::field::host, where);
   request.set(beast_http::field::user_agent, "lambent-cli");
   for (const auto& [name, value] : headers) request.set(name, value);
   if (!body.empty() && request.find(beast_http::field::content_type) == request.end()) {
