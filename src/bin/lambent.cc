@@ -36,6 +36,12 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(0.01, 64.0));
   serve_cmd->add_flag("--no-sandbox", serve.no_sandbox,
                       "run environments as plain process trees (debugging only)");
+  serve_cmd->add_flag("--tmpfs-tmp", serve.tmpfs_tmp,
+                      "give environments a tmpfs /tmp, counted in the function's memory, instead of "
+                      "one on disk sized by EphemeralStorage");
+  serve_cmd->add_option("--freeze-after-ms", serve.freeze_after_ms,
+                        "an environment idle this long is frozen until its next event (0: never)")
+      ->capture_default_str()->check(CLI::Range(0, 3600000));
   serve_cmd->add_option("--max-unzipped-size", serve.max_unzipped_bytes,
                         "largest unzipped code package, bytes")
       ->capture_default_str()->check(CLI::PositiveNumber);

@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "sandbox/seccomp.h"
+#include "sandbox/tmp_pool.h"
 
 namespace lambent::cli {
 
@@ -25,6 +26,7 @@ Protections DetectProtections() {
   } else {
     p.cgroup_error = cgroups.error().message();
   }
+  p.tmp_on_disk_error = sandbox::TmpImageSupport();
   auto rules = sandbox::ParseSeccompPolicy(sandbox::BuiltInSeccompPolicy());
   if (!rules) {
     p.seccomp_error = rules.error().message();
@@ -51,6 +53,12 @@ std::vector<std::string> Protections::Report() const {
        cgroups ? fmt::format("cgroups: memory (no swap), pids, cpu quota — {}", cgroups->Describe())
                : std::string("cgroups: memory, pids, cpu limits"),
        cgroup_error + "; functions run without memory, process and CPU limits");
+  line(cgroups && cgroups->Freezes(), "idle environments frozen (cgroup freezer): no CPU between invocations",
+       cgroups ? "no freezer hierarchy" : "no cgroups");
+  line(capabilities.user_namespace && tmp_on_disk_error.empty(),
+       "/tmp on disk: ext4 on a loop device per environment, sized by EphemeralStorage, not counted in memory",
+       (tmp_on_disk_error.empty() ? std::string("needs the sandbox") : tmp_on_disk_error) +
+           "; /tmp is a tmpfs that counts against the function's memory");
   return lines;
 }
 

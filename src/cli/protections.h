@@ -17,6 +17,7 @@ struct Protections {
   std::string cgroup_error;
   Fd seccomp;  // compiled deny-list; invalid when unavailable
   std::string seccomp_error;
+  std::string tmp_on_disk_error;  // why /tmp cannot be disk-backed (sandbox::TmpImageSupport)
 
   bool sandboxed() const { return capabilities.user_namespace && seccomp.valid(); }
   // One line per protection: "on  ..." or "OFF ... (why)", as `lambent doctor` prints.

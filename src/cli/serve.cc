@@ -19,6 +19,7 @@
 
 #include "api/gateway.h"
 #include "cli/protections.h"
+#include "sandbox/tmp_pool.h"
 #include "code/package_store.h"
 #include "http/server.h"
 #include "registry/registry.h"
@@ -187,6 +188,24 @@ int Serve(const ServeOptions& options) {
     auto info = (*packages)->Get(key);
     return info ? info->in_use : nullptr;
   };
+  // Disk-backed /tmp: images made ahead of demand on the pool's own thread, in unlinked files.
+  std::optional<sandbox::TmpPool> tmp_pool;
+  if (sandboxed && !options.tmpfs_tmp && protections.tmp_on_disk_error.empty()) {
+    fs::path images = data_dir / "tmp-images";
+    fs::remove_all(images, ec);  // only a template a crash interrupted can be there
+    fs::create_directories(images, ec);
+    tmp_pool.emplace(sandbox::TmpPoolOptions{.dir = images});
+    env_context.tmp_pool = &*tmp_pool;
+    // The first cold starts after start-up find one ready (making one takes ~50 ms).
+    if (!tmp_pool->WaitReady(512, 1, std::chrono::seconds(3))) {
+      spdlog::warn("no /tmp image ready yet{}{}", tmp_pool->stats().error.empty() ? "" : ": ",
+                   tmp_pool->stats().error);
+    }
+  } else if (sandboxed) {
+    spdlog::warn("/tmp is a tmpfs, counted in each function's memory ({})",
+                 options.tmpfs_tmp ? "--tmpfs-tmp" : protections.tmp_on_disk_error);
+  }
+  env_context.freeze_after = std::chrono::milliseconds(options.freeze_after_ms);
   scheduler::SchedulerOptions scheduler_options{options.max_environments,
                                                 std::chrono::seconds(options.idle_timeout_s)};
   scheduler_options.prestart.per_shape = options.prestart;

@@ -114,13 +114,27 @@ bool Assign() {
   if (!received || !*received || (*received)->message.type != MessageType::kAssign || !(*received)->fd) {
     return false;
   }
-  std::string failed = AttachCode((*received)->fd.get(), (*received)->message.value);
+  std::string failed = AttachCode((*received)->fd.get(), (*received)->message.value,
+                                  (*received)->second_fd ? (*received)->second_fd.get() : -1);
   (*received)->fd.reset();
+  (*received)->second_fd.reset();
   if (failed.empty()) failed = LockDown();
   if (failed.empty() && ::prctl(PR_SET_DUMPABLE, 0) != 0) failed = "prctl(PR_SET_DUMPABLE): failed";
   int error = failed.empty() ? 0 : (errno ? errno : EPERM);
   if (!failed.empty()) Log("assignment failed: ", failed.c_str());
   return Send(kControlFd, {MessageType::kAssigned, error, 0}).has_value() && error == 0;
+}
+
+// With --tmp-mount the daemon sent /tmp before it released us: it waits in the socket.
+std::string ReceiveTmpMount(SandboxOptions& options) {
+  if (!options.tmp_from_daemon) return "";
+  auto received = Receive(kControlFd);
+  if (!received || !*received || (*received)->message.type != MessageType::kTmpMount || !(*received)->fd) {
+    errno = EPROTO;
+    return "receive(/tmp mount): none came";
+  }
+  options.tmp_mount_fd = (*received)->fd.release();
+  return "";
 }
 
 }  // namespace
@@ -135,6 +149,10 @@ bool ParseInitArgs(int argc, char** argv, InitOptions& options, std::string& err
     }
     if (arg == "--sandbox") {
       options.sandbox = true;
+      continue;
+    }
+    if (arg == "--tmp-mount") {
+      options.sandbox_options.tmp_from_daemon = true;
       continue;
     }
     if (arg == "--prestarted") {
@@ -199,7 +217,9 @@ int RunInit(const InitOptions& options) {
   if (options.sandbox) {
     // Order matters: mounts and hostname need the capabilities LockDown removes, and the
     // seccomp filter denies mount and pivot_root.
-    std::string failed = SetUpSandbox(options.sandbox_options);
+    SandboxOptions sandbox_options = options.sandbox_options;
+    std::string failed = ReceiveTmpMount(sandbox_options);
+    if (failed.empty()) failed = SetUpSandbox(sandbox_options);
     if (failed.empty() && !options.prestarted) failed = LockDown();
     // init holds the control socket: the runtime, with the same uid, must not be able to
     // reach into it (pidfd_getfd, /proc/1/mem). The runtime's own execve makes it dumpable

@@ -23,7 +23,8 @@ struct InitOptions {
 };
 
 // Parses `lambent-init [--listen HOST:PORT] [--cwd DIR] [--sandbox [--prestarted]]
-// [--tmp-size-mb N] [--network none|host] -- CMD ARGS...`. Returns false and
+// [--tmp-size-mb N] [--tmp-mount] [--network none|host] -- CMD ARGS...`. --tmp-mount: /tmp
+// comes from the daemon as a kTmpMount message. Returns false and
 // fills `error` on bad usage.
 bool ParseInitArgs(int argc, char** argv, InitOptions& options, std::string& error);
 

@@ -19,8 +19,12 @@ enum class MessageType : uint32_t {
   kExited = 3,       // init -> daemon: value = runtime's wait status, pid = runtime pid
   kSpawnFailed = 4,  // init -> daemon: value = errno of the runtime's execve
   // A prestarted environment (init --prestarted) is given its function:
-  kAssign = 5,    // daemon -> init: the code as a detached mount (fd attached), value = /tmp MiB
+  // daemon -> init: the code as a detached mount (fd attached), value = /tmp MiB; a second fd,
+  // when attached, is the disk-backed /tmp to mount instead of resizing the tmpfs
+  kAssign = 5,
   kAssigned = 6,  // init -> daemon: value = 0, or the errno of the step that failed
+  // daemon -> init (--tmp-mount), before init sets up the sandbox: /tmp as a detached mount
+  kTmpMount = 7,
 };
 
 // When init reached each step of its start, on CLOCK_MONOTONIC (which every namespace
@@ -44,11 +48,13 @@ int64_t MonotonicNs();
 
 struct Received {
   Message message;
-  Fd fd;  // set for kConnection
+  Fd fd;         // set for kConnection, kAssign, kTmpMount
+  Fd second_fd;  // kAssign's /tmp, when it has one
 };
 
-// Sends one message, with `fd` attached when >= 0. Blocking unless the socket is not.
-Result<void> Send(int socket, const Message& message, int fd = -1);
+// Sends one message, with `fd` (and `second_fd`) attached when >= 0. Blocking unless the
+// socket is not.
+Result<void> Send(int socket, const Message& message, int fd = -1, int second_fd = -1);
 // Receives one message. nullopt on orderly EOF (the peer closed); kSystem with EAGAIN on a
 // non-blocking socket with nothing to read; kInvalidArgument on a malformed datagram.
 Result<std::optional<Received>> Receive(int socket);

@@ -50,6 +50,27 @@ TEST(ControlProtocol, HandsOverAWorkingDescriptor) {
   EXPECT_EQ(c, 'x');
 }
 
+TEST(ControlProtocol, AnAssignmentCarriesTheCodeAndTheTmpMountInOrder) {
+  SocketPair pair;
+  int code[2], tmp[2];
+  ASSERT_EQ(::pipe(code), 0);
+  ASSERT_EQ(::pipe(tmp), 0);
+  Fd code_read(code[0]), code_write(code[1]), tmp_read(tmp[0]), tmp_write(tmp[1]);
+  ASSERT_TRUE(Send(pair.a.get(), {MessageType::kAssign, 1024}, code_write.get(), tmp_write.get()));
+  auto received = Receive(pair.b.get());
+  ASSERT_TRUE(received && *received);
+  EXPECT_EQ((*received)->message.value, 1024);
+  ASSERT_TRUE((*received)->fd.valid());
+  ASSERT_TRUE((*received)->second_fd.valid());
+  ASSERT_EQ(::write((*received)->fd.get(), "c", 1), 1);
+  ASSERT_EQ(::write((*received)->second_fd.get(), "t", 1), 1);
+  char c = 0;
+  ASSERT_EQ(::read(code_read.get(), &c, 1), 1);
+  EXPECT_EQ(c, 'c');
+  ASSERT_EQ(::read(tmp_read.get(), &c, 1), 1);
+  EXPECT_EQ(c, 't');
+}
+
 TEST(ControlProtocol, ReportsThePeerLeavingAsEndOfStream) {
   SocketPair pair;
   pair.a.reset();

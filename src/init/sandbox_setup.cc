@@ -165,6 +165,24 @@ std::string BringUpLoopback() {
   return error;
 }
 
+// /tmp: the daemon's disk-backed file system (not charged to the function's memory), or a
+// tmpfs of the same size where the host cannot make one.
+std::string MountTmp(const SandboxOptions& options) {
+  if (options.tmp_mount_fd >= 0) {
+    int moved = int(::syscall(SYS_move_mount, options.tmp_mount_fd, "", AT_FDCWD, In("/tmp").c_str(),
+                              MOVE_MOUNT_F_EMPTY_PATH));
+    int e = errno;
+    ::close(options.tmp_mount_fd);
+    errno = e;
+    return moved == 0 ? "" : Fail("move_mount", "/tmp");
+  }
+  std::string tmp_options = "mode=1777,size=" + std::to_string(options.tmp_size_mb) + "m";
+  if (::mount("tmpfs", In("/tmp").c_str(), "tmpfs", MS_NOSUID | MS_NODEV, tmp_options.c_str()) != 0) {
+    return Fail("mount tmpfs", "/tmp");
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string SetUpSandbox(const SandboxOptions& options) {
@@ -187,10 +205,7 @@ std::string SetUpSandbox(const SandboxOptions& options) {
       return Fail("move_mount", target);
     }
   }
-  std::string tmp_options = "mode=1777,size=" + std::to_string(options.tmp_size_mb) + "m";
-  if (::mount("tmpfs", In("/tmp").c_str(), "tmpfs", MS_NOSUID | MS_NODEV, tmp_options.c_str()) != 0) {
-    return Fail("mount tmpfs", "/tmp");
-  }
+  if (auto e = MountTmp(options); !e.empty()) return e;
   // We are PID 1 of a new pid namespace: this /proc shows only the environment.
   if (::mount("proc", In("/proc").c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
     return Fail("mount proc", "/proc");
@@ -221,9 +236,17 @@ std::string SetUpSandbox(const SandboxOptions& options) {
   return "";
 }
 
-std::string AttachCode(int code_fd, int tmp_size_mb) {
+std::string AttachCode(int code_fd, int tmp_size_mb, int tmp_fd) {
   if (::syscall(SYS_move_mount, code_fd, "", AT_FDCWD, "/var/task", MOVE_MOUNT_F_EMPTY_PATH) != 0) {
     return Fail("move_mount", "/var/task");
+  }
+  if (tmp_fd >= 0) {
+    // The prestarted tmpfs holds nothing of the function's: it goes, the disk comes.
+    if (::umount2("/tmp", MNT_DETACH) != 0) return Fail("umount2", "/tmp");
+    if (::syscall(SYS_move_mount, tmp_fd, "", AT_FDCWD, "/tmp", MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+      return Fail("move_mount", "/tmp");
+    }
+    return "";
   }
   // Resizing keeps what is in /tmp: nothing of the function's yet.
   std::string tmp_options = "size=" + std::to_string(tmp_size_mb) + "m";

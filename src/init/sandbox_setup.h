@@ -10,7 +10,10 @@ constexpr int kRuntimesDirFd = 6;  // O_PATH: lambent's bootstraps, become /var/
 constexpr int kSeccompFd = 7;      // the compiled seccomp program
 
 struct SandboxOptions {
-  int tmp_size_mb = 512;        // /tmp, the function's ephemeral storage
+  int tmp_size_mb = 512;        // /tmp, the function's ephemeral storage, as a tmpfs
+  // The daemon sends /tmp as a detached mount (kTmpMount, disk-backed) before setup starts.
+  bool tmp_from_daemon = false;
+  int tmp_mount_fd = -1;        // that mount, once received; SetUpSandbox closes it
   bool own_network = true;      // a network namespace with only loopback
   std::string hostname = "lambda";
   bool defer_code = false;      // /var/task stays empty until AttachCode (prestarted)
@@ -23,8 +26,9 @@ struct SandboxOptions {
 std::string SetUpSandbox(const SandboxOptions& options);
 
 // Gives a prestarted environment its function: `code_fd` (a detached mount) becomes
-// /var/task and /tmp is resized. Before LockDown. Returns "" or what failed.
-std::string AttachCode(int code_fd, int tmp_size_mb);
+// /var/task, and /tmp becomes `tmp_fd` (a detached mount, which replaces the tmpfs) or, when
+// that is -1, the tmpfs is resized. Before LockDown. Returns "" or what failed.
+std::string AttachCode(int code_fd, int tmp_size_mb, int tmp_fd = -1);
 
 // The last step before the runtime: every capability dropped for good, no_new_privs, and
 // the seccomp deny-list. Returns "" or what failed.

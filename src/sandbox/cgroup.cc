@@ -209,6 +209,10 @@ class CgroupV1 : public CgroupManager {
     return result;
   }
 
+  bool Freezes() const override {
+    return std::any_of(parents_.begin(), parents_.end(), [](const auto& p) { return p.first == "freezer"; });
+  }
+
   std::string Describe() const override {
     std::string out = "cgroup v1:";
     for (const auto& [controller, parent] : parents_) out += fmt::format(" {}={}", controller, parent.string());
@@ -284,6 +288,7 @@ class CgroupV2 : public CgroupManager {
   }
 
   std::string Describe() const override { return "cgroup v2: " + parent_.string(); }
+  bool Freezes() const override { return true; }
   std::vector<fs::path> Parents() const override { return {parent_}; }
 
  private:

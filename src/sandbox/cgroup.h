@@ -63,6 +63,8 @@ class CgroupManager {
   virtual ~CgroupManager() = default;
   virtual Result<std::unique_ptr<CgroupDir>> Create(const std::string& name, const CgroupLimits& limits) = 0;
   virtual std::string Describe() const = 0;
+  // Whether its groups can be frozen (CgroupDir::CanFreeze).
+  virtual bool Freezes() const = 0;
   // The directories this manager creates groups in (one, or one per v1 controller, the
   // freezer's first): the tree to remove when the daemon is gone (CgroupWatchdog).
   virtual std::vector<std::filesystem::path> Parents() const = 0;

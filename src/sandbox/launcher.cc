@@ -201,6 +201,12 @@ Result<LaunchedEnvironment> Launch(const LaunchSpec& spec) {
     Child child(cloned->first);
     sync_read.reset();
     if (auto ok = PrepareChild(child.pid(), sandbox, cloned->second); !ok) return tl::unexpected(ok.error());
+    // Queued in init's socket before it runs: init reads it first thing, without waiting.
+    if (sandbox.tmp_mount_fd >= 0) {
+      if (auto sent = init::Send(control.get(), {init::MessageType::kTmpMount, 0, 0}, sandbox.tmp_mount_fd); !sent) {
+        return tl::unexpected(sent.error());
+      }
+    }
     if (::write(sync_write.get(), "1", 1) != 1) return tl::unexpected(Error::System("write", "sync pipe", errno));
     return LaunchedEnvironment{std::move(child), std::move(control), std::move(output)};
   }

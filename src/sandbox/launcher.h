@@ -32,6 +32,9 @@ struct SandboxLaunch {
   int init_fd = -1;          // O_PATH of lambent-init: executed without a path lookup
   CgroupDir* cgroup = nullptr;
   int spawner_fd = -1;       // the spawner's socket (StartSpawner); -1: clone from the daemon
+  // A detached mount for /tmp (TmpPool), sent to init as kTmpMount before it is released;
+  // init must be told --tmp-mount. -1: init mounts a tmpfs.
+  int tmp_mount_fd = -1;
 };
 
 // How to start one execution environment's init.
