@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -75,6 +76,12 @@ bool RemoveCgroupTree(const std::string& dir, std::chrono::milliseconds timeout)
 int RunCgroupWatchdog(int lifeline, const std::vector<std::string>& dirs) {
   for (int signal : {SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE}) ::signal(signal, SIG_IGN);
   ::prctl(PR_SET_NAME, "lambent-watchdog");
+  // Which directories were the daemon's: should one be gone and made again by the time the
+  // daemon is (a new daemon that got the same pid), it is not ours to remove.
+  std::vector<struct stat> identities(dirs.size());
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    if (::stat(dirs[i].c_str(), &identities[i]) != 0) identities[i].st_ino = 0;
+  }
   char byte;
   ssize_t n;
   do {
@@ -84,7 +91,12 @@ int RunCgroupWatchdog(int lifeline, const std::vector<std::string>& dirs) {
   // Environments die with the daemon (their parent-death signal), so their groups empty
   // within milliseconds; the timeout only bounds a stuck kernel.
   int status = 0;
-  for (const auto& dir : dirs) {
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    const std::string& dir = dirs[i];
+    struct stat now;
+    if (::stat(dir.c_str(), &now) != 0 || now.st_ino != identities[i].st_ino || now.st_dev != identities[i].st_dev) {
+      continue;
+    }
     if (!RemoveCgroupTree(dir, std::chrono::seconds(10))) {
       std::fprintf(stderr, "lambent-watchdog: cgroup %s still busy after 10 s; the next daemon removes it\n",
                    dir.c_str());

@@ -108,6 +108,34 @@ TEST(CgroupWatchdog, WaitsForItsLifelineToCloseThenCleansUp) {
   EXPECT_FALSE(fs::exists(daemon));
 }
 
+TEST(CgroupWatchdog, LeavesADirectoryThatWasMadeAgainAfterItStarted) {
+  // A plain directory: the watchdog must not even look inside one that is not the daemon's.
+  fs::path dir = fs::temp_directory_path() / ("lambent-watchdog-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  int lifeline[2];
+  ASSERT_EQ(::pipe(lifeline), 0);
+  pid_t watchdog = ::fork();
+  if (watchdog == 0) {
+    ::close(lifeline[1]);
+    _exit(RunCgroupWatchdog(lifeline[0], {dir.string()}));
+  }
+  ::close(lifeline[0]);
+  ::usleep(100 * 1000);
+  // Removed and made again, as by a new daemon that got the same pid. (Made aside first:
+  // a plain file system may hand a new directory the inode number just freed; cgroupfs
+  // allocates its numbers cyclically.)
+  fs::path other = dir.string() + "-new";
+  fs::create_directories(other / "env-of-the-new-daemon");
+  fs::remove(dir);
+  fs::rename(other, dir);
+  ::close(lifeline[1]);
+  int status = -1;
+  ASSERT_EQ(::waitpid(watchdog, &status, 0), watchdog);
+  EXPECT_TRUE(fs::exists(dir / "env-of-the-new-daemon"));
+  fs::remove_all(dir);
+}
+
 TEST(CgroupWatchdog, ATreeThatIsAlreadyGoneIsDone) {
   EXPECT_TRUE(RemoveCgroupTree("/nonexistent/lambent-test", std::chrono::milliseconds(10)));
 }
