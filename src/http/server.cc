@@ -1,12 +1,10 @@
 #include "http/server.h"
 
-#include <array>
-#include <optional>
+#include <cerrno>
 
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 namespace lambent::http {
 
@@ -14,149 +12,42 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket socket, Handler& handler, SessionOptions options)
-      : socket_(std::move(socket)), handler_(handler), options_(options) {}
+namespace {
 
-  void Start() { ReadHeader(); }
-
-  void Write(Response response) {
-    if (closed_) return;
-    response.version(11);
-    response.keep_alive(keep_alive_ && !close_after_write_);
-    response.prepare_payload();
-    response_ = std::move(response);
-    beast_http::async_write(socket_, *response_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              self->response_.reset();
-                              if (self->closed_) return;
-                              if (!ec && self->close_after_write_) return self->Linger();
-                              if (ec || !self->keep_alive_) {
-                                self->Shutdown();
-                                return;
-                              }
-                              self->ReadHeader();
-                            });
+std::string_view ErrorTypeFor(unsigned status) {
+  switch (status) {
+    case 400: return "InvalidRequestContentException";
+    case 431: return "RequestTooLargeException";
+    case 501: return "NotImplementedException";
+    default: return "ServiceException";
   }
-
-  void Abandon() {
-    // A request that will never be answered: the client must not wait forever.
-    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->Shutdown(); });
-  }
-
-  void Shutdown() {
-    if (closed_) return;
-    closed_ = true;
-    beast::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
-  }
-
-  // After refusing a body we did not read: half-close and discard what the client still
-  // sends, so it reads our answer instead of a connection reset.
-  void Linger() {
-    beast::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);
-    if (!discard_) discard_ = std::make_unique<std::array<char, 65536>>();
-    socket_.async_read_some(asio::buffer(*discard_), [self = shared_from_this()](beast::error_code ec, size_t n) {
-      self->lingered_ += n;
-      if (ec || self->closed_ || self->lingered_ > kMaxLingerBytes) return self->Shutdown();
-      self->Linger();
-    });
-  }
-
-  bool closed() const { return closed_; }
-  tcp::socket& socket() { return socket_; }
-
- private:
-  void ReadHeader() {
-    parser_.emplace();
-    parser_->header_limit(options_.header_limit);
-    // The body limit is chosen per route once the header is known.
-    parser_->body_limit(boost::none);
-    beast_http::async_read_header(
-        socket_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
-          self->OnHeader(ec);
-        });
-  }
-
-  // Every completion checks closed_ first: after Shutdown() the handler may be gone.
-  void OnHeader(beast::error_code ec) {
-    if (closed_) return;
-    if (ec) return Shutdown();
-    const auto& header = parser_->get().base();
-    uint64_t limit = handler_.BodyLimit(header);
-    auto length = parser_->content_length();
-    if (length && *length > limit) {
-      // Refuse before reading: the client learns at once and nothing is buffered.
-      close_after_write_ = true;
-      keep_alive_ = false;
-      return Write(handler_.Reject(header, limit));
-    }
-    parser_->body_limit(limit);
-    beast_http::async_read(socket_, buffer_, *parser_,
-                           [self = shared_from_this()](beast::error_code ec, size_t) {
-                             self->OnBody(ec);
-                           });
-  }
-
-  void OnBody(beast::error_code ec) {
-    if (closed_) return;
-    if (ec == beast_http::error::body_limit) {
-      close_after_write_ = true;
-      keep_alive_ = false;
-      return Write(handler_.Reject(parser_->get().base(), handler_.BodyLimit(parser_->get())));
-    }
-    if (ec) return Shutdown();
-    keep_alive_ = parser_->get().keep_alive();
-    Request request = parser_->release();
-    parser_.reset();
-    handler_.Handle(std::move(request), Responder(shared_from_this()));
-  }
-
-  tcp::socket socket_;
-  Handler& handler_;
-  SessionOptions options_;
-  beast::flat_buffer buffer_;
-  std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
-  std::optional<Response> response_;
-  static constexpr size_t kMaxLingerBytes = 128 * 1024 * 1024;
-  std::unique_ptr<std::array<char, 65536>> discard_;
-  size_t lingered_ = 0;
-  bool keep_alive_ = true;
-  bool close_after_write_ = false;
-  bool closed_ = false;
-};
-
-Responder::~Responder() {
-  if (session_) session_->Abandon();
 }
 
-void Responder::operator()(Response response) {
-  auto session = std::move(session_);
-  if (!session) return;
-  asio::dispatch(session->socket().get_executor(),
-                 [session, response = std::move(response)]() mutable {
-                   session->Write(std::move(response));
-                 });
+// The error body without nlohmann's exceptions: `message` may hold any bytes a client sent.
+std::string ErrorJson(unsigned status, std::string_view message) {
+  nlohmann::json body{{"Type", status >= 500 && status != 501 ? "Service" : "User"},
+                      {"message", message}};
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-bool Responder::connected() const { return session_ && !session_->closed(); }
-
-std::shared_ptr<Session> Serve(tcp::socket socket, Handler& handler, SessionOptions options) {
-  beast::error_code ignored;
-  socket.set_option(tcp::no_delay(true), ignored);
-  auto session = std::make_shared<Session>(std::move(socket), handler, options);
-  session->Start();
-  return session;
+bool OutOfDescriptors(const beast::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec.value() == ENFILE || ec == asio::error::no_buffer_space ||
+         ec == asio::error::no_memory;
 }
 
-void Close(const std::shared_ptr<Session>& session) {
-  if (session) session->Shutdown();
+}  // namespace
+
+Response Handler::ProtocolError(unsigned status, std::string_view message) {
+  auto response = MakeResponse(status, ErrorJson(status, message));
+  response.set("x-amzn-ErrorType", ErrorTypeFor(status));
+  return response;
 }
 
-Server::Server(asio::io_context& io, Handler& handler) : acceptor_(io), handler_(handler) {}
+Server::Server(asio::io_context& io, Handler& handler, ServerOptions options)
+    : acceptor_(io), handler_(handler), options_(std::move(options)),
+      open_count_(std::make_shared<std::atomic<size_t>>(0)), backoff_(io) {
+  options_.session.open_count = open_count_;
+}
 
 Result<void> Server::Listen(const std::string& host, uint16_t port) {
   beast::error_code ec;
@@ -183,14 +74,63 @@ uint16_t Server::port() const {
 void Server::Stop() {
   beast::error_code ignored;
   acceptor_.close(ignored);
+  backoff_.cancel();
 }
 
 void Server::Accept() {
-  acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted) return;
-    if (!ec) Serve(std::move(socket), handler_);
-    Accept();
-  });
+  acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) { OnAccept(ec, std::move(socket)); });
+}
+
+void Server::OnAccept(beast::error_code ec, tcp::socket socket) {
+  if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+  if (OutOfDescriptors(ec)) {
+    // The connection stays in the listen queue; accepting again at once would fail again
+    // at once, forever (the loop used to spin a core here).
+    if (!out_of_descriptors_) {
+      spdlog::warn("accept: {} ({} connections open); pausing accepts", ec.message(), connections());
+      out_of_descriptors_ = true;
+    }
+    backoff_.expires_after(options_.accept_backoff);
+    backoff_.async_wait([this](beast::error_code wait_ec) {
+      if (!wait_ec) Accept();
+    });
+    return;
+  }
+  if (!ec) {
+    if (out_of_descriptors_) {
+      spdlog::info("accept: descriptors available again");
+      out_of_descriptors_ = false;
+    }
+    if (connections() >= options_.max_connections) {
+      Refuse(std::move(socket));
+    } else {
+      ++*open_count_;
+      Serve(std::move(socket), handler_, options_.session);
+    }
+  }
+  Accept();
+}
+
+void Server::Refuse(tcp::socket socket) {
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_refusal_log_ > std::chrono::seconds(10)) {
+    spdlog::warn("http: {} connections open, the most allowed: refusing new ones with 503",
+                 connections());
+    last_refusal_log_ = now;
+  }
+  // Answered without reading the request, in one non-blocking write that a fresh socket's
+  // send buffer always takes; nothing waits on this client.
+  std::string body = ErrorJson(503, "Too many open connections; retry later");
+  std::string answer = fmt::format(
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+      "x-amzn-ErrorType: ServiceException\r\nRetry-After: 1\r\nContent-Length: {}\r\n"
+      "Connection: close\r\n\r\n{}",
+      body.size(), body);
+  beast::error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.write_some(asio::buffer(answer), ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
 }
 
 Response MakeResponse(unsigned status, std::string body, std::string_view content_type) {

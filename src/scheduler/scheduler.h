@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
@@ -14,10 +15,18 @@
 
 namespace lambent::scheduler {
 
+// Descriptors an environment holds in the daemon, for the descriptor budget below: 5
+// measured (Runtime API and control sockets, output pipe, cgroup files for memory and
+// freezing), one more for a second Runtime API connection.
+inline constexpr uint64_t kFdsPerEnvironment = 6;
+
 struct SchedulerOptions {
   int max_environments = 1000;  // the account's concurrency: more at once are throttled
   std::chrono::seconds idle_timeout{600};  // a warm environment unused this long is stopped
   PrestartOptions prestart;  // used only when environments are sandboxed
+  // Descriptors environments may hold together: a new environment that would pass it is
+  // throttled like one past max_environments, rather than failing with EMFILE mid-start.
+  uint64_t environment_fds = UINT64_MAX;
 };
 
 class Scheduler;
@@ -77,6 +86,8 @@ class Scheduler {
  private:
   friend class Pool;
   void Sweep();
+  // Whether one more environment may start now (concurrency and descriptor budget).
+  bool CanStartEnvironment();
 
   EnvironmentContext& context_;
   SchedulerOptions options_;
@@ -85,6 +96,7 @@ class Scheduler {
   std::unique_ptr<Prestarter> prestarter_;  // null: every environment starts on demand
   int live_environments_ = 0;
   bool stopping_ = false;
+  bool fds_exhausted_ = false;  // logged once per episode
 };
 
 }  // namespace lambent::scheduler

@@ -1,0 +1,335 @@
+// One HTTP/1.1 connection: reads requests through Beast's parser by hand (rather than
+// async_read) so that it knows when a request's first byte arrives and when a body makes
+// progress: an idle connection, a trickled header, a stalled body and a stalled response
+// each have their own deadline, and a parked request has none.
+#include <poll.h>
+
+#include <array>
+#include <optional>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "http/server.h"
+
+namespace lambent::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr size_t kReadSize = 64 * 1024;
+constexpr size_t kIdleBufferBytes = 4096;
+constexpr size_t kMaxLingerBytes = 128 * 1024 * 1024;
+constexpr auto kNever = Clock::time_point::max();
+
+// Transfer codings other than chunked (gzip, deflate, compress, anything unknown): RFC 9112
+// 6.1 says to answer 501 to a coding the server does not understand. Beast would otherwise
+// read such a body as empty and take its bytes for the next request.
+bool HasUnsupportedCoding(const RequestHeader& header) {
+  auto field = header.find(beast_http::field::transfer_encoding);
+  if (field == header.end()) return false;
+  for (auto coding : beast_http::token_list(field->value())) {
+    if (!beast::iequals(coding, "chunked")) return true;
+  }
+  return false;
+}
+
+// What a parse error means for the client: the status and a sentence.
+std::pair<unsigned, std::string> Explain(beast::error_code ec) {
+  if (ec == beast_http::error::header_limit) return {431, "Request header fields too large"};
+  if (ec.category() == boost::system::generic_category()) {
+    if (ec.value() == ENOSPC) return {503, "Too many request bodies in progress; retry later"};
+    return {500, fmt::format("Cannot store the request body: {}", ec.message())};
+  }
+  return {400, fmt::format("Malformed HTTP request: {}", ec.message())};
+}
+
+}  // namespace
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Handler& handler, SessionOptions options)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), handler_(handler),
+        options_(std::move(options)) {}
+
+  ~Session() { ReleaseSlot(); }
+
+  void Start() { NextRequest(); }
+
+  void Write(Response response) {
+    if (closed_) return;
+    response.version(11);
+    response.keep_alive(keep_alive_ && !close_after_write_);
+    response.prepare_payload();
+    response_ = std::move(response);
+    serializer_.emplace(*response_);
+    phase_ = Phase::kWriting;
+    Arm(options_.write_timeout);
+    WriteSome();
+  }
+
+  void Abandon() {
+    // A request that will never be answered: the client must not wait forever.
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->Shutdown(); });
+  }
+
+  void Shutdown() {
+    if (closed_) return;
+    closed_ = true;
+    beast::error_code ignored;
+    timer_.cancel();
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    ReleaseSlot();
+  }
+
+  bool closed() const { return closed_; }
+  tcp::socket& socket() { return socket_; }
+
+ private:
+  enum class Phase { kIdle, kHeader, kBody, kHandling, kWriting, kLinger };
+
+  void NextRequest() {
+    parser_.emplace();
+    parser_->header_limit(options_.header_limit);
+    // The body limit is chosen per route once the header is known.
+    parser_->body_limit(boost::none);
+    parser_->get().body().set_spool(options_.spool.get());
+    // Bytes already here (a pipelined request) start its header clock at once.
+    phase_ = buffer_.size() ? Phase::kHeader : Phase::kIdle;
+    // An idle connection keeps no read buffer: thousands of them would hold 64 KiB each.
+    if (phase_ == Phase::kIdle && buffer_.capacity() > kIdleBufferBytes) buffer_.shrink_to_fit();
+    Arm(phase_ == Phase::kIdle ? options_.idle_timeout : options_.header_timeout);
+    Parse();
+  }
+
+  void Read() {
+    // Small reads until a request proves large (Beast's read_size grows with the buffer).
+    socket_.async_read_some(buffer_.prepare(beast::read_size(buffer_, kReadSize)),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->OnRead(ec, n);
+                            });
+  }
+
+  // Every completion checks closed_ first: after Shutdown() the handler may be gone.
+  void OnRead(beast::error_code ec, size_t n) {
+    if (closed_) return;
+    // A client that goes away mid-request gets no answer: nobody would read it.
+    if (ec) return Shutdown();
+    buffer_.commit(n);
+    if (phase_ == Phase::kIdle) {
+      phase_ = Phase::kHeader;
+      Arm(options_.header_timeout);
+    } else if (phase_ == Phase::kBody) {
+      Arm(options_.body_timeout);
+    }
+    Parse();
+  }
+
+  void Parse() {
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      beast::error_code ec;
+      size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == beast_http::error::need_more) break;
+      if (ec) return OnParseError(ec);
+      if (phase_ == Phase::kHeader && parser_->is_header_done() && !OnHeader()) return;
+    }
+    if (parser_->is_done()) return OnComplete();
+    Read();
+  }
+
+  // Returns false when the request was refused.
+  bool OnHeader() {
+    phase_ = Phase::kBody;
+    const auto& header = parser_->get().base();
+    if (HasUnsupportedCoding(header)) {
+      Refuse(handler_.ProtocolError(501, "Transfer-Encoding other than chunked is not supported"));
+      return false;
+    }
+    uint64_t limit = handler_.BodyLimit(header);
+    auto length = parser_->content_length();
+    if (length && *length > limit) {
+      // Refuse before reading: the client learns at once and nothing is buffered.
+      Refuse(handler_.Reject(header, limit));
+      return false;
+    }
+    parser_->body_limit(limit);
+    Arm(options_.body_timeout);
+    return true;
+  }
+
+  void OnParseError(beast::error_code ec) {
+    if (ec == beast_http::error::body_limit) {
+      const auto& header = parser_->get().base();
+      return Refuse(handler_.Reject(header, handler_.BodyLimit(header)));
+    }
+    auto [status, message] = Explain(ec);
+    if (status >= 500) spdlog::warn("http: refused a request: {}", message);
+    Refuse(handler_.ProtocolError(status, message));
+  }
+
+  void OnComplete() {
+    phase_ = Phase::kHandling;
+    // Nothing is read while a request is handled, however long that takes.
+    Disarm();
+    keep_alive_ = parser_->get().keep_alive();
+    auto message = parser_->release();
+    parser_.reset();
+    auto body = message.body().Take();
+    if (!body) {
+      spdlog::warn("http: {}", body.error().message());
+      return Refuse(handler_.ProtocolError(500, body.error().message()));
+    }
+    Request request(std::move(message.base()), std::move(*body));
+    handler_.Handle(std::move(request), Responder(shared_from_this()));
+  }
+
+  // Answers without handling, then closes.
+  void Refuse(Response response) {
+    parser_.reset();
+    close_after_write_ = true;
+    keep_alive_ = false;
+    Write(std::move(response));
+  }
+
+  void WriteSome() {
+    beast_http::async_write_some(socket_, *serializer_,
+                                 [self = shared_from_this()](beast::error_code ec, size_t) {
+                                   self->OnWrite(ec);
+                                 });
+  }
+
+  void OnWrite(beast::error_code ec) {
+    if (closed_) return;
+    if (ec) return Shutdown();
+    if (!serializer_->is_done()) {
+      Arm(options_.write_timeout);  // progress: a slow reader is not a stalled one
+      return WriteSome();
+    }
+    serializer_.reset();
+    response_.reset();
+    if (close_after_write_) return Linger();
+    if (!keep_alive_) return Shutdown();
+    NextRequest();
+  }
+
+  // After refusing a request we did not read: half-close and discard what the client still
+  // sends, so it reads our answer instead of a connection reset.
+  void Linger() {
+    if (phase_ != Phase::kLinger) {
+      phase_ = Phase::kLinger;
+      beast::error_code ignored;
+      socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      buffer_.clear();
+      Arm(options_.body_timeout);
+    }
+    if (!discard_) discard_ = std::make_unique<std::array<char, 65536>>();
+    socket_.async_read_some(asio::buffer(*discard_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->lingered_ += n;
+      if (ec || self->closed_ || self->lingered_ > kMaxLingerBytes) return self->Shutdown();
+      self->Linger();
+    });
+  }
+
+  // The connection's one deadline, moved as it goes from phase to phase. One timer per
+  // session: moving the deadline later costs nothing (the timer re-checks when it fires);
+  // only an earlier one re-arms it.
+  void Arm(std::chrono::milliseconds timeout) {
+    if (timeout.count() <= 0) return Disarm();
+    deadline_ = Clock::now() + timeout;
+    if (timer_waiting_ && timer_.expiry() <= deadline_) return;
+    WaitTimer();
+  }
+
+  void Disarm() { deadline_ = kNever; }
+
+  void WaitTimer() {
+    timer_waiting_ = true;
+    // Re-arming cancels the wait before it, whose handler then sees a newer generation.
+    timer_.expires_at(deadline_);
+    timer_.async_wait([self = shared_from_this(), generation = ++timer_generation_](beast::error_code ec) {
+      self->OnTimer(ec, generation);
+    });
+  }
+
+  void OnTimer(beast::error_code ec, uint64_t generation) {
+    if (generation != timer_generation_) return;
+    timer_waiting_ = false;
+    if (closed_ || ec || deadline_ == kNever) return;
+    if (Clock::now() < deadline_) return WaitTimer();
+    // Idle, trickling, stalled or lingering: nothing more is owed to this client.
+    Shutdown();
+  }
+
+  void ReleaseSlot() {
+    if (options_.open_count && !slot_released_) {
+      slot_released_ = true;
+      --*options_.open_count;
+    }
+  }
+
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  Handler& handler_;
+  SessionOptions options_;
+  beast::flat_buffer buffer_;
+  std::optional<beast_http::request_parser<SpooledBody>> parser_;
+  std::optional<Response> response_;
+  std::optional<beast_http::response_serializer<beast_http::string_body>> serializer_;
+  std::unique_ptr<std::array<char, 65536>> discard_;
+  size_t lingered_ = 0;
+  Phase phase_ = Phase::kIdle;
+  Clock::time_point deadline_ = kNever;
+  uint64_t timer_generation_ = 0;
+  bool timer_waiting_ = false;
+  bool keep_alive_ = true;
+  bool close_after_write_ = false;
+  bool closed_ = false;
+  bool slot_released_ = false;
+};
+
+Responder::~Responder() {
+  if (session_) session_->Abandon();
+}
+
+void Responder::operator()(Response response) {
+  auto session = std::move(session_);
+  if (!session) return;
+  asio::dispatch(session->socket().get_executor(),
+                 [session, response = std::move(response)]() mutable {
+                   session->Write(std::move(response));
+                 });
+}
+
+bool Responder::connected() const { return session_ && !session_->closed(); }
+
+bool Responder::peer_open() const {
+  if (!connected()) return false;
+  // A peer that closed shows POLLRDHUP (or POLLHUP/POLLERR after a reset) even though
+  // nothing reads the socket while its request waits.
+  pollfd probe{session_->socket().native_handle(), POLLRDHUP, 0};
+  if (::poll(&probe, 1, 0) < 0) return true;
+  return (probe.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) == 0;
+}
+
+std::shared_ptr<Session> Serve(tcp::socket socket, Handler& handler, SessionOptions options) {
+  beast::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  auto session = std::make_shared<Session>(std::move(socket), handler, std::move(options));
+  session->Start();
+  return session;
+}
+
+void Close(const std::shared_ptr<Session>& session) {
+  if (session) session->Shutdown();
+}
+
+}  // namespace lambent::http
