@@ -2,8 +2,9 @@
 BUILD ?= build
 LISTEN ?= 127.0.0.1:9000
 JOBS ?= $(shell nproc)
+PREFIX ?= /usr/local
 
-.PHONY: all deps build test run bench clean
+.PHONY: all deps build install uninstall test run bench clean
 
 all: build
 
@@ -13,6 +14,20 @@ deps:
 build: deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD) -j $(JOBS)
+
+# $(PREFIX)/bin/lambent links to $(PREFIX)/lib/lambent/bin/lambent, which finds lambent-init
+# beside itself and the runtimes' bootstraps in ../runtimes. No root: PREFIX=$$HOME/.local.
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lambent/bin
+	install -m 0755 $(BUILD)/bin/lambent $(BUILD)/bin/lambent-init $(DESTDIR)$(PREFIX)/lib/lambent/bin/
+	rm -rf $(DESTDIR)$(PREFIX)/lib/lambent/runtimes
+	cp -R $(BUILD)/runtimes $(DESTDIR)$(PREFIX)/lib/lambent/runtimes
+	find $(DESTDIR)$(PREFIX)/lib/lambent/runtimes -name __pycache__ -prune -exec rm -rf {} +
+	ln -sfn ../lib/lambent/bin/lambent $(DESTDIR)$(PREFIX)/bin/lambent
+	@echo "installed: $(PREFIX)/bin/lambent"
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/bin/lambent $(DESTDIR)$(PREFIX)/lib/lambent
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 1200

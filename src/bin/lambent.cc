@@ -1,15 +1,43 @@
 // The `lambent` command: the daemon (`serve`) and the client subcommands.
 #include <cstdlib>
 #include <iostream>
+#include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 #include "cli/serve.h"
 
+namespace {
+
+// The first word that is not an option (nor --endpoint's value): the subcommand asked for.
+std::string SubcommandWord(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--endpoint") {
+      ++i;
+      continue;
+    }
+    if (arg.starts_with("-")) continue;
+    return std::string(arg);
+  }
+  return {};
+}
+
+std::string SubcommandNames(CLI::App& app) {
+  std::string names;
+  for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  return names;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"lambent: a self-hosted serverless platform that speaks AWS Lambda's API"};
-  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("lambent ") + lambent::cli::kVersion);
   app.fallthrough();  // --endpoint may follow the subcommand too
   std::string endpoint = "http://127.0.0.1:9000";
   if (const char* env = std::getenv("LAMBENT_ENDPOINT"); env && *env) endpoint = env;
@@ -49,9 +77,15 @@ int main(int argc, char** argv) {
                         "disk a function's log may use, MiB; the oldest lines go first")
       ->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(1) << 20));
 
+  serve_cmd->add_flag("--insecure-no-auth", serve.insecure_no_auth,
+                      "allow --listen on an address other hosts reach, although requests are not "
+                      "authenticated yet: anyone who reaches it can deploy and run code");
+
   lambent::cli::DeployOptions deploy;
-  auto* deploy_cmd = app.add_subcommand("deploy", "zip a directory and create or update a function");
-  deploy_cmd->add_option("dir", deploy.dir, "the function's code")->required()->check(CLI::ExistingDirectory);
+  auto* deploy_cmd = app.add_subcommand(
+      "deploy", "create a function, or update an existing one (only what the flags give changes)");
+  deploy_cmd->add_option("code", deploy.dir, "the function's code: a directory (zipped for you) or a .zip file")
+      ->required()->check(CLI::ExistingPath);
   deploy_cmd->add_option("--name", deploy.name, "function name")->required();
   deploy_cmd->add_option("--runtime", deploy.runtime, "python3.x, nodejs20.x, provided.al2023, ...");
   deploy_cmd->add_option("--handler", deploy.handler, "module.function");
@@ -81,16 +115,30 @@ int main(int argc, char** argv) {
   auto* rm_cmd = app.add_subcommand("rm", "delete a function");
   rm_cmd->add_option("name", name)->required();
 
-  size_t tail = 0;
-  bool follow = false;
+  lambent::cli::LogsOptions logs;
   auto* logs_cmd = app.add_subcommand("logs", "print a function's log");
-  logs_cmd->add_option("name", name)->required();
-  logs_cmd->add_option("--tail", tail, "only the last N lines");
-  logs_cmd->add_flag("-f,--follow", follow, "keep printing new lines");
+  logs_cmd->add_option("name", logs.name)->required();
+  logs_cmd->add_option("--tail", logs.tail, "only the last N lines (0: none, with -f: only new ones)");
+  logs_cmd->add_flag("-f,--follow", logs.follow, "keep printing new lines");
+  logs_cmd->add_flag("-t,--timestamps", logs.timestamps, "start each line with the time it was logged");
 
   auto* runtimes_cmd = app.add_subcommand("runtimes", "list the runtimes this host runs");
   auto* doctor_cmd = app.add_subcommand("doctor", "show which protections this host allows");
+  auto* status_cmd = app.add_subcommand("status", "show whether the daemon answers, its functions and environments");
+  auto* version_cmd = app.add_subcommand("version", "print lambent's version");
+  auto* help_cmd = app.add_subcommand("help", "describe the commands");
 
+  std::string word = SubcommandWord(argc, argv);
+  if (word.empty() && argc == 1) {
+    std::cout << app.get_formatter()->make_help(&app, "lambent", CLI::AppFormatMode::Normal);
+    return 2;
+  }
+  if (!word.empty() && app.get_subcommands([&](CLI::App* sub) { return sub->check_name(word); }).empty()) {
+    std::cerr << "lambent: '" << word << "' is not a lambent command. The commands are: "
+              << SubcommandNames(app) << ". `lambent help` describes them.\n";
+    return 2;
+  }
+  app.require_subcommand(1);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -103,8 +151,18 @@ int main(int argc, char** argv) {
   if (ls_cmd->parsed()) return lambent::cli::List(endpoint, ls_json);
   if (get_cmd->parsed()) return lambent::cli::Get(endpoint, name);
   if (rm_cmd->parsed()) return lambent::cli::Remove(endpoint, name);
-  if (logs_cmd->parsed()) return lambent::cli::Logs(endpoint, name, tail, follow);
+  if (logs_cmd->parsed()) return lambent::cli::Logs(endpoint, logs);
   if (runtimes_cmd->parsed()) return lambent::cli::Runtimes(endpoint);
   if (doctor_cmd->parsed()) return lambent::cli::Doctor();
+  if (status_cmd->parsed()) return lambent::cli::Status(endpoint);
+  if (version_cmd->parsed()) {
+    std::cout << "lambent " << lambent::cli::kVersion << "\n";
+    return 0;
+  }
+  if (help_cmd->parsed()) {
+    // help() would describe the `help` subcommand itself, the one parsed.
+    std::cout << app.get_formatter()->make_help(&app, "lambent", CLI::AppFormatMode::Normal);
+    return 0;
+  }
   return 2;
 }

@@ -1,6 +1,8 @@
 #include "cli/commands.h"
 
 #include <chrono>
+#include <filesystem>
+#include <optional>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -59,12 +61,56 @@ bool Ok(const http::Response& response) { return response.result_int() / 100 == 
 
 }  // namespace
 
-int Deploy(const std::string& endpoint, const DeployOptions& o) {
-  auto zip = code::ZipDirectory(o.dir);
-  if (!zip) {
-    std::cerr << "lambent: cannot package " << o.dir << ": " << zip.error().message() << "\n";
-    return 1;
+namespace {
+
+// The code to upload: a .zip file as it is, or a directory zipped. Prints why not and
+// returns nullopt.
+std::optional<std::string> PackageCode(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    bool has_file = false;
+    for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::end(it); it.increment(ec)) {
+      if (!it->is_directory(ec)) {
+        has_file = true;
+        break;
+      }
+    }
+    if (!has_file) {
+      std::cerr << fmt::format(
+          "lambent: {} is empty: put the function's code in it (for --handler app.handler, an "
+          "app.py or app.js; for provided runtimes, an executable named bootstrap)\n",
+          path);
+      return std::nullopt;
+    }
+    auto zip = code::ZipDirectory(path);
+    if (!zip) {
+      std::cerr << "lambent: cannot package " << path << ": " << zip.error().message() << "\n";
+      return std::nullopt;
+    }
+    return std::move(*zip);
   }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::cerr << "lambent: cannot read " << path << "\n";
+    return std::nullopt;
+  }
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.starts_with("PK\x05\x06")) {
+    std::cerr << fmt::format("lambent: {} is an empty zip: there is no code in it to deploy\n", path);
+    return std::nullopt;
+  }
+  // Every zip with something in it starts with a local file header.
+  if (!bytes.starts_with("PK\x03\x04")) {
+    std::cerr << fmt::format(
+        "lambent: {} is not a zip file: deploy takes a directory (zipped for you) or a .zip\n", path);
+    return std::nullopt;
+  }
+  return bytes;
+}
+
+// The settings given on the command line, as Lambda's configuration fields; only those.
+std::optional<json> ConfigFromFlags(const DeployOptions& o) {
   json config = json::object();
   if (!o.runtime.empty()) config["Runtime"] = o.runtime;
   if (!o.handler.empty()) config["Handler"] = o.handler;
@@ -78,44 +124,73 @@ int Deploy(const std::string& endpoint, const DeployOptions& o) {
       auto eq = kv.find('=');
       if (eq == std::string::npos || eq == 0) {
         std::cerr << "lambent: --env wants KEY=VALUE, got '" << kv << "'\n";
-        return 2;
+        return std::nullopt;
       }
       vars[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
     config["Environment"] = {{"Variables", vars}};
   }
+  return config;
+}
+
+}  // namespace
+
+int Deploy(const std::string& endpoint, const DeployOptions& o) {
+  auto config = ConfigFromFlags(o);
+  if (!config) return 2;
+  std::string target = fmt::format("{}/{}", kFunctions, o.name);
+  auto existing = Request(endpoint, verb::get, target);
+  if (!existing.reached) return 2;
+  int status = existing.response.result_int();
+  if (status != 200 && status != 404) return Failed(existing.response);
+  bool create = status == 404;
+  if (create && o.runtime.empty()) {
+    std::cerr << fmt::format(
+        "lambent: {} does not exist yet: creating it needs --runtime (python3.13, nodejs22.x, "
+        "provided.al2023, ...; `lambent runtimes` lists them) and, except for provided, "
+        "--handler\n",
+        o.name);
+    return 2;
+  }
+  auto zip = PackageCode(o.dir);
+  if (!zip) return 1;
   std::string zip_base64 = Base64Encode(*zip);
 
-  json create = config;
-  create["FunctionName"] = o.name;
-  create["Code"] = {{"ZipFile", zip_base64}};
-  auto created = Request(endpoint, verb::post, kFunctions, DumpJson(create));
-  if (!created.reached) return 2;
-  http::Response* final_response = &created.response;
-  http::Response updated;
-  if (created.response.result_int() == 409) {
-    // The function exists: new code, then the settings given.
-    std::string target = fmt::format("{}/{}", kFunctions, o.name);
+  http::Response final_response;
+  if (create) {
+    json body = *config;
+    body["FunctionName"] = o.name;
+    body["Code"] = {{"ZipFile", zip_base64}};
+    auto created = Request(endpoint, verb::post, kFunctions, DumpJson(body));
+    if (!created.reached) return 2;
+    if (!Ok(created.response)) return Failed(created.response);
+    final_response = std::move(created.response);
+  } else {
+    // New code, then only the settings the flags give: the rest stays as it was.
     auto code = Request(endpoint, verb::put, target + "/code", DumpJson(json{{"ZipFile", zip_base64}}));
     if (!code.reached) return 2;
     if (!Ok(code.response)) return Failed(code.response);
-    updated = std::move(code.response);
-    if (!config.empty()) {
-      auto conf = Request(endpoint, verb::put, target + "/configuration", DumpJson(config));
+    final_response = std::move(code.response);
+    if (!config->empty()) {
+      auto conf = Request(endpoint, verb::put, target + "/configuration", DumpJson(*config));
       if (!conf.reached) return 2;
       if (!Ok(conf.response)) return Failed(conf.response);
-      updated = std::move(conf.response);
+      final_response = std::move(conf.response);
     }
-    final_response = &updated;
-  } else if (!Ok(created.response)) {
-    return Failed(created.response);
   }
-  auto doc = json::parse(final_response->body(), nullptr, false);
+  auto doc = json::parse(final_response.body(), nullptr, false);
   std::cout << fmt::format("{} {} ({}, {}, {} MB, {} s, code {} bytes, sha256 {})\n",
-                           created.response.result_int() == 201 ? "created" : "updated",
-                           doc.value("FunctionName", o.name), doc.value("Runtime", ""),
-                           doc.value("Handler", ""), doc.value("MemorySize", 0), doc.value("Timeout", 0),
-                           doc.value("CodeSize", 0), doc.value("CodeSha256", ""));
+                           create ? "created" : "updated", doc.value("FunctionName", o.name),
+                           doc.value("Runtime", ""), doc.value("Handler", ""), doc.value("MemorySize", 0),
+                           doc.value("Timeout", 0), doc.value("CodeSize", 0), doc.value("CodeSha256", ""));
+  // What runs it here may not be what the runtime id names (python3.13 on a 3.11 host).
+  if (auto got = Request(endpoint, verb::get, target); got.reached && Ok(got.response)) {
+    auto function = json::parse(got.response.body(), nullptr, false);
+    if (function.is_object() && function.contains("HostRuntime") &&
+        function["HostRuntime"].contains("Warning")) {
+      std::cerr << "lambent: warning: " << function["HostRuntime"].value("Warning", "") << "\n";
+    }
+  }
   return 0;
 }
 
@@ -208,29 +283,60 @@ int Remove(const std::string& endpoint, const std::string& name) {
   return 0;
 }
 
-int Logs(const std::string& endpoint, const std::string& name, size_t tail, bool follow) {
-  std::string target = fmt::format("/lambent/v1/functions/{}/logs", name);
-  auto call = Request(endpoint, verb::get, tail ? fmt::format("{}?tail={}", target, tail) : target);
-  if (!call.reached) return 2;
-  if (!Ok(call.response)) return Failed(call.response);
-  std::cout << call.response.body() << std::flush;
-  if (!follow) return 0;
-  // Follow by polling: the daemon's log is append-only, so the new part is the suffix.
-  size_t seen = 0;
-  {
-    auto all = Request(endpoint, verb::get, target);
-    if (!all.reached) return 2;
-    seen = all.response.body().size();
+int Logs(const std::string& endpoint, const LogsOptions& o) {
+  std::string target = fmt::format("/lambent/v1/functions/{}/logs", o.name);
+  if (o.timestamps) target += "?timestamps=true";
+  auto with_tail = [&](size_t lines) {
+    return fmt::format("{}{}tail={}", target, o.timestamps ? "&" : "?", lines);
+  };
+  // The log as it is now: what was asked for is printed, the rest only counted, so that
+  // --follow prints from here on (--tail 0 -f: nothing of the history).
+  auto now = Request(endpoint, verb::get, target);
+  if (!now.reached) return 2;
+  if (!Ok(now.response)) return Failed(now.response);
+  size_t seen = now.response.body().size();
+  if (!o.tail) {
+    std::cout << now.response.body() << std::flush;
+  } else if (*o.tail > 0) {
+    auto tail = Request(endpoint, verb::get, with_tail(*o.tail));
+    if (!tail.reached) return 2;
+    if (!Ok(tail.response)) return Failed(tail.response);
+    std::cout << tail.response.body() << std::flush;
   }
+  if (!o.follow) return 0;
+  // Follow by polling: the daemon's log is append-only, so the new part is the suffix.
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     auto next = Request(endpoint, verb::get, target);
     if (!next.reached) return 2;
     if (!Ok(next.response)) return Failed(next.response);
     const std::string& body = next.response.body();
+    // A shorter log was rotated: what is there now is all new.
+    if (body.size() < seen) seen = 0;
     if (body.size() > seen) std::cout << body.substr(seen) << std::flush;
     seen = body.size();
   }
+}
+
+int Status(const std::string& endpoint) {
+  auto health = Request(endpoint, verb::get, "/lambent/v1/health");
+  if (!health.reached) return 2;
+  if (!Ok(health.response)) return Failed(health.response);
+  auto doc = json::parse(health.response.body(), nullptr, false);
+  if (!doc.is_object()) doc = json::object();
+  std::cout << fmt::format("{:<14} {} ({})\n", "daemon", endpoint, doc.value("status", "unknown"));
+  auto account = Request(endpoint, verb::get, "/2016-08-19/account-settings");
+  if (account.reached && Ok(account.response)) {
+    auto usage = json::parse(account.response.body(), nullptr, false).value("AccountUsage", json::object());
+    std::cout << fmt::format("{:<14} {} ({} bytes of code)\n", "functions",
+                             usage.value("FunctionCount", 0), usage.value("TotalCodeSize", 0));
+  }
+  // Whatever else the daemon reports about itself (environments, limits), as it names it.
+  for (const auto& [key, value] : doc.items()) {
+    if (key == "status") continue;
+    std::cout << fmt::format("{:<14} {}\n", key, value.is_string() ? value.get<std::string>() : DumpJson(value));
+  }
+  return 0;
 }
 
 int Runtimes(const std::string& endpoint) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,8 +11,11 @@ namespace lambent::cli {
 // person needs, and returns the process exit code (0 ok, 1 the request failed, 2 the daemon
 // could not be reached or the usage was wrong).
 
+// lambent's own version (`lambent --version`).
+inline constexpr const char* kVersion = "0.9.0";
+
 struct DeployOptions {
-  std::string dir;
+  std::string dir;  // a directory to zip, or a .zip file to upload as it is
   std::string name;
   std::string runtime;
   std::string handler;
@@ -36,7 +40,15 @@ int Invoke(const std::string& endpoint, const InvokeOptions& options);
 int List(const std::string& endpoint, bool json_output);
 int Get(const std::string& endpoint, const std::string& name);
 int Remove(const std::string& endpoint, const std::string& name);
-int Logs(const std::string& endpoint, const std::string& name, size_t tail, bool follow);
+struct LogsOptions {
+  std::string name;
+  std::optional<size_t> tail;  // the last N lines; everything when not given (0: none)
+  bool follow = false;
+  bool timestamps = false;
+};
+int Logs(const std::string& endpoint, const LogsOptions& options);
+// The daemon's health: whether it answers, its functions and live environments.
+int Status(const std::string& endpoint);
 int Runtimes(const std::string& endpoint);
 // Prints which protections this host allows the daemon to apply, without a daemon.
 int Doctor();

@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/gateway.h"
+#include "cli/listen_address.h"
 #include "cli/protections.h"
 #include "sandbox/tmp_pool.h"
 #include "code/package_store.h"
@@ -55,6 +56,15 @@ void ScheduleLogFlush(asio::steady_timer& timer, telemetry::LogStore& logs) {
 }  // namespace
 
 int Serve(const ServeOptions& options) {
+  // Requests are not authenticated yet: whoever reaches the API can deploy code and run it
+  // here, so the network gets it only when the operator says so.
+  if (!IsLoopbackListen(options.listen) && !options.insecure_no_auth) {
+    std::cerr << "lambent: refusing to listen on " << options.listen
+              << ": lambent does not check request signatures yet, so anyone who can reach this "
+                 "address could deploy and run code on this host. Listen on 127.0.0.1 (the "
+                 "default), or add --insecure-no-auth if the network is trusted.\n";
+    return 2;
+  }
   ::signal(SIGPIPE, SIG_IGN);
   auto colon = options.listen.rfind(':');
   if (colon == std::string::npos) {

@@ -18,6 +18,9 @@ struct ServeOptions {
   int64_t max_unzipped_bytes = 262144000;
   double cpu_floor = 0.25;
   bool no_sandbox = false;
+  // Requests are not authenticated yet: listening where other hosts reach the daemon is
+  // refused unless this says the operator knows.
+  bool insecure_no_auth = false;
   bool tmpfs_tmp = false;     // /tmp as a tmpfs (counted in memory) even where disk works
   int freeze_after_ms = 100;  // an environment idle this long is frozen; 0: never
   int64_t max_log_mb = 64;  // per function, rotated (telemetry::LogLimits)
