@@ -91,10 +91,12 @@ def test_create_and_delete_cycles_leave_no_logs_or_packages(daemon):
         daemon.create(name, {"app.py": LAZY, "later.txt": f"cycle {i}"})
         assert invoke(daemon, name, {}) == f"cycle {i}"
         delete(daemon, name)
-    # A deleted function's environment stops on the io thread; its package goes after that.
-    assert wait_until(lambda: packages(daemon.data_dir) == [], timeout=10), packages(daemon.data_dir)
+    # A deleted function's environment stops on the io thread; its package goes after that
+    # (moved into code/.tmp at once, deleted from there on a worker).
+    code = daemon.data_dir / "code"
+    assert wait_until(lambda: packages(daemon.data_dir) == [] and os.listdir(code / ".tmp") == [],
+                      timeout=10), (packages(daemon.data_dir), os.listdir(code / ".tmp"))
     assert log_files(daemon.data_dir) == []
-    assert os.listdir(daemon.data_dir / "code" / ".tmp") == []
 
 
 def test_a_package_another_function_uses_stays_until_both_are_deleted(daemon):
