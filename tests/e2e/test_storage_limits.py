@@ -179,6 +179,21 @@ def daemon_cgroups(pid):
     return found
 
 
+def environment_cgroups(dirs):
+    return [e for d in dirs if d.exists() for e in d.iterdir() if e.is_dir()]
+
+
+def test_a_stopped_environments_cgroup_goes_as_soon_as_it_is_reaped(bin_dir, request, make_daemon):
+    require_sandbox(bin_dir, request, "the cgroup clean-up test")
+    daemon = make_daemon("--prestart", "0").start()
+    daemon.create("brief", {"app.py": LAZY, "later.txt": "brief"})
+    assert invoke(daemon, "brief", {}) == "brief"
+    dirs = daemon_cgroups(daemon.proc.pid)
+    assert environment_cgroups(dirs), "no environment cgroups while an environment is warm"
+    delete(daemon, "brief")  # stops its environment
+    assert wait_until(lambda: environment_cgroups(dirs) == [], timeout=5), environment_cgroups(dirs)
+
+
 def test_a_daemon_killed_with_sigkill_leaves_no_cgroups(bin_dir, request, make_daemon):
     require_sandbox(bin_dir, request, "the cgroup clean-up test")
     daemon = make_daemon("--prestart", "0").start()
@@ -190,8 +205,7 @@ def test_a_daemon_killed_with_sigkill_leaves_no_cgroups(bin_dir, request, make_d
         call.join(30)
     dirs = daemon_cgroups(daemon.proc.pid)
     assert dirs, "the daemon made no cgroups"
-    envs = [d for d in dirs if any(p.is_dir() for p in d.iterdir())]
-    assert envs, "no environment cgroups while environments are warm"
+    assert environment_cgroups(dirs), "no environment cgroups while environments are warm"
     pids = descendants(daemon.proc.pid)
     daemon.proc.send_signal(signal.SIGKILL)
     daemon.proc.wait(10)
