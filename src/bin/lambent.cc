@@ -76,6 +76,22 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--max-log-mb", serve.max_log_mb,
                         "disk a function's log may use, MiB; the oldest lines go first")
       ->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  const char* http_group = "HTTP limits (advanced)";
+  serve_cmd->add_option("--http-max-connections", serve.http_max_connections,
+                        "connections open at once, more are answered 503 (0: a quarter of the open-file limit, up to 4096)")
+      ->group(http_group)->capture_default_str();
+  serve_cmd->add_option("--http-header-timeout-ms", serve.http_header_timeout_ms,
+                        "from a request's first byte to the end of its header")
+      ->group(http_group)->capture_default_str()->check(CLI::PositiveNumber);
+  serve_cmd->add_option("--http-body-timeout-ms", serve.http_body_timeout_ms,
+                        "longest wait for more of a request body")
+      ->group(http_group)->capture_default_str()->check(CLI::PositiveNumber);
+  serve_cmd->add_option("--http-idle-timeout-ms", serve.http_idle_timeout_ms,
+                        "an idle keep-alive connection is closed after this")
+      ->group(http_group)->capture_default_str()->check(CLI::PositiveNumber);
+  serve_cmd->add_option("--http-write-timeout-ms", serve.http_write_timeout_ms,
+                        "a response the client stops reading is dropped after this")
+      ->group(http_group)->capture_default_str()->check(CLI::PositiveNumber);
 
   serve_cmd->add_flag("--insecure-no-auth", serve.insecure_no_auth,
                       "allow --listen on an address other hosts reach, although requests are not "

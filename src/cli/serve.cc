@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -19,6 +20,7 @@
 
 #include "api/gateway.h"
 #include "cli/listen_address.h"
+#include "cli/fd_budget.h"
 #include "cli/protections.h"
 #include "sandbox/tmp_pool.h"
 #include "code/package_store.h"
@@ -159,6 +161,21 @@ int Serve(const ServeOptions& options) {
     }
   }
 
+  uint64_t fd_limit = RaiseFdLimit();
+  FdPlan fd_plan = PlanFds(fd_limit, options.http_max_connections);
+  spdlog::info("open-file limit {}: up to {} connections, {} environments", fd_limit,
+               fd_plan.max_connections,
+               std::min<uint64_t>(uint64_t(options.max_environments),
+                                  fd_plan.environment_fds / scheduler::kFdsPerEnvironment));
+  // Large request bodies wait here while they arrive, in unlinked files.
+  fs::path spool_dir = data_dir / "spool";
+  fs::remove_all(spool_dir, ec);
+  fs::create_directories(spool_dir, ec);
+  if (ec) {
+    spdlog::error("cannot create {}: {}", spool_dir.string(), ec.message());
+    return 1;
+  }
+
   asio::io_context io(1);
   asio::thread_pool workers(2);
   // A deleted function's package goes at once, or on a worker when the last environment
@@ -218,13 +235,21 @@ int Serve(const ServeOptions& options) {
   env_context.freeze_after = std::chrono::milliseconds(options.freeze_after_ms);
   scheduler::SchedulerOptions scheduler_options{options.max_environments,
                                                 std::chrono::seconds(options.idle_timeout_s)};
+  scheduler_options.environment_fds = fd_plan.environment_fds;
   scheduler_options.prestart.per_shape = options.prestart;
   scheduler_options.prestart.shape_ttl = std::chrono::seconds(options.idle_timeout_s);
   scheduler::Scheduler scheduler(env_context, scheduler_options);
   api::ApiContext api_context{io,      workers, registry, **packages,      scheduler,
                               logs,    catalog, options.region, options.account_id};
   api::Gateway gateway(api_context);
-  http::Server server(io, gateway);
+  http::ServerOptions server_options;
+  server_options.max_connections = fd_plan.max_connections;
+  server_options.session.header_timeout = std::chrono::milliseconds(options.http_header_timeout_ms);
+  server_options.session.body_timeout = std::chrono::milliseconds(options.http_body_timeout_ms);
+  server_options.session.idle_timeout = std::chrono::milliseconds(options.http_idle_timeout_ms);
+  server_options.session.write_timeout = std::chrono::milliseconds(options.http_write_timeout_ms);
+  server_options.session.spool = std::make_shared<http::BodySpool>(spool_dir, http::BodySpool::Limits{});
+  http::Server server(io, gateway, server_options);
   if (auto ok = server.Listen(host, uint16_t(port)); !ok) {
     spdlog::error("{}", ok.error().message());
     return 1;

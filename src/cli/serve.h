@@ -18,12 +18,19 @@ struct ServeOptions {
   int64_t max_unzipped_bytes = 262144000;
   double cpu_floor = 0.25;
   bool no_sandbox = false;
-  // Requests are not authenticated yet: listening where other hosts reach the daemon is
-  // refused unless this says the operator knows.
-  bool insecure_no_auth = false;
   bool tmpfs_tmp = false;     // /tmp as a tmpfs (counted in memory) even where disk works
   int freeze_after_ms = 100;  // an environment idle this long is frozen; 0: never
   int64_t max_log_mb = 64;  // per function, rotated (telemetry::LogLimits)
+  // The HTTP front's limits (see http::ServerOptions). 0 connections: from the open-file
+  // limit. Timeouts in milliseconds.
+  size_t http_max_connections = 0;
+  int http_header_timeout_ms = 10000;
+  int http_body_timeout_ms = 30000;
+  int http_idle_timeout_ms = 60000;
+  int http_write_timeout_ms = 30000;
+  // Requests are not authenticated yet: listening where other hosts reach the daemon is
+  // refused unless this says the operator knows.
+  bool insecure_no_auth = false;
 };
 
 // Runs the daemon until SIGINT or SIGTERM. Returns the process exit code.
