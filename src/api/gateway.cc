@@ -194,8 +194,9 @@ void Gateway::HandleAdmin(const RequestTarget& target, const http::Request& requ
     }
     size_t tail = 0;
     if (auto text = target.Query("tail")) tail = size_t(std::strtoul(text->c_str(), nullptr, 10));
-    return OnWorkers(std::move(respond), [this, name, tail] {
-      auto text = context_.logs.Read(name, tail);
+    bool timestamps = target.Query("timestamps") == "true";
+    return OnWorkers(std::move(respond), [this, name, tail, timestamps] {
+      auto text = context_.logs.Read(name, tail, timestamps);
       if (!text) {
         if (!context_.registry.Find(name)) {
           return ErrorResponse(Error::NotFound("Function not found: " + context_.FunctionArn(name)));

@@ -111,7 +111,7 @@ int Serve(const ServeOptions& options) {
   telemetry::LogStore logs(data_dir / "logs",
                            {options.max_log_mb << 20, [&registry](const std::string& function) {
                               return registry.Find(function) != nullptr;
-                            }});
+                            }, /*timestamp_lines=*/true});
   logs.RemoveAllExcept(names);
   fs::path bin_dir = BinaryDir();
   fs::path runtimes_dir =

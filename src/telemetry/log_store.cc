@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "base/clock.h"
 #include "base/fd.h"
 
 namespace lambent::telemetry {
@@ -19,7 +20,8 @@ namespace lambent::telemetry {
 LogStore::LogStore(std::filesystem::path dir, LogLimits limits)
     : dir_(std::move(dir)),
       file_limit_(std::max<int64_t>(1, limits.max_bytes_per_function / 2)),
-      exists_(std::move(limits.exists)) {
+      exists_(std::move(limits.exists)),
+      timestamp_lines_(limits.timestamp_lines) {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
 }
@@ -34,10 +36,75 @@ std::filesystem::path LogStore::Previous(const std::string& function) const {
   return dir_ / (function + ".log.1");
 }
 
+namespace {
+
+// "2024-01-01T00:00:00.000Z ": the stamp before each stored line.
+constexpr size_t kStampSize = 25;
+
+std::string Stamp(int64_t epoch_ms) {
+  return FormatLambdaTimestamp(epoch_ms).substr(0, 23) + "Z ";
+}
+
+bool StartsWithStamp(std::string_view line) {
+  if (line.size() < kStampSize) return false;
+  for (size_t i = 0; i < kStampSize; ++i) {
+    char c = line[i];
+    bool ok = false;
+    switch (i) {
+      case 4: case 7: ok = c == '-'; break;
+      case 10: ok = c == 'T'; break;
+      case 13: case 16: ok = c == ':'; break;
+      case 19: ok = c == '.'; break;
+      case 23: ok = c == 'Z'; break;
+      case 24: ok = c == ' '; break;
+      default: ok = c >= '0' && c <= '9';
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// The text without the stamp at the start of each line (lines written without one stay).
+std::string WithoutStamps(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t newline = text.find('\n', pos);
+    size_t end = newline == std::string_view::npos ? text.size() : newline + 1;
+    std::string_view line = text.substr(pos, end - pos);
+    if (StartsWithStamp(line)) line.remove_prefix(kStampSize);
+    out.append(line);
+    pos = end;
+  }
+  return out;
+}
+
+}  // namespace
+
 void LogStore::Append(const std::string& function, std::string_view bytes) {
   std::lock_guard lock(mutex_);
   std::string& pending = pending_[function];
-  pending.append(bytes);
+  if (!timestamp_lines_) {
+    pending.append(bytes);
+  } else {
+    // Output arrives in pieces that may end mid-line: a stamp goes where a line starts.
+    std::string stamp = Stamp(NowEpochMs());
+    bool mid_line = mid_line_.contains(function);
+    for (size_t pos = 0; pos < bytes.size();) {
+      if (!mid_line) pending.append(stamp);
+      size_t newline = bytes.find('\n', pos);
+      size_t end = newline == std::string_view::npos ? bytes.size() : newline + 1;
+      pending.append(bytes.substr(pos, end - pos));
+      mid_line = newline == std::string_view::npos;
+      pos = end;
+    }
+    if (mid_line) {
+      mid_line_.insert(function);
+    } else {
+      mid_line_.erase(function);
+    }
+  }
   if (int64_t(pending.size()) <= file_limit_) return;
   // More than a file's worth within one flush interval: only the newest half of it is kept,
   // from a line start where there is one, so that the cut costs O(1) per appended byte.
@@ -111,6 +178,7 @@ void LogStore::Remove(const std::string& function) {
   std::lock_guard lock(mutex_);
   pending_.erase(function);
   dropped_.erase(function);
+  mid_line_.erase(function);
   for (const auto& path : {Current(function), Previous(function)}) {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
       spdlog::warn("unlink({}): {}", path.string(), std::strerror(errno));
@@ -188,7 +256,13 @@ class Log {
 
 }  // namespace
 
-Result<std::string> LogStore::Read(const std::string& function, size_t tail_lines) {
+Result<std::string> LogStore::Read(const std::string& function, size_t tail_lines, bool timestamps) {
+  auto text = ReadStored(function, tail_lines);
+  if (!text || timestamps || !timestamp_lines_) return text;
+  return WithoutStamps(*text);
+}
+
+Result<std::string> LogStore::ReadStored(const std::string& function, size_t tail_lines) {
   // The files are opened under the lock, so that a rotation cannot come between the two
   // opens, and read without it: Append is on the invoke path and must not wait for a big read.
   Log log;

@@ -25,6 +25,9 @@ struct LogLimits {
   // back. Unset: every function exists. Called with the store's lock held, so it must not
   // call back into the store.
   std::function<bool(const std::string& function)> exists;
+  // Whether each line is stored with the time it was appended ("2024-01-01T00:00:00.000Z "
+  // before it), as CloudWatch keeps a time per event. Read() gives it back only when asked.
+  bool timestamp_lines = false;
 };
 
 // The per-function logs (as a log group would be): `<dir>/<function>.log`, rotated to
@@ -41,8 +44,9 @@ class LogStore {
   // Writes every buffered append to its file, rotating where a file would grow too large.
   void Flush();
   // The last `tail_lines` lines of a function's log (all when 0), across the rotation and
-  // with buffered ones included. kNotFound when the function has no log.
-  Result<std::string> Read(const std::string& function, size_t tail_lines);
+  // with buffered ones included; each with its time first when `timestamps` and the store
+  // keeps them. kNotFound when the function has no log.
+  Result<std::string> Read(const std::string& function, size_t tail_lines, bool timestamps = false);
   // Deletes a function's log: its files and what is buffered for it. Reads already under
   // way still finish with what they had.
   void Remove(const std::string& function);
@@ -51,6 +55,7 @@ class LogStore {
   void RemoveAllExcept(const std::set<std::string>& functions);
 
  private:
+  Result<std::string> ReadStored(const std::string& function, size_t tail_lines);
   void FlushLocked();
   void WriteLocked(const std::string& function, std::string_view bytes);
   std::filesystem::path Current(const std::string& function) const;
@@ -62,6 +67,8 @@ class LogStore {
   std::mutex mutex_;
   std::map<std::string, std::string> pending_;  // GUARDED_BY(mutex_)
   std::map<std::string, int64_t> dropped_;      // GUARDED_BY(mutex_): bytes cut from pending_
+  const bool timestamp_lines_;
+  std::set<std::string> mid_line_;              // GUARDED_BY(mutex_): last append ended mid-line
 };
 
 }  // namespace lambent::telemetry

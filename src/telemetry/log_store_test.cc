@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <regex>
 #include <set>
 #include <string>
 
@@ -48,6 +49,22 @@ TEST_F(LogStoreTest, TailsAcrossManyBlocksOfALongLog) {
   EXPECT_EQ(*logs.Read("fn", 1500), Lines(3501, 5000));
   EXPECT_EQ(*logs.Read("fn", 6000), Lines(1, 5000));
   EXPECT_EQ(*logs.Read("fn", 0), Lines(1, 5000));
+}
+
+TEST_F(LogStoreTest, StampsEachLineWithItsTimeAndGivesItBackOnlyWhenAsked) {
+  LogStore logs(dir_, {.timestamp_lines = true});
+  // Pieces that end mid-line, as a pipe delivers them: one stamp per line, where it starts.
+  logs.Append("fn", "START one\npart");
+  logs.Append("fn", "ial line\n");
+  logs.Append("fn", "last\n");
+  EXPECT_EQ(*logs.Read("fn", 0), "START one\npartial line\nlast\n");
+  EXPECT_EQ(*logs.Read("fn", 2), "partial line\nlast\n");
+  std::string stamped = *logs.Read("fn", 0, /*timestamps=*/true);
+  const std::regex kStamped(
+      R"((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z START one\n)"
+      R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z partial line\n)"
+      R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z last\n))");
+  EXPECT_TRUE(std::regex_match(stamped, kStamped)) << stamped;
 }
 
 TEST_F(LogStoreTest, AFunctionWithoutALogIsNotFound) {

@@ -199,10 +199,10 @@ def test_runtimes_lists_python_node_and_provided_with_versions(daemon):
     listed = daemon.cli("runtimes")
     assert listed.returncode == 0, listed.stderr
     rows = {line.split()[0]: line for line in listed.stdout.splitlines()[1:] if line.strip()}
-    assert "python3.x" in rows and "Python 3." in rows["python3.x"]
-    assert "nodejs*" in rows
+    assert "python3.8-3.13" in rows and "Python 3." in rows["python3.8-3.13"]
+    assert "nodejs16.x-22.x" in rows
     assert any(key.startswith("provided") for key in rows)
-    node = rows["nodejs*"]
+    node = rows["nodejs16.x-22.x"]
     assert ("yes" in node and " v" in node) or "no" in node.split()
 
 
