@@ -55,6 +55,22 @@ void ScheduleLogFlush(asio::steady_timer& timer, telemetry::LogStore& logs) {
   });
 }
 
+// Runs the event loop until it is stopped. Request handlers catch what they throw; this is
+// the last line for a completion handler elsewhere (a timer, a child's pipe) that did not:
+// it is logged and the loop goes on, for one failed callback must not end every invocation.
+void RunEventLoop(asio::io_context& io) {
+  for (;;) {
+    try {
+      io.run();
+      return;
+    } catch (const std::exception& e) {
+      spdlog::critical("uncaught exception in the event loop: {}", e.what());
+    } catch (...) {
+      spdlog::critical("uncaught exception in the event loop");
+    }
+  }
+}
+
 }  // namespace
 
 int Serve(const ServeOptions& options) {
@@ -269,7 +285,7 @@ int Serve(const ServeOptions& options) {
   spdlog::info("{} functions, data in {}", registry.List().size(), data_dir.string());
   // Scripts wait for this line: the daemon answers from here on.
   std::cout << "lambent listening on http://" << host << ":" << server.port() << std::endl;
-  io.run();
+  RunEventLoop(io);
   // Let the environments killed on the way out report to their pools while io still exists.
   io.restart();
   io.poll();
