@@ -135,7 +135,13 @@ def small_disk(tmp_path):
     require_root("a small file system for the full-disk test")
     mount = tmp_path / "small"
     mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], check=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        message = f"cannot mount a small tmpfs: {mounted.stderr.strip()}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (CI=true: it must run in CI)", pytrace=False)
+        pytest.skip(message)
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
