@@ -45,7 +45,10 @@ bool HasUnsupportedCoding(const RequestHeader& header) {
 std::pair<unsigned, std::string> Explain(beast::error_code ec) {
   if (ec == beast_http::error::header_limit) return {431, "Request header fields too large"};
   if (ec.category() == boost::system::generic_category()) {
-    if (ec.value() == ENOSPC) return {503, "Too many request bodies in progress; retry later"};
+    // The spool's allowance is spent, or the daemon is out of descriptors for a spool file.
+    if (ec.value() == ENOSPC || ec.value() == EMFILE || ec.value() == ENFILE) {
+      return {503, "Too many request bodies in progress; retry later"};
+    }
     return {500, fmt::format("Cannot store the request body: {}", ec.message())};
   }
   return {400, fmt::format("Malformed HTTP request: {}", ec.message())};
