@@ -14,6 +14,9 @@ Sections (all by default, or --only a,b,...):
              environment), then one timed invoke with the log tail (Init Duration, Duration)
   scaleup    100 concurrent invocations of a 100 ms function from zero environments
   memory     daemon RSS growth per idle environment, lambent-init RSS/PSS, runtime RSS/PSS
+  tmp        cold start with /tmp on disk against --tmpfs-tmp (lib/isolation.py)
+  freeze     thaw latency, first invoke after idling frozen or not, warm load with freezing
+             on and off (lib/isolation.py)
 
 Only loopback; every run is bounded in time. Python stdlib only.
 """
@@ -36,6 +39,9 @@ import subprocess
 import sys
 import time
 import zipfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+import isolation  # noqa: E402  (bench/lib)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -957,15 +963,21 @@ class Bench(object):
         self.results["sections"]["memory"] = out
 
     # -- driver -----------------------------------------------------------------------------
+    def tmp(self):
+        self.results["sections"]["tmp"] = isolation.tmp(self, PROCS, log, self.args.quick)
+
+    def freeze(self):
+        self.results["sections"]["freeze"] = isolation.freeze(self, PROCS, log, self.args.quick)
+
     def run(self, sections):
         self.machine()
         t_start = time.time()
         if "bare" in sections:
             self.bare()
-        needs_daemon = set(sections) & {"latency", "throughput", "cold", "scaleup", "memory"}
+        needs_daemon = set(sections) & {"latency", "throughput", "cold", "scaleup", "memory", "tmp", "freeze"}
         if needs_daemon:
             self.start_daemon()
-        for name in ("latency", "throughput", "cold", "scaleup", "memory"):
+        for name in ("latency", "throughput", "cold", "scaleup", "memory", "tmp", "freeze"):
             if name in sections:
                 # Idle-state sample first: the benchmark's own processes are idle here, so
                 # this is mostly other work on the machine.
@@ -997,7 +1009,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest.json"))
     ap.add_argument("--docs", default=os.path.join(REPO, "docs", "benchmarks.md"))
     ap.add_argument("--no-docs", action="store_true")
-    ap.add_argument("--only", default="bare,latency,throughput,cold,scaleup,memory")
+    ap.add_argument("--only", default="bare,latency,throughput,cold,scaleup,memory,tmp,freeze")
     ap.add_argument("--quick", action="store_true", help="1 s load runs and few samples (development)")
     ap.add_argument("--levels", default="1,8,64", help="throughput concurrency levels")
     ap.add_argument("--targets", default="", help="throughput rows to run (default all), e.g. lambent-provided,peer-node")

@@ -358,6 +358,10 @@ def render(r):
           "runtime's PSS is far below its RSS; an environment's full cost is platform + runtime PSS.")
         w("")
 
+    # ---------------------------------------------------------------- freeze, tmp
+    import isolation
+    out.extend(isolation.render(s))
+
     # ---------------------------------------------------------------- peer
     if r.get("peer"):
         p = r["peer"]

@@ -181,8 +181,11 @@ class CgroupDirV1 : public CgroupDir {
 
 class CgroupV1 : public CgroupManager {
  public:
-  explicit CgroupV1(std::vector<std::pair<std::string, fs::path>> parents) : parents_(std::move(parents)) {}
+  explicit CgroupV1(std::vector<std::pair<std::string, fs::path>> parents) : parents_(std::move(parents)) {
+    KeepFreezerActive();
+  }
   ~CgroupV1() override {
+    if (!sentinel_.empty()) ::rmdir(sentinel_.c_str());
     for (auto& [_, parent] : parents_) ::rmdir(parent.c_str());
   }
 
@@ -213,6 +216,19 @@ class CgroupV1 : public CgroupManager {
     return std::any_of(parents_.begin(), parents_.end(), [](const auto& p) { return p.first == "freezer"; });
   }
 
+  // The v1 freezer switches a kernel static key on while any group is frozen, and off when
+  // the last one thaws: patching the kernel's text takes milliseconds, and would fall on the
+  // thaw before an invocation whenever only one environment was frozen. An empty group that
+  // stays frozen keeps it on.
+  void KeepFreezerActive() {
+    for (const auto& [controller, parent] : parents_) {
+      if (controller != "freezer") continue;
+      fs::path sentinel = parent / "frozen-sentinel";
+      if (::mkdir(sentinel.c_str(), 0755) != 0 && errno != EEXIST) return;
+      if (WriteFile(sentinel / "freezer.state", "FROZEN")) sentinel_ = sentinel;
+    }
+  }
+
   std::string Describe() const override {
     std::string out = "cgroup v1:";
     for (const auto& [controller, parent] : parents_) out += fmt::format(" {}={}", controller, parent.string());
@@ -226,6 +242,7 @@ class CgroupV1 : public CgroupManager {
 
  private:
   std::vector<std::pair<std::string, fs::path>> parents_;
+  fs::path sentinel_;  // KeepFreezerActive's group
 };
 
 class CgroupDirV2 : public CgroupDir {

@@ -240,7 +240,12 @@ Fd TmpPool::Take(int size_mb, uid_t uid, gid_t gid) {
     }
     Size& size = Demand(size_mb);
     if (size.ready.empty()) {
-      ++stats_.missed;
+      // Said at the 1st, 2nd, 4th, 8th... miss: the log shows how often without flooding.
+      int64_t missed = ++stats_.missed;
+      if ((missed & (missed - 1)) == 0) {
+        spdlog::warn("no {} MiB /tmp image was ready: an environment got a tmpfs /tmp ({} so far)", size_mb,
+                     missed);
+      }
       // A burst took them all: keep more of this size from now on.
       size.target = std::min(size.target + 1, std::max(options_.max_per_size, options_.per_size));
     } else {
