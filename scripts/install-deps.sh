@@ -16,6 +16,8 @@ packages=(
   curl zip unzip awscli python3-boto3 python3-pytest npm
   # process tools used by tests (pgrep, ps)
   procps
+  # mkfs.ext4: environments' disk-backed /tmp
+  e2fsprogs
   # benchmarks
   wrk
 )
