@@ -304,12 +304,26 @@ void Environment::OnControlReadable() {
 }
 
 void Environment::ReadOutput() {
-  output_.async_read_some(asio::buffer(output_buffer_),
-                          [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-                            if (ec || self->dead_) return;
-                            self->OnOutput(std::string_view(self->output_buffer_.data(), n));
-                            self->ReadOutput();
-                          });
+  // Waits, then reads here: an async_read_some may read speculatively, so bytes could sit in
+  // output_buffer_ undelivered while DrainOutput (at a result) reads what came after them
+  // into the same buffer, and the log would get them out of order and overwritten.
+  output_.async_wait(asio::posix::stream_descriptor::wait_read,
+                     [self = shared_from_this()](boost::system::error_code ec) {
+                       if (ec || self->dead_) return;
+                       for (;;) {
+                         ssize_t n = ::read(self->output_.native_handle(), self->output_buffer_.data(),
+                                            self->output_buffer_.size());
+                         if (n > 0) {
+                           self->OnOutput(std::string_view(self->output_buffer_.data(), size_t(n)));
+                         } else if (n < 0 && errno == EINTR) {
+                           continue;
+                         } else if (n < 0 && errno == EAGAIN) {
+                           return self->ReadOutput();
+                         } else {
+                           return;  // end of file: init and the runtime are gone
+                         }
+                       }
+                     });
 }
 
 void Environment::OnOutput(std::string_view bytes) {
