@@ -460,3 +460,33 @@ def test_serve_on_loopback_needs_no_flag_and_accepts_insecure_no_auth(make_daemo
     assert plain.request("GET", "/lambent/v1/health")[0] == 200
     flagged = make_daemon("--insecure-no-auth").start()
     assert flagged.request("GET", "/lambent/v1/health")[0] == 200
+
+
+# --- the same answers through boto3's modeled exceptions -------------------------------------
+
+def test_boto3_sees_lambdas_modeled_exceptions_for_these_answers(daemon):
+    boto3 = pytest.importorskip("boto3")
+    from botocore.config import Config
+    client = boto3.session.Session().client(
+        "lambda", endpoint_url=daemon.endpoint, region_name="us-east-1",
+        aws_access_key_id="x", aws_secret_access_key="x", config=Config(retries={"max_attempts": 0}))
+    package = make_zip({"app.py": APP})
+    created = client.create_function(FunctionName="b3-first-hour", Runtime="python3.11",
+                                     Handler="app.handler", Role=ROLE, Code={"ZipFile": package})
+    client.update_function_configuration(FunctionName="b3-first-hour", Timeout=5)
+    with pytest.raises(client.exceptions.PreconditionFailedException) as stale:
+        client.update_function_code(FunctionName="b3-first-hour", ZipFile=package,
+                                    RevisionId=created["RevisionId"])
+    assert stale.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+    with pytest.raises(client.exceptions.InvalidParameterValueException) as region:
+        client.invoke(FunctionName="arn:aws:lambda:ap-south-1:000000000000:function:b3-first-hour")
+    assert "not reachable in this region" in str(region.value)
+    with pytest.raises(client.exceptions.InvalidParameterValueException):
+        client.update_function_configuration(FunctionName="b3-first-hour",
+                                             TracingConfig={"Mode": "Active"})
+    with pytest.raises(client.exceptions.InvalidParameterValueException) as runtime:
+        client.create_function(FunctionName="b3-nodejs", Runtime="nodejs", Handler="index.handler",
+                               Role=ROLE, Code={"ZipFile": package})
+    assert "no longer supported" in str(runtime.value)
+    usage = client.get_account_settings()["AccountUsage"]
+    assert usage["TotalCodeSize"] == len(package) and usage["FunctionCount"] == 1
