@@ -214,6 +214,7 @@ def test_a_daemon_killed_with_sigkill_leaves_no_cgroups(bin_dir, request, make_d
     assert dirs, "the daemon made no cgroups"
     assert environment_cgroups(dirs), "no environment cgroups while environments are warm"
     pids = descendants(daemon.proc.pid)
+    time.sleep(0.5)  # idle long enough to be frozen (--freeze-after-ms): the harder case
     daemon.proc.send_signal(signal.SIGKILL)
     daemon.proc.wait(10)
     assert wait_until(lambda: not any(d.exists() for d in dirs), timeout=10), \
