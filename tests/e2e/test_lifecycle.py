@@ -547,8 +547,13 @@ def test_an_invocation_in_flight_during_a_code_update_finishes_on_the_old_code(d
     slow = threading.Thread(target=lambda: result.update(
         response=invoke_json(daemon, "lc-inflight", {"sleep": 1})))
     slow.start()
-    assert wait_until(lambda: len(processes_with_env(marker)) >= 2, timeout=5)
-    time.sleep(0.2)
+
+    def busy():
+        # Running, not merely started: an update that lands while the invocation still waits
+        # for its environment rightly runs it on the new code.
+        status, _, body = daemon.request("GET", "/lambent/v1/functions/lc-inflight/environments")
+        return status == 200 and any(e["State"] == "busy" for e in json.loads(body)["Environments"])
+    assert wait_until(busy, timeout=10)
     new_code = WORKER.replace('"version": "v1"', '"version": "v2"')
     status, _, body = daemon.request(
         "PUT", f"{FUNCTIONS}/lc-inflight/code",
