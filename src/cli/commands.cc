@@ -304,17 +304,26 @@ int Logs(const std::string& endpoint, const LogsOptions& o) {
     std::cout << tail.response.body() << std::flush;
   }
   if (!o.follow) return 0;
-  // Follow by polling: the daemon's log is append-only, so the new part is the suffix.
+  // Follow by polling. The log grows at its end, so the new part is what follows the end
+  // last seen; when the daemon rotated the log, its oldest part is gone and that end is
+  // found again by its last bytes.
+  constexpr size_t kMark = 512;
+  std::string mark = now.response.body().substr(seen - std::min(seen, kMark));
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     auto next = Request(endpoint, verb::get, target);
     if (!next.reached) return 2;
     if (!Ok(next.response)) return Failed(next.response);
     const std::string& body = next.response.body();
-    // A shorter log was rotated: what is there now is all new.
-    if (body.size() < seen) seen = 0;
-    if (body.size() > seen) std::cout << body.substr(seen) << std::flush;
+    size_t from = 0;
+    if (body.size() >= seen && body.compare(seen - mark.size(), mark.size(), mark) == 0) {
+      from = seen;
+    } else if (size_t at = mark.empty() ? std::string::npos : body.rfind(mark); at != std::string::npos) {
+      from = at + mark.size();
+    }
+    if (body.size() > from) std::cout << body.substr(from) << std::flush;
     seen = body.size();
+    mark = body.substr(seen - std::min(seen, kMark));
   }
 }
 

@@ -302,6 +302,39 @@ def test_logs_tail_0_follow_prints_only_what_is_logged_from_then_on(daemon, tmp_
     assert text.count("START RequestId") == 1, text
 
 
+CHATTY = '''\
+def handler(event, context):
+    for i in range(2000):
+        print("filler", i, "x" * 100)
+    print("marker", event["n"])
+    return event["n"]
+'''
+
+
+def test_logs_follow_prints_every_line_once_across_the_logs_rotation(make_daemon, tmp_path):
+    daemon = make_daemon("--max-log-mb", "1").start()  # rotated at 512 KiB: every ~2 invokes
+    fn = write_function(tmp_path / "fn", CHATTY)
+    deploy_create(daemon, fn, "lg-rotate").check_returncode()
+    env = dict(os.environ, LAMBENT_ENDPOINT=daemon.endpoint)
+    printed = tmp_path / "followed.txt"
+    with open(printed, "wb") as out:  # a file, so the follower never waits on a full pipe
+        follower = subprocess.Popen([str(daemon.bin_dir / "lambent"), "logs", "lg-rotate", "-f"],
+                                    stdout=out, stderr=subprocess.STDOUT, env=env,
+                                    start_new_session=True)
+        try:
+            for n in range(6):
+                daemon.cli("invoke", "lg-rotate", "--payload", json.dumps({"n": n}), check=True)
+                time.sleep(0.8)  # the follower polls twice a second
+            time.sleep(1.5)
+        finally:
+            os.killpg(follower.pid, signal.SIGTERM)
+            follower.wait(timeout=10)
+    text = printed.read_text()
+    for n in range(6):
+        assert text.count(f"marker {n}\n") == 1, (n, re.findall(r"marker \d+|lambent:.*", text))
+    assert text.count("START RequestId") == 6
+
+
 def test_logs_with_timestamps_starts_each_line_with_the_time_it_was_logged(daemon, tmp_path):
     fn = write_function(tmp_path / "fn")
     deploy_create(daemon, fn, "lg-time").check_returncode()
