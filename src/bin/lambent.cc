@@ -103,8 +103,10 @@ int main(int argc, char** argv) {
   deploy_cmd->add_option("code", deploy.dir, "the function's code: a directory (zipped for you) or a .zip file")
       ->required()->check(CLI::ExistingPath);
   deploy_cmd->add_option("--name", deploy.name, "function name")->required();
-  deploy_cmd->add_option("--runtime", deploy.runtime, "python3.x, nodejs20.x, provided.al2023, ...");
-  deploy_cmd->add_option("--handler", deploy.handler, "module.function");
+  deploy_cmd->add_option("--runtime", deploy.runtime,
+                         "Lambda's runtime id: python3.8-python3.13, nodejs16.x-nodejs22.x, provided, "
+                         "provided.al2, provided.al2023 (needed to create, kept on update)");
+  deploy_cmd->add_option("--handler", deploy.handler, "module.function (kept on update when not given)");
   deploy_cmd->add_option("--description", deploy.description);
   deploy_cmd->add_option("--memory", deploy.memory_mb, "MB (128-10240)");
   deploy_cmd->add_option("--timeout", deploy.timeout_s, "seconds (1-900)");
