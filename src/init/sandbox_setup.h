@@ -26,8 +26,8 @@ struct SandboxOptions {
 std::string SetUpSandbox(const SandboxOptions& options);
 
 // Gives a prestarted environment its function: `code_fd` (a detached mount) becomes
-// /var/task, and /tmp becomes `tmp_fd` (a detached mount, which replaces the tmpfs) or, when
-// that is -1, the tmpfs is resized. Before LockDown. Returns "" or what failed.
+// /var/task, and `tmp_fd` (a detached mount) is mounted over the tmpfs at /tmp or, when that
+// is -1, the tmpfs is resized. Before LockDown. Returns "" or what failed.
 std::string AttachCode(int code_fd, int tmp_size_mb, int tmp_fd = -1);
 
 // The last step before the runtime: every capability dropped for good, no_new_privs, and

@@ -5,6 +5,7 @@
 #include <spawn.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kLoopAttempts = 8;
+constexpr auto kQuietAfterTake = std::chrono::milliseconds(30);
 
 std::string FindMkfs() {
   for (const char* dir : {"/usr/sbin", "/sbin", "/usr/bin", "/bin"}) {
@@ -253,6 +255,7 @@ Fd TmpPool::Take(int size_mb, uid_t uid, gid_t gid) {
       size.ready.pop_front();
       ++stats_.taken;
     }
+    quiet_until_ = std::chrono::steady_clock::now() + kQuietAfterTake;
   }
   wake_.notify_one();
   // The environment's root owns its /tmp, as root of a fresh tmpfs would.
@@ -300,6 +303,8 @@ Result<Fd> TmpPool::MakeDefault(int size_mb) {
 }
 
 void TmpPool::Run() {
+  // Below the io thread and the environments it starts (mkfs.ext4 inherits it).
+  ::setpriority(PRIO_PROCESS, pid_t(::gettid()), 10);
   int failures = 0;
   auto retry_at = std::chrono::steady_clock::time_point();
   std::unique_lock lock(mutex_);
@@ -331,8 +336,8 @@ void TmpPool::Run() {
       }
     }
     if (!discarded_.empty()) continue;
-    if (wanted == 0 || now < retry_at) {
-      wake_.wait_until(lock, wanted == 0 ? now + std::chrono::seconds(1) : retry_at);
+    if (wanted == 0 || now < retry_at || now < quiet_until_) {
+      wake_.wait_until(lock, wanted == 0 ? now + std::chrono::seconds(1) : std::max(retry_at, quiet_until_));
       continue;
     }
     lock.unlock();

@@ -133,6 +133,8 @@ class TmpPool {
   std::vector<Fd> discarded_;         // guarded by mutex_
   Stats stats_;                       // guarded by mutex_
   bool stopping_ = false;             // guarded by mutex_
+  // No image is made before this: the cold start that just took one gets the CPU first.
+  std::chrono::steady_clock::time_point quiet_until_;  // guarded by mutex_
   std::thread thread_;
 };
 

@@ -35,12 +35,15 @@ import os
 import time
 
 def mount_of(path):
-    found = None
-    for line in open("/proc/self/mounts"):
-        fields = line.split()
-        if fields[1] == path:
-            found = {"source": fields[0], "type": fields[2], "options": fields[3]}
-    return found
+    # The mount /tmp shows: a prestarted environment's disk covers a tmpfs there.
+    dev = os.stat(path).st_dev
+    device = "%d:%d" % (os.major(dev), os.minor(dev))
+    for line in open("/proc/self/mountinfo"):
+        f = line.split()
+        if f[4] == path and f[2] == device:
+            sep = f.index("-")
+            return {"source": f[sep + 2], "type": f[sep + 1], "options": f[5] + "," + f[sep + 3]}
+    return None
 
 def write(mb, name="/tmp/big"):
     chunk = b"x" * (1 << 20)
