@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -283,27 +284,44 @@ int Remove(const std::string& endpoint, const std::string& name) {
   return 0;
 }
 
+namespace {
+
+// The last `lines` lines of `text` (all of it when nullopt).
+std::string_view LastLines(std::string_view text, std::optional<size_t> lines) {
+  if (!lines) return text;
+  if (*lines == 0) return {};
+  size_t found = 0;
+  for (size_t i = text.size(); i > 0; --i) {
+    // The final newline ends the last line; every other one starts a line.
+    if (text[i - 1] == '\n' && i != text.size() && ++found == *lines) return text.substr(i);
+  }
+  return text;
+}
+
+}  // namespace
+
 int Logs(const std::string& endpoint, const LogsOptions& o) {
   std::string target = fmt::format("/lambent/v1/functions/{}/logs", o.name);
   if (o.timestamps) target += "?timestamps=true";
   auto with_tail = [&](size_t lines) {
     return fmt::format("{}{}tail={}", target, o.timestamps ? "&" : "?", lines);
   };
-  // The log as it is now: what was asked for is printed, the rest only counted, so that
-  // --follow prints from here on (--tail 0 -f: nothing of the history).
+  if (!o.follow) {
+    // --tail 0 still asks, so that an unknown function is an error.
+    auto call = Request(endpoint, verb::get, o.tail ? with_tail(std::max<size_t>(*o.tail, 1)) : target);
+    if (!call.reached) return 2;
+    if (!Ok(call.response)) return Failed(call.response);
+    std::cout << LastLines(call.response.body(), o.tail) << std::flush;
+    return 0;
+  }
+  // The log as it is now, of which only what was asked for is printed: following goes on
+  // from its end (--tail 0 -f: nothing of the history). The tail is cut here, from the same
+  // text, so that no line falls between it and what follows.
   auto now = Request(endpoint, verb::get, target);
   if (!now.reached) return 2;
   if (!Ok(now.response)) return Failed(now.response);
   size_t seen = now.response.body().size();
-  if (!o.tail) {
-    std::cout << now.response.body() << std::flush;
-  } else if (*o.tail > 0) {
-    auto tail = Request(endpoint, verb::get, with_tail(*o.tail));
-    if (!tail.reached) return 2;
-    if (!Ok(tail.response)) return Failed(tail.response);
-    std::cout << tail.response.body() << std::flush;
-  }
-  if (!o.follow) return 0;
+  std::cout << LastLines(now.response.body(), o.tail) << std::flush;
   // Follow by polling. The log grows at its end, so the new part is what follows the end
   // last seen; when the daemon rotated the log, its oldest part is gone and that end is
   // found again by its last bytes.

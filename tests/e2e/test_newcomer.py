@@ -301,6 +301,14 @@ def test_logs_tail_0_follow_prints_only_what_is_logged_from_then_on(daemon, tmp_
     assert "saw {'old': 1}" not in text, text
     assert text.count("START RequestId") == 1, text
 
+    # Without -f, --tail 0 prints nothing, but still only for a function that exists.
+    assert daemon.cli("logs", "lg-follow", "--tail", "0", check=True).stdout == ""
+    missing = daemon.cli("logs", "lg-nobody", "--tail", "0")
+    assert missing.returncode == 1 and "ResourceNotFoundException" in missing.stderr
+    # --tail N -f: the last N lines, then what comes.
+    last_two = daemon.cli("logs", "lg-follow", "--tail", "2", check=True).stdout
+    assert last_two.startswith("END RequestId") and last_two.count("\n") == 2, last_two
+
 
 CHATTY = '''\
 def handler(event, context):
