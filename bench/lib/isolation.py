@@ -269,8 +269,9 @@ def render(sections):
         w("Method: %s. Milliseconds; the first two samples of each are not counted. Target: a "
           "disk-backed /tmp adds at most 0.5 ms to the median." % tm["method"])
         w("")
-        w("| runtime | /tmp | n | total median | total p99 | sandbox setup median | assignment median |")
-        w("|---|---|---:|---:|---:|---:|---:|")
+        w("| runtime | /tmp | n | total median | total p99 | prepare | sandbox setup | assignment | "
+          "daemon's timeline, total |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|---:|")
         for key, label in (("provided", "provided.al2023, on demand"), ("python", "python3.11, prestarted")):
             row = tm["rows"].get(key)
             if not row:
@@ -279,14 +280,18 @@ def render(sections):
                 r = row[tag]
                 t = r["total_ms"] or {}
                 st = r["startup_ms"]
-                w("| %s | %s | %s | %s | %s | %s | %s |" % (
+                med = lambda phase: _f((st.get(phase) or {}).get("median"))
+                w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                     label, "ext4 on a loop device" if tag == "disk" else "tmpfs (`--tmpfs-tmp`)", t.get("n", 0),
-                    _f(t.get("median")), _f(t.get("p99")),
-                    _f((st.get("SandboxMs") or {}).get("median")), _f((st.get("AssignMs") or {}).get("median"))))
-            w("| %s | **difference of medians** | | **%s** | | | |" % (label, _f(row.get("median_delta_ms"))))
+                    _f(t.get("median")), _f(t.get("p99")), med("PrepareMs"), med("SandboxMs"), med("AssignMs"),
+                    med("TotalMs")))
+            w("| %s | **difference of medians** | | **%s** | | | | | |" % (label, _f(row.get("median_delta_ms"))))
         w("")
-        w("Environments of the disk daemon that found no ready image and got a tmpfs instead: %s."
-          % tm.get("tmpfs_fallbacks_in_disk_daemon"))
+        w("Prepare (the daemon takes an image and chowns its root), sandbox setup (init receives it and "
+          "moves it onto /tmp instead of mounting a tmpfs) and assignment (a prestarted environment: "
+          "the image mounted over its tmpfs) are the steps a disk-backed /tmp touches; medians, ms, "
+          "from the daemon's timeline of each environment. Environments of the disk daemon that found "
+          "no ready image and got a tmpfs instead: %s." % tm.get("tmpfs_fallbacks_in_disk_daemon"))
         w("")
     if fr:
         w("## Freezing idle environments")
@@ -312,11 +317,19 @@ def render(sections):
         w("")
         w("| runtime | daemon, idle before the call | n | median | p99 |")
         w("|---|---|---:|---:|---:|")
+        added = []
         for key, rows in fr.get("first_call_ms", {}).items():
             for label, r in rows.items():
                 if r:
                     w("| %s | %s | %d | %s | %s |" % (key, label, r["n"], _f(r["median"], 3), _f(r["p99"], 3)))
+            f, n = rows.get("freezing, idle 300 ms"), rows.get("not-freezing, idle 300 ms")
+            if f and n:
+                added.append("%s %+.3f ms" % (key, f["median"] - n["median"]))
         w("")
+        if added:
+            w("What a thaw adds to the first call after idling (median, frozen against not frozen after "
+              "the same 300 ms): %s." % ", ".join(added))
+            w("")
         load = fr.get("load", {})
         if load:
             any_row = next(iter(load.values()))
