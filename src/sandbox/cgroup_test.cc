@@ -233,6 +233,10 @@ TEST_F(CgroupTest, DetectJoinsTheFreezerAndThawsTheGroupsOfDaemonsThatAreGone) {
   EXPECT_NE((*manager)->Describe().find("freezer="), std::string::npos);
   EXPECT_TRUE(fs::exists(root_ / "freezer/lambent" / std::to_string(::getpid())));
   EXPECT_EQ(Read(root_ / "freezer/lambent/999999999/env-1/freezer.state"), "THAWED");
+  // One empty group stays frozen while the manager lives: the kernel's freezer stays switched
+  // on, and thawing an environment is not a kernel text patch.
+  EXPECT_EQ(Read(root_ / "freezer/lambent" / std::to_string(::getpid()) / "frozen-sentinel/freezer.state"),
+            "FROZEN");
 }
 
 TEST(CpuShare, FollowsLambdasRuleWithAFloor) {

@@ -11,6 +11,7 @@ the module is skipped, except under CI=true where that is a failure.
 
 import json
 import os
+import signal
 import time
 
 import pytest
@@ -292,12 +293,16 @@ def test_a_frozen_prestarted_environment_is_thawed_for_its_function(make_daemon)
     assert [e["InitPid"] for e in envs] == [waiting["InitPid"]], (envs, waiting)
 
 
-def test_frozen_environments_stop_with_the_daemon(make_daemon):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_frozen_environments_stop_with_the_daemon(make_daemon, sig):
     daemon = make_daemon("--prestart", "0").start()
     deploy(daemon, "stopper")
     call(daemon, "stopper", op="spin")
+    backing = backing_file(call(daemon, "stopper", op="info")["mount"]["source"])
     pids = environment_pids(daemon, "stopper")
     assert wait_until(lambda: freezer_state(pids[0]) == "FROZEN", timeout=5)
-    daemon.stop()
-    assert daemon.proc.returncode == 0
-    assert wait_until(lambda: not any(os.path.exists(f"/proc/{p}") for p in pids), timeout=10), pids
+    # Frozen processes sit out their parent-death SIGKILL until something thaws them: the
+    # daemon itself on a stop, its cgroup watchdog after a SIGKILL.
+    daemon.stop(sig)
+    assert wait_until(lambda: not any(os.path.exists(f"/proc/{p}") for p in pids), timeout=15), pids
+    assert wait_until(lambda: backing not in loop_backing_files(), timeout=10), backing
