@@ -151,6 +151,16 @@ int main(int argc, char** argv) {
     std::cout << app.get_formatter()->make_help(&app, "lambent", CLI::AppFormatMode::Normal);
     return 2;
   }
+  bool asks_help_or_version = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    asks_help_or_version |= arg == "-h" || arg == "--help" || arg == "--version";
+  }
+  if (word.empty() && !asks_help_or_version) {
+    std::cerr << "lambent: a command is required. The commands are: " << SubcommandNames(app)
+              << ". `lambent help` describes them.\n";
+    return 2;
+  }
   if (!word.empty() && app.get_subcommands([&](CLI::App* sub) { return sub->check_name(word); }).empty()) {
     std::cerr << "lambent: '" << word << "' is not a lambent command. The commands are: "
               << SubcommandNames(app) << ". `lambent help` describes them.\n";

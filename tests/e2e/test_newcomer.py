@@ -158,6 +158,12 @@ def test_an_unknown_command_names_itself_and_lists_the_real_ones(bin_dir):
         assert "A subcommand is required" not in result.stderr
 
 
+def test_options_without_a_command_say_a_command_is_required_and_list_them(bin_dir):
+    result = lambent(bin_dir, "--endpoint", "http://127.0.0.1:1")
+    assert result.returncode == 2
+    assert "a command is required" in result.stderr and "deploy" in result.stderr, result.stderr
+
+
 def test_status_shows_the_daemon_its_functions_and_environments(daemon, tmp_path):
     fn = write_function(tmp_path / "fn")
     daemon.cli("deploy", str(fn), "--name", "st-one", "--runtime", f"python3.{host_python_minor()}",
