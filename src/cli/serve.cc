@@ -76,12 +76,17 @@ void RunEventLoop(asio::io_context& io) {
 int Serve(const ServeOptions& options) {
   // Requests are not authenticated yet: whoever reaches the API can deploy code and run it
   // here, so the network gets it only when the operator says so.
-  if (!IsLoopbackListen(options.listen) && !options.insecure_no_auth) {
-    std::cerr << "lambent: refusing to listen on " << options.listen
-              << ": lambent does not check request signatures yet, so anyone who can reach this "
-                 "address could deploy and run code on this host. Listen on 127.0.0.1 (the "
-                 "default), or add --insecure-no-auth if the network is trusted.\n";
-    return 2;
+  if (!IsLoopbackListen(options.listen)) {
+    if (!options.insecure_no_auth) {
+      std::cerr << "lambent: refusing to listen on " << options.listen
+                << ": lambent does not check request signatures yet, so anyone who can reach this "
+                   "address could deploy and run code on this host. Listen on 127.0.0.1 (the "
+                   "default), or add --insecure-no-auth if the network is trusted.\n";
+      return 2;
+    }
+    spdlog::warn("listening on {} without authentication (--insecure-no-auth): anyone who "
+                 "reaches it can deploy and run code on this host",
+                 options.listen);
   }
   ::signal(SIGPIPE, SIG_IGN);
   auto colon = options.listen.rfind(':');

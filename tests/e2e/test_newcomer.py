@@ -502,6 +502,17 @@ def test_serve_refuses_a_non_loopback_listen_address_without_insecure_no_auth(bi
         assert not (tmp_path / "data").exists(), "refused before anything is set up"
 
 
+def test_insecure_no_auth_lets_serve_past_the_refusal_with_a_warning(bin_dir, tmp_path):
+    # 192.0.2.1 (TEST-NET-1) is no address of this host: the bind fails, so nothing listens
+    # beyond loopback, but the refusal has been passed and the warning written by then.
+    result = subprocess.run([str(bin_dir / "lambent"), "serve", "--listen", f"192.0.2.1:{free_port()}",
+                             "--insecure-no-auth", "--data-dir", str(tmp_path / "data")],
+                            capture_output=True, text=True, timeout=60)
+    output = result.stdout + result.stderr
+    assert "without authentication" in output and "refusing" not in output, output
+    assert result.returncode != 0 and "bind(192.0.2.1" in output, output
+
+
 def test_serve_on_loopback_needs_no_flag_and_accepts_insecure_no_auth(make_daemon):
     plain = make_daemon().start()
     assert plain.request("GET", "/lambent/v1/health")[0] == 200
