@@ -242,7 +242,16 @@ int Serve(const ServeOptions& options) {
     fs::path images = data_dir / "tmp-images";
     fs::remove_all(images, ec);  // only a template a crash interrupted can be there
     fs::create_directories(images, ec);
-    tmp_pool.emplace(sandbox::TmpPoolOptions{.dir = images});
+    // Ready from the start: Lambda's default size and every size a deployed function has.
+    sandbox::TmpPoolOptions pool_options{.dir = images};
+    for (const auto& config : registry.List()) {
+      if (pool_options.initial_sizes.size() >= pool_options.max_sizes) break;
+      if (std::find(pool_options.initial_sizes.begin(), pool_options.initial_sizes.end(),
+                    config->ephemeral_storage_mb) == pool_options.initial_sizes.end()) {
+        pool_options.initial_sizes.push_back(config->ephemeral_storage_mb);
+      }
+    }
+    tmp_pool.emplace(pool_options);
     env_context.tmp_pool = &*tmp_pool;
     // The first cold starts after start-up find one ready (making one takes ~50 ms).
     if (!tmp_pool->WaitReady(512, 1, std::chrono::seconds(3))) {

@@ -234,6 +234,16 @@ def test_tmp_is_sized_by_ephemeral_storage(make_daemon):
     assert 1024 <= info["free_mb"] <= 1025, info
 
 
+def test_sizes_of_deployed_functions_are_ready_after_a_restart(make_daemon, tmp_path):
+    first = make_daemon("--prestart", "0", data_dir=tmp_path / "kept").start()
+    deploy(first, "sized-2048", storage=2048)
+    first.stop()
+    daemon = make_daemon("--prestart", "0", data_dir=tmp_path / "kept").start()
+    info = call(daemon, "sized-2048", op="info")
+    assert info["mount"]["type"] == "ext4", info
+    assert 2048 <= info["free_mb"] <= 2049, info
+
+
 def test_tmp_falls_back_to_a_tmpfs_when_asked(make_daemon):
     daemon = make_daemon("--tmpfs-tmp", "--prestart", "0").start()
     deploy(daemon, "tmpfs-tmp")
