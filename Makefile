@@ -4,7 +4,7 @@ LISTEN ?= 127.0.0.1:9000
 JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 
-.PHONY: all deps build install uninstall test run bench clean
+.PHONY: all deps build install uninstall test run bench fuzz clean
 
 all: build
 
@@ -37,6 +37,10 @@ run: build
 
 bench: build
 	BUILD=$(BUILD) bash bench/run.sh
+
+# The daemon under fuzzed input for FUZZ_SECONDS (default 600); FUZZ_SEED=N replays a run.
+fuzz: build
+	/usr/bin/python3 tests/fuzz/fuzz_daemon.py --lambent-bin $(BUILD)/bin --seconds $(or $(FUZZ_SECONDS),600) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 clean:
 	rm -rf $(BUILD)
