@@ -201,7 +201,7 @@ def _misses(log_path):
 
 
 def tmp(b, procs, log, quick=False):
-    n = 10 if quick else 60
+    n = 10 if quick else 100
     gap = 0.03
     main = b.swap_daemon()
     daemons = {}
@@ -328,7 +328,8 @@ def render(sections):
         w("")
         if added:
             w("What a thaw adds to the first call after idling (median, frozen against not frozen after "
-              "the same 300 ms): %s." % ", ".join(added))
+              "the same 300 ms): %s. The write is the thaw figure above; the rest is the runtime "
+              "leaving the freezer and being scheduled before it reads its event." % ", ".join(added))
             w("")
         load = fr.get("load", {})
         if load:
