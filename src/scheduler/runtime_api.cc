@@ -1,0 +1,291 @@
+// The daemon's side of an environment's Runtime API: the runtime's requests (/next, results,
+// init errors, a prestarted runtime's request for its function) and the events it is given.
+#include <fcntl.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "base/ids.h"
+#include "base/json.h"
+#include "init/protocol.h"
+#include "scheduler/environment.h"
+#include "scheduler/error_documents.h"
+#include "telemetry/report.h"
+
+namespace lambent::scheduler {
+
+namespace beast_http = http::beast_http;
+using nlohmann::json;
+
+namespace {
+
+constexpr uint64_t kMaxResponseBytes = 6291556;  // Lambda's synchronous response limit
+constexpr std::string_view kRuntimePrefix = "/2018-06-01/runtime/";
+// Where a prestarted runtime (lambent's own) waits for its function: not part of Lambda's API.
+constexpr std::string_view kAssignmentPath = "/lambent/v1/runtime/assignment";
+
+http::Response RuntimeError(unsigned status, std::string_view type, std::string_view message) {
+  return http::MakeResponse(status, DumpJson(json{{"errorMessage", message}, {"errorType", type}}));
+}
+
+std::string TraceId() {
+  return fmt::format("Root=1-{:08x}-{};Parent={};Sampled=0", NowEpochMs() / 1000, RandomHex(12),
+                     RandomHex(8));
+}
+
+std::string FunctionArn(const EnvironmentContext& c, const registry::FunctionConfig& f) {
+  return fmt::format("arn:aws:lambda:{}:{}:function:{}", c.region, c.account_id, f.name);
+}
+
+}  // namespace
+
+uint64_t Environment::BodyLimit(const http::RequestHeader& header) const {
+  std::string_view target(header.target().data(), header.target().size());
+  if (target.ends_with("/response")) return kMaxResponseBytes;
+  return 1024 * 1024;
+}
+
+http::Response Environment::Reject(const http::RequestHeader& header, uint64_t limit) {
+  std::string_view target(header.target().data(), header.target().size());
+  if (active_ && active_->delivered && target.ends_with("/response") &&
+      target.find(active_->invocation->request_id) != std::string_view::npos) {
+    Complete({ErrorDocument("Function.ResponseSizeTooLarge",
+                            fmt::format("Response payload size exceeded maximum allowed payload "
+                                        "size ({} bytes).",
+                                        limit)),
+              true},
+             false);
+  }
+  return RuntimeError(413, "RequestEntityTooLarge",
+                      fmt::format("Request must be smaller than {} bytes", limit));
+}
+
+void Environment::Handle(http::Request request, http::Responder respond) {
+  // Whatever a function sends must cost at most its own environment, never the daemon.
+  try {
+    Route(request, respond);
+  } catch (const std::exception& e) {
+    spdlog::error("environment {}: {} {}: {}", log_stream_, std::string_view(request.method_string()),
+                  ValidUtf8(request.target()), e.what());
+    if (respond.connected()) respond(RuntimeError(500, "ServiceException", "internal error"));
+  } catch (...) {
+    spdlog::error("environment {}: unknown exception", log_stream_);
+    if (respond.connected()) respond(RuntimeError(500, "ServiceException", "internal error"));
+  }
+}
+
+void Environment::Route(http::Request& request, http::Responder& respond) {
+  if (dead_) return;
+  std::string_view target(request.target().data(), request.target().size());
+  if (target == kAssignmentPath && request.method() == beast_http::verb::get) {
+    return OnAssignmentRequest(std::move(respond));
+  }
+  if (!target.starts_with(kRuntimePrefix)) {
+    return respond(RuntimeError(404, "NotFound", "unknown Runtime API path"));
+  }
+  std::string_view path = target.substr(kRuntimePrefix.size());
+  bool post = request.method() == beast_http::verb::post;
+  if (path == "invocation/next" && request.method() == beast_http::verb::get) {
+    return OnNext(std::move(respond));
+  }
+  if (path == "init/error" && post) return OnInitError(request, std::move(respond));
+  if (post && path.starts_with("invocation/")) {
+    std::string_view rest = path.substr(11);
+    auto slash = rest.rfind('/');
+    if (slash != std::string_view::npos) {
+      std::string id(rest.substr(0, slash));
+      std::string_view action = rest.substr(slash + 1);
+      if (action == "response") return OnResult(id, request, false, std::move(respond));
+      if (action == "error") return OnResult(id, request, true, std::move(respond));
+    }
+  }
+  respond(RuntimeError(404, "NotFound", "unknown Runtime API path"));
+}
+
+void Environment::OnAssignmentRequest(http::Responder respond) {
+  if (kind_ != Kind::kPrestarted || parked_assignment_ || startup_.ready.time_since_epoch().count()) {
+    return respond(RuntimeError(403, "InvalidStateTransition", "this environment is not waiting for a function"));
+  }
+  parked_assignment_ = std::move(respond);
+  startup_.ready = std::chrono::steady_clock::now();
+  timer_.cancel();  // the start deadline: waiting for a function may take as long as it takes
+  BecomeAvailable();
+}
+
+Result<void> Environment::Adopt(registry::ConfigPtr config, EnvironmentListener& listener) {
+  if (!waiting_for_function() || !available_ || dead_ || !parked_assignment_) {
+    return tl::unexpected(Error::Internal("the prestarted environment is not ready"));
+  }
+  if (context_.hold_code) code_hold_ = context_.hold_code(config->code_key);
+  auto code_tree = sandbox::OpenReadOnlyTree(AT_FDCWD, context_.code_dir(config->code_key).string());
+  if (!code_tree) return tl::unexpected(code_tree.error());
+  config_ = std::move(config);
+  adopted_ = true;
+  if (cgroup_) {
+    if (auto ok = cgroup_->SetLimits(Limits()); !ok) return ok;
+  }
+  freezer_.Wake();
+  sandbox::TmpImage tmp = context_.tmp_pool && host_id_
+                              ? context_.tmp_pool->TakeImage(config_->ephemeral_storage_mb, *host_id_, *host_id_)
+                              : sandbox::TmpImage();
+  if (auto sent = init::Send(control_.native_handle(),
+                             {init::MessageType::kAssign, config_->ephemeral_storage_mb, 0}, code_tree->get(),
+                             tmp ? tmp.fd() : -1);
+      !sent) {
+    return sent;
+  }
+  startup_.adopted = std::chrono::steady_clock::now();
+  available_ = false;
+  listener_ = &listener;
+  log_stream_ = fmt::format("{}/[{}]{}", FormatDatePath(NowEpochMs()), config_->version, RandomHex(16));
+  timer_.expires_after(std::chrono::seconds(10 + config_->timeout_s));
+  timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && !self->initialized_) self->Die(DeathCause::kInitTimeout);
+  });
+  return Ok();
+}
+
+void Environment::OnAssigned(int error) {
+  if (!adopted_ || !parked_assignment_ || error != 0) {
+    spawn_errno_ = error;
+    return Die(DeathCause::kAssignFailed);
+  }
+  startup_.assigned = std::chrono::steady_clock::now();
+  json variables = json::object();
+  for (const auto& variable : RuntimeEnvironment("/var/task")) {
+    auto eq = variable.find('=');
+    variables[variable.substr(0, eq)] = variable.substr(eq + 1);
+  }
+  auto respond = std::move(*parked_assignment_);
+  parked_assignment_.reset();
+  respond(http::MakeResponse(200, DumpJson(json{{"Environment", variables}})));
+}
+
+void Environment::OnNext(http::Responder respond) {
+  if (kind_ == Kind::kPrestarted && !startup_.assigned.time_since_epoch().count()) {
+    return respond(RuntimeError(403, "InvalidStateTransition", "this environment has no function yet"));
+  }
+  if (!initialized_) {
+    initialized_ = true;
+    startup_.first_next = std::chrono::steady_clock::now();
+    // Lambda's Init Duration is the runtime's and the function's own start, not the
+    // sandbox's: from the runtime's execve on (a prestarted one's: from its assignment).
+    SteadyTime from = adopted_                                         ? startup_.adopted
+                      : startup_.runtime_started.time_since_epoch().count() ? startup_.runtime_started
+                                                                          : startup_.cloned;
+    init_duration_ms_ = std::chrono::duration<double, std::milli>(startup_.first_next - from).count();
+    timer_.cancel();
+  }
+  if (active_ && !active_->delivered) return Deliver(std::move(respond));
+  parked_next_.push_back(std::move(respond));
+  BecomeAvailable();
+}
+
+std::unique_ptr<Invocation> Environment::Assign(std::unique_ptr<Invocation> invocation) {
+  // Before the event is written: a runtime frozen before it got back to /next asks then.
+  freezer_.Wake();
+  available_ = false;
+  bool abandoned = false;
+  while (!parked_next_.empty()) {
+    auto respond = std::move(parked_next_.front());
+    parked_next_.pop_front();
+    // An event written to a /next the runtime has given up on would be lost, and its caller
+    // would wait out the whole timeout: only a connection still open gets it.
+    if (!respond.peer_open()) {
+      abandoned = true;
+      continue;
+    }
+    active_ = std::make_unique<Active>();
+    active_->invocation = std::move(invocation);
+    Deliver(std::move(respond));
+    return nullptr;
+  }
+  // The runtime dropped every /next it had: the event goes to another environment, and
+  // this one is available again when its runtime asks anew.
+  if (abandoned) return invocation;
+  // It has just answered, and its next /next is on the way (OnNext delivers).
+  active_ = std::make_unique<Active>();
+  active_->invocation = std::move(invocation);
+  return nullptr;
+}
+
+void Environment::Deliver(http::Responder respond) {
+  Invocation& inv = *active_->invocation;
+  active_->delivered = true;
+  active_->started = std::chrono::steady_clock::now();
+  ++invocations_;
+  Log(telemetry::StartLine(inv.request_id, config_->version));
+
+  int64_t deadline = NowEpochMs() + int64_t(config_->timeout_s) * 1000;
+  http::Response response{beast_http::status::ok, 11};
+  response.set("Lambda-Runtime-Aws-Request-Id", inv.request_id);
+  response.set("Lambda-Runtime-Deadline-Ms", std::to_string(deadline));
+  response.set("Lambda-Runtime-Invoked-Function-Arn",
+               inv.invoked_arn.empty() ? FunctionArn(context_, *config_) : inv.invoked_arn);
+  response.set("Lambda-Runtime-Trace-Id", TraceId());
+  if (!inv.client_context.empty()) response.set("Lambda-Runtime-Client-Context", inv.client_context);
+  response.set(beast_http::field::content_type, "application/json");
+  response.body() = std::move(inv.payload);
+  respond(std::move(response));
+
+  timer_.expires_after(std::chrono::seconds(config_->timeout_s));
+  timer_.async_wait([self = shared_from_this(), id = inv.request_id](boost::system::error_code ec) {
+    if (!ec && self->active_ && self->active_->invocation->request_id == id) {
+      self->Die(DeathCause::kTimeout);
+    }
+  });
+}
+
+void Environment::OnResult(const std::string& id, http::Request& request, bool is_error,
+                           http::Responder respond) {
+  if (!active_ || !active_->delivered || active_->invocation->request_id != id) {
+    if (id == last_completed_id_) {
+      return respond(RuntimeError(403, "InvalidStateTransition",
+                                  "State transition from Ready to InvocationResponse failed"));
+    }
+    return respond(RuntimeError(400, "InvalidRequestID", "Invalid request ID"));
+  }
+  respond(http::MakeResponse(202, R"({"status":"OK"})"));
+  DrainOutput();
+  Outcome outcome;
+  outcome.function_error = is_error;
+  if (!is_error) {
+    outcome.body = std::move(request.body());
+  } else {
+    // The runtime's error document goes to the caller as it is when it is one; otherwise
+    // build one from what the runtime said (the Node client sends no type header).
+    auto doc = json::parse(request.body(), nullptr, false);
+    if (doc.is_object()) {
+      outcome.body = std::move(request.body());
+    } else {
+      auto type_header = request.find("Lambda-Runtime-Function-Error-Type");
+      std::string type = type_header != request.end() ? std::string(type_header->value()) : "Unhandled";
+      outcome.body = ErrorDocument(type, request.body());
+    }
+  }
+  Complete(std::move(outcome), false);
+  BecomeAvailable();
+}
+
+void Environment::BecomeAvailable() {
+  if (dead_ || active_ || available_) return;
+  available_ = true;
+  idle_since_ = std::chrono::steady_clock::now();
+  freezer_.Idle();
+  listener_->OnAvailable(shared_from_this());
+}
+
+void Environment::OnInitError(http::Request& request, http::Responder respond) {
+  auto doc = json::parse(request.body(), nullptr, false);
+  auto type_header = request.find("Lambda-Runtime-Function-Error-Type");
+  std::string type = type_header != request.end() ? std::string(type_header->value()) : "Runtime.Unknown";
+  if (!doc.is_object()) doc = json{{"errorMessage", request.body()}};
+  if (!doc.contains("errorType")) doc["errorType"] = type;
+  init_error_ = DumpJson(doc);
+  respond(http::MakeResponse(202, R"({"status":"OK"})"));
+}
+
+}  // namespace lambent::scheduler
