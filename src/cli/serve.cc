@@ -253,10 +253,17 @@ int Serve(const ServeOptions& options) {
     }
     tmp_pool.emplace(pool_options);
     env_context.tmp_pool = &*tmp_pool;
-    // The first cold starts after start-up find one ready (making one takes ~50 ms).
-    if (!tmp_pool->WaitReady(512, 1, std::chrono::seconds(3))) {
-      spdlog::warn("no /tmp image ready yet{}{}", tmp_pool->stats().error.empty() ? "" : ": ",
-                   tmp_pool->stats().error);
+    // The first cold starts after start-up find one ready, of every size a deployed function
+    // has (making one takes ~50 ms; a miss would get a tmpfs, counted in memory).
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::vector<int> sizes = pool_options.initial_sizes;
+    if (std::find(sizes.begin(), sizes.end(), 512) == sizes.end()) sizes.push_back(512);
+    for (int size : sizes) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (!tmp_pool->WaitReady(size, 1, std::max(left, std::chrono::milliseconds(1)))) {
+        spdlog::warn("no {} MB /tmp image ready yet{}{}", size, tmp_pool->stats().error.empty() ? "" : ": ",
+                     tmp_pool->stats().error);
+      }
     }
   } else if (sandboxed) {
     spdlog::warn("/tmp is a tmpfs, counted in each function's memory ({})",
