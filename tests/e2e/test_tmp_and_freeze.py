@@ -128,10 +128,15 @@ def replace_environment(daemon, name, value):
 
 
 def backing_file(device):
-    """The file behind loop device /dev/loopN, or None when it is detached."""
+    """The image behind loop device /dev/loopN, or None when it is detached: its backing file
+    and the device's diskseq. A freed loop device and inode number are soon reused for a new
+    image with the very same path; the diskseq, new at every attach, tells them apart."""
     try:
-        with open(f"/sys/block/{os.path.basename(device)}/loop/backing_file") as f:
-            return f.read().strip()
+        name = os.path.basename(device)
+        with open(f"/sys/block/{name}/loop/backing_file") as f:
+            backing = f.read().strip()
+        with open(f"/sys/block/{name}/diskseq") as f:
+            return f"{backing} (diskseq {f.read().strip()})"
     except OSError:
         return None
 
