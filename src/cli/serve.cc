@@ -14,7 +14,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <spdlog/spdlog.h>
 
@@ -31,6 +30,7 @@
 #include "sandbox/launcher.h"
 #include "scheduler/scheduler.h"
 #include "telemetry/log_store.h"
+#include "telemetry/log_writer.h"
 
 namespace lambent::cli {
 
@@ -43,16 +43,6 @@ fs::path BinaryDir() {
   std::error_code ec;
   auto exe = fs::read_symlink("/proc/self/exe", ec);
   return ec ? fs::current_path() : exe.parent_path();
-}
-
-// Flushes buffered function logs a few times a second, off the invoke path.
-void ScheduleLogFlush(asio::steady_timer& timer, telemetry::LogStore& logs) {
-  timer.expires_after(std::chrono::milliseconds(200));
-  timer.async_wait([&timer, &logs](boost::system::error_code ec) {
-    if (ec) return;
-    logs.Flush();
-    ScheduleLogFlush(timer, logs);
-  });
 }
 
 // Runs the event loop until it is stopped. Request handlers catch what they throw; this is
@@ -292,14 +282,14 @@ int Serve(const ServeOptions& options) {
     return 1;
   }
 
-  asio::steady_timer flush_timer(io);
-  ScheduleLogFlush(flush_timer, logs);
+  // Function logs reach their files a few times a second, from a thread of their own: the io
+  // thread only buffers them.
+  telemetry::LogWriter log_writer(logs, std::chrono::milliseconds(200));
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int signal) {
     spdlog::info("signal {}: stopping", signal);
     server.Stop();
     scheduler.Shutdown();
-    flush_timer.cancel();
     io.stop();
   });
 
@@ -311,7 +301,7 @@ int Serve(const ServeOptions& options) {
   io.restart();
   io.poll();
   workers.join();
-  logs.Flush();
+  log_writer.Stop();
   return 0;
 }
 

@@ -117,28 +117,30 @@ void LogStore::Append(const std::string& function, std::string_view bytes) {
 }
 
 void LogStore::Flush() {
-  std::lock_guard lock(mutex_);
-  FlushLocked();
+  std::lock_guard writing(write_mutex_);
+  FlushWriting();
 }
 
-void LogStore::FlushLocked() {
-  for (auto& [function, bytes] : pending_) {
+void LogStore::FlushWriting() {
+  // Appends wait only for the swap, never for a write: the disk is written with the
+  // buffers already taken, under write_mutex_ alone, which also keeps batches in order.
+  std::map<std::string, std::string> batch;
+  std::map<std::string, int64_t> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    batch.swap(pending_);
+    dropped.swap(dropped_);
+  }
+  for (auto& [function, bytes] : batch) {
     if (bytes.empty()) continue;
-    if (exists_ && !exists_(function)) {
-      bytes.clear();
-      continue;
-    }
-    if (auto it = dropped_.find(function); it != dropped_.end()) {
+    if (exists_ && !exists_(function)) continue;
+    if (auto it = dropped.find(function); it != dropped.end()) {
       // Said in the log itself, where the reader notices the gap.
       WriteLocked(function, fmt::format("[lambent: {} bytes of output dropped: over this function's log limit]\n",
                                         it->second));
-      dropped_.erase(it);
     }
     WriteLocked(function, bytes);
-    bytes.clear();
   }
-  pending_.clear();
-  dropped_.clear();
 }
 
 void LogStore::WriteLocked(const std::string& function, std::string_view bytes) {
@@ -175,10 +177,14 @@ void LogStore::WriteLocked(const std::string& function, std::string_view bytes) 
 }
 
 void LogStore::Remove(const std::string& function) {
-  std::lock_guard lock(mutex_);
-  pending_.erase(function);
-  dropped_.erase(function);
-  mid_line_.erase(function);
+  // After a flush under way, so that it cannot write the files again once they are gone.
+  std::lock_guard writing(write_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    pending_.erase(function);
+    dropped_.erase(function);
+    mid_line_.erase(function);
+  }
   for (const auto& path : {Current(function), Previous(function)}) {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
       spdlog::warn("unlink({}): {}", path.string(), std::strerror(errno));
@@ -187,6 +193,7 @@ void LogStore::Remove(const std::string& function) {
 }
 
 void LogStore::RemoveAllExcept(const std::set<std::string>& functions) {
+  std::lock_guard writing(write_mutex_);
   std::lock_guard lock(mutex_);
   std::error_code ec;
   for (std::filesystem::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
@@ -267,8 +274,8 @@ Result<std::string> LogStore::ReadStored(const std::string& function, size_t tai
   // opens, and read without it: Append is on the invoke path and must not wait for a big read.
   Log log;
   {
-    std::lock_guard lock(mutex_);
-    FlushLocked();
+    std::lock_guard writing(write_mutex_);
+    FlushWriting();
     for (const auto& path : {Previous(function), Current(function)}) {
       Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
       if (!fd) continue;

@@ -22,8 +22,8 @@ struct LogLimits {
   int64_t max_bytes_per_function = kDefaultMaxLogBytes;
   // Whether a function still exists. Buffered lines of a function that does not are dropped
   // when they would be written: a deleted function's late output must not bring its log
-  // back. Unset: every function exists. Called with the store's lock held, so it must not
-  // call back into the store.
+  // back. Unset: every function exists. Called while the store writes (not with the lock
+  // appends take), so it must not call back into the store.
   std::function<bool(const std::string& function)> exists;
   // Whether each line is stored with the time it was appended ("2024-01-01T00:00:00.000Z "
   // before it), as CloudWatch keeps a time per event. Read() gives it back only when asked.
@@ -32,8 +32,8 @@ struct LogLimits {
 
 // The per-function logs (as a log group would be): `<dir>/<function>.log`, rotated to
 // `<function>.log.1` when it reaches half the limit. Appends are buffered in memory and
-// reach the file on Flush(), which the daemon calls on a timer, so the invoke path never
-// waits for a write; what is buffered for one function is bounded by half the limit too.
+// reach the file on Flush(), which the daemon calls from a writer thread of its own, so the
+// invoke path never waits for a write; what is buffered for one function is bounded by half the limit too.
 // Thread-safe.
 class LogStore {
  public:
@@ -56,14 +56,17 @@ class LogStore {
 
  private:
   Result<std::string> ReadStored(const std::string& function, size_t tail_lines);
-  void FlushLocked();
-  void WriteLocked(const std::string& function, std::string_view bytes);
+  void FlushWriting();  // write_mutex_ held
+  void WriteLocked(const std::string& function, std::string_view bytes);  // write_mutex_ held
   std::filesystem::path Current(const std::string& function) const;
   std::filesystem::path Previous(const std::string& function) const;
 
   const std::filesystem::path dir_;
   const int64_t file_limit_;  // bytes per file: half the function's limit
   const std::function<bool(const std::string&)> exists_;
+  // Held while the files are written, read for a tail, or removed; taken before mutex_.
+  std::mutex write_mutex_;
+  // Held by Append (the io thread) only for buffering, and briefly by a flush to take the buffers.
   std::mutex mutex_;
   std::map<std::string, std::string> pending_;  // GUARDED_BY(mutex_)
   std::map<std::string, int64_t> dropped_;      // GUARDED_BY(mutex_): bytes cut from pending_
