@@ -15,6 +15,7 @@ std::string NewRevisionId() { return NewRequestId(); }
 }  // namespace
 
 Result<void> Registry::Load() {
+  std::lock_guard changing(change_mutex_);
   auto all = store_->LoadAll();
   if (!all) return tl::unexpected(all.error());
   std::unique_lock lock(mutex_);
@@ -42,7 +43,7 @@ std::vector<ConfigPtr> Registry::List() const {
 }
 
 Result<ConfigPtr> Registry::Create(FunctionConfig config) {
-  std::unique_lock lock(mutex_);
+  std::lock_guard changing(change_mutex_);
   if (functions_.contains(config.name)) {
     return tl::unexpected(Error::Conflict(fmt::format("Function already exist: {}", config.name)));
   }
@@ -51,13 +52,14 @@ Result<ConfigPtr> Registry::Create(FunctionConfig config) {
   config.last_modified_ms = NowEpochMs();
   if (auto ok = store_->Put(config); !ok) return tl::unexpected(ok.error());
   auto ptr = std::make_shared<const FunctionConfig>(std::move(config));
+  std::unique_lock lock(mutex_);
   functions_[ptr->name] = ptr;
   return ptr;
 }
 
 Result<ConfigPtr> Registry::Update(const std::string& name, const std::string& expected_revision,
                                    const std::function<Result<void>(FunctionConfig&)>& mutate) {
-  std::unique_lock lock(mutex_);
+  std::lock_guard changing(change_mutex_);
   auto it = functions_.find(name);
   if (it == functions_.end()) {
     return tl::unexpected(Error::NotFound(fmt::format("Function not found: {}", name)));
@@ -74,18 +76,21 @@ Result<ConfigPtr> Registry::Update(const std::string& name, const std::string& e
   next.revision_id = NewRevisionId();
   next.last_modified_ms = NowEpochMs();
   if (auto ok = store_->Put(next); !ok) return tl::unexpected(ok.error());
-  it->second = std::make_shared<const FunctionConfig>(std::move(next));
-  return it->second;
+  auto ptr = std::make_shared<const FunctionConfig>(std::move(next));
+  std::unique_lock lock(mutex_);
+  it->second = ptr;
+  return ptr;
 }
 
 Result<ConfigPtr> Registry::Delete(const std::string& name) {
-  std::unique_lock lock(mutex_);
+  std::lock_guard changing(change_mutex_);
   auto it = functions_.find(name);
   if (it == functions_.end()) {
     return tl::unexpected(Error::NotFound(fmt::format("Function not found: {}", name)));
   }
   if (auto ok = store_->DeleteFunction(name); !ok) return tl::unexpected(ok.error());
   ConfigPtr old = it->second;
+  std::unique_lock lock(mutex_);
   functions_.erase(it);
   return old;
 }

@@ -3,6 +3,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -17,8 +18,9 @@ namespace lambent::registry {
 using ConfigPtr = std::shared_ptr<const FunctionConfig>;
 
 // The functions that exist: an in-memory map, written through to the store so it survives a
-// restart. Thread-safe: lookups take a shared lock (the invoke path), changes an exclusive
-// one and return only after the store has the change.
+// restart. Thread-safe. Changes are serialised by a lock of their own, held across the
+// store's write, and publish the result under the map's lock only once the store has it: a
+// lookup (the invoke path) takes the map's shared lock and never waits for the disk.
 class Registry {
  public:
   explicit Registry(std::unique_ptr<Store> store) : store_(std::move(store)) {}
@@ -43,9 +45,11 @@ class Registry {
   Result<ConfigPtr> Delete(const std::string& name);
 
  private:
-  std::unique_ptr<Store> store_;
+  std::unique_ptr<Store> store_;         // GUARDED_BY(change_mutex_)
+  std::mutex change_mutex_;              // taken before mutex_
   mutable std::shared_mutex mutex_;
-  std::map<std::string, ConfigPtr> functions_;  // GUARDED_BY(mutex_)
+  // Written with both locks held; read under either (changes read it under change_mutex_).
+  std::map<std::string, ConfigPtr> functions_;
 };
 
 }  // namespace lambent::registry

@@ -1,6 +1,9 @@
 #include "registry/registry.h"
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -137,6 +140,66 @@ TEST_F(RegistryTest, ADeleteTheStoreRefusesKeepsTheFunctionAndSaysWhy) {
     EXPECT_TRUE(registry.Find("hello"));
   }
   EXPECT_TRUE(OpenRegistry()->Find("hello"));
+}
+
+// A store whose writes wait until the test lets them go: a slow disk, or a long fsync.
+class StalledStore : public Store {
+ public:
+  Result<void> Put(const FunctionConfig&) override {
+    std::unique_lock lock(mutex);
+    writing = true;
+    changed.notify_all();
+    changed.wait(lock, [this] { return released; });
+    return Ok();
+  }
+  Result<void> DeleteFunction(const std::string&) override { return Ok(); }
+  Result<std::vector<FunctionConfig>> LoadAll() override { return std::vector<FunctionConfig>{}; }
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool writing = false;   // GUARDED_BY(mutex)
+  bool released = false;  // GUARDED_BY(mutex)
+};
+
+TEST_F(RegistryTest, LookupsDoNotWaitForAStoreWriteAndSeeTheChangeOnlyOnceItIsStored) {
+  auto owned = std::make_unique<StalledStore>();
+  StalledStore* store = owned.get();
+  Registry registry(std::move(owned));
+  ASSERT_TRUE(registry.Load());
+  {
+    std::lock_guard lock(store->mutex);
+    store->released = true;
+  }
+  ASSERT_TRUE(registry.Create(Hello()));
+  std::string before = registry.Find("hello")->revision_id;
+  {
+    std::lock_guard lock(store->mutex);
+    store->released = false;
+    store->writing = false;
+  }
+  std::thread update([&] {
+    ASSERT_TRUE(registry.Update("hello", "", [](FunctionConfig& c) {
+      c.memory_mb = 512;
+      return Ok();
+    }));
+  });
+  {
+    std::unique_lock lock(store->mutex);
+    store->changed.wait(lock, [&] { return store->writing; });
+  }
+  // The write is stalled: a lookup answers at once, with the configuration the store has.
+  auto seen = registry.Find("hello");
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->revision_id, before);
+  EXPECT_EQ(registry.List().size(), 1u);
+  {
+    std::lock_guard lock(store->mutex);
+    store->released = true;
+  }
+  store->changed.notify_all();
+  update.join();
+  EXPECT_EQ(registry.Find("hello")->memory_mb, 512);
+  EXPECT_NE(registry.Find("hello")->revision_id, before);
 }
 
 TEST(FunctionName, FollowsLambdasNamingRule) {
