@@ -205,22 +205,28 @@ Result<PackageInfo> PackageStore::Put(std::string_view zip_bytes) {
   }
 
   const PackageInfo info = InfoFor(hex, static_cast<int64_t>(zip_bytes.size()), *unzipped);
-  std::lock_guard lock(mutex_);
-  // The zip first: a visible tree always has its zip.
-  if (::rename(zip->path().c_str(), info.zip.c_str()) != 0) {
-    return tl::unexpected(Error::System("rename", info.zip.string(), errno));
+  {
+    std::lock_guard lock(mutex_);
+    // The zip first: a visible tree always has its zip.
+    if (::rename(zip->path().c_str(), info.zip.c_str()) != 0) {
+      return tl::unexpected(Error::System("rename", info.zip.string(), errno));
+    }
+    zip->release();
+    if (::rename(tree->path().c_str(), info.dir.c_str()) == 0) {
+      tree->release();
+    } else if (errno != EEXIST && errno != ENOTEMPTY) {
+      return tl::unexpected(Error::System("rename", info.dir.string(), errno));
+    }
+    // Otherwise a concurrent Put of the same bytes got there first with an identical tree;
+    // ours is dropped with `tree`, after the lock is released.
   }
-  zip->release();
-  if (::rename(tree->path().c_str(), info.dir.c_str()) == 0) {
-    tree->release();
-  } else if (errno != EEXIST && errno != ENOTEMPTY) {
-    return tl::unexpected(Error::System("rename", info.dir.string(), errno));
-  }
-  // Otherwise a concurrent Put of the same bytes got there first with an identical tree;
-  // ours is dropped with `tree`, after the lock is released.
+  // The renames are made durable without the lock: Get() serves cold starts on the io
+  // thread and must not wait for a disk flush. Nothing refers to the package before Put
+  // returns, so no one needs it durable sooner.
   if (auto synced = Sync(root_, /*whole_filesystem=*/false); !synced) {
     return tl::unexpected(synced.error());
   }
+  std::lock_guard lock(mutex_);
   known_[hex] = info;
   return InUseLocked(info);
 }
