@@ -276,6 +276,7 @@ int Serve(const ServeOptions& options) {
   server_options.session.idle_timeout = std::chrono::milliseconds(options.http_idle_timeout_ms);
   server_options.session.write_timeout = std::chrono::milliseconds(options.http_write_timeout_ms);
   server_options.session.spool = std::make_shared<http::BodySpool>(spool_dir, http::BodySpool::Limits{});
+  server_options.session.blocking = workers.get_executor();
   http::Server server(io, gateway, server_options);
   if (auto ok = server.Listen(host, uint16_t(port)); !ok) {
     spdlog::error("{}", ok.error().message());

@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -84,6 +86,10 @@ struct SessionOptions {
   std::shared_ptr<BodySpool> spool;
   // Counts this session while its socket is open (the server's connection cap); may be null.
   std::shared_ptr<std::atomic<size_t>> open_count;
+  // Where a spooled body is read back into memory (tens of milliseconds for a large upload):
+  // a thread pool's executor, so the io thread never reads a spool file. Unset: on the
+  // session's own executor.
+  std::optional<boost::asio::any_io_executor> blocking;
 };
 
 // Serves HTTP/1.1 on one connected socket, one request at a time, keep-alive.

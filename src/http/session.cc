@@ -8,6 +8,7 @@
 #include <optional>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/read_size.hpp>
 #include <fmt/format.h>
@@ -186,12 +187,29 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = parser_->get().keep_alive();
     auto message = parser_->release();
     parser_.reset();
-    auto body = message.body().Take();
+    if (message.body().spooled() && options_.blocking) {
+      // Read back on a worker, handled back here: the io thread does not wait for the disk.
+      auto data = std::make_shared<SpooledData>(std::move(message.body()));
+      auto header = std::make_shared<RequestHeader>(std::move(message.base()));
+      asio::post(*options_.blocking, [self = shared_from_this(), data, header]() mutable {
+        auto body = std::make_shared<Result<std::string>>(data->Take());
+        data.reset();
+        asio::dispatch(self->socket_.get_executor(), [self, header, body] {
+          self->Dispatch(std::move(*header), std::move(*body));
+        });
+      });
+      return;
+    }
+    Dispatch(std::move(message.base()), message.body().Take());
+  }
+
+  void Dispatch(RequestHeader header, Result<std::string> body) {
+    if (closed_) return;
     if (!body) {
       spdlog::warn("http: {}", body.error().message());
       return Refuse(handler_.ProtocolError(500, body.error().message()));
     }
-    Request request(std::move(message.base()), std::move(*body));
+    Request request(std::move(header), std::move(*body));
     handler_.Handle(std::move(request), Responder(shared_from_this()));
   }
 
