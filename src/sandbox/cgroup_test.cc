@@ -43,7 +43,7 @@ TEST_F(CgroupTest, V2WritesMemoryPidsAndCpuLimits) {
   fs::path d = root_ / "lambent" / "env-1";
   EXPECT_EQ(Read(d / "memory.max"), std::to_string(256ll << 20));
   EXPECT_EQ(Read(d / "pids.max"), "1024");
-  EXPECT_EQ(Read(d / "cpu.max"), "50000 100000");
+  EXPECT_EQ(Read(d / "cpu.max"), "5000 10000");
   ASSERT_TRUE((*dir)->Attach(4242));
   EXPECT_EQ(Read(d / "cgroup.procs"), "4242");
   // The destructor kills what cgroup.procs lists: it must not meet a real pid here.
@@ -71,7 +71,8 @@ TEST_F(CgroupTest, V1WritesEachControllersLimitAndReadsTheOomCounter) {
   ASSERT_TRUE(dir) << dir.error().message();
   EXPECT_EQ(Read(root_ / "memory/lambent/env-2/memory.limit_in_bytes"), std::to_string(128ll << 20));
   EXPECT_EQ(Read(root_ / "pids/lambent/env-2/pids.max"), "64");
-  EXPECT_EQ(Read(root_ / "cpu/lambent/env-2/cpu.cfs_quota_us"), "200000");
+  EXPECT_EQ(Read(root_ / "cpu/lambent/env-2/cpu.cfs_quota_us"), "20000");
+  EXPECT_EQ(Read(root_ / "cpu/lambent/env-2/cpu.cfs_period_us"), "10000");
   ASSERT_TRUE((*dir)->Attach(77));
   for (auto c : {"memory", "pids", "cpu"}) {
     EXPECT_EQ(Read(root_ / c / "lambent/env-2/cgroup.procs"), "77");
@@ -84,13 +85,31 @@ TEST_F(CgroupTest, V1WritesEachControllersLimitAndReadsTheOomCounter) {
   EXPECT_TRUE(usage.oom_killed);
 }
 
+TEST_F(CgroupTest, TheCpuBurstFollowsTheQuotaWhereTheKernelHasOne) {
+  fs::create_directories(root_ / "v2/lambent/env-6");
+  Write(root_ / "v2/lambent/env-6/cpu.max.burst", "0");
+  auto v2 = MakeCgroupV2(root_ / "v2/lambent")->Create("env-6", {128ll << 20, 1024, 0.25});
+  ASSERT_TRUE(v2) << v2.error().message();
+  EXPECT_EQ(Read(root_ / "v2/lambent/env-6/cpu.max"), "2500 10000");
+  EXPECT_EQ(Read(root_ / "v2/lambent/env-6/cpu.max.burst"), "2500");
+  Write(root_ / "v2/lambent/env-6/cgroup.procs", "");
+
+  fs::create_directories(root_ / "v1/cpu/lambent/env-7");
+  Write(root_ / "v1/cpu/lambent/env-7/cpu.cfs_burst_us", "0");
+  auto v1 = MakeCgroupV1({{"cpu", root_ / "v1/cpu/lambent"}})->Create("env-7", {128ll << 20, 1024, 0.25});
+  ASSERT_TRUE(v1) << v1.error().message();
+  EXPECT_EQ(Read(root_ / "v1/cpu/lambent/env-7/cpu.cfs_quota_us"), "2500");
+  EXPECT_EQ(Read(root_ / "v1/cpu/lambent/env-7/cpu.cfs_burst_us"), "2500");
+  Write(root_ / "v1/cpu/lambent/env-7/cgroup.procs", "");
+}
+
 TEST_F(CgroupTest, LimitsCanBeReplacedWhenAPrestartedEnvironmentIsAssigned) {
   fs::create_directories(root_ / "v2/lambent");
   auto v2 = MakeCgroupV2(root_ / "v2/lambent")->Create("env-4", {1024ll << 20, 1024, 1.0});
   ASSERT_TRUE(v2);
   ASSERT_TRUE((*v2)->SetLimits({256ll << 20, 1024, 0.25}));
   EXPECT_EQ(Read(root_ / "v2/lambent/env-4/memory.max"), std::to_string(256ll << 20));
-  EXPECT_EQ(Read(root_ / "v2/lambent/env-4/cpu.max"), "25000 100000");
+  EXPECT_EQ(Read(root_ / "v2/lambent/env-4/cpu.max"), "2500 10000");
 
   for (auto c : {"memory", "pids", "cpu"}) fs::create_directories(root_ / "v1" / c / "lambent");
   auto v1 = MakeCgroupV1({{"memory", root_ / "v1/memory/lambent"},
@@ -105,7 +124,7 @@ TEST_F(CgroupTest, LimitsCanBeReplacedWhenAPrestartedEnvironmentIsAssigned) {
     EXPECT_EQ(Read(root_ / "v1/memory/lambent/env-5/memory.limit_in_bytes"), std::to_string(mb << 20));
     EXPECT_EQ(Read(root_ / "v1/memory/lambent/env-5/memory.memsw.limit_in_bytes"), std::to_string(mb << 20));
   }
-  EXPECT_EQ(Read(root_ / "v1/cpu/lambent/env-5/cpu.cfs_quota_us"), "50000");
+  EXPECT_EQ(Read(root_ / "v1/cpu/lambent/env-5/cpu.cfs_quota_us"), "5000");
 }
 
 TEST_F(CgroupTest, V2NewProcessesAreBornInTheGroupThroughItsDirectory) {
