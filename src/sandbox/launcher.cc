@@ -22,6 +22,7 @@
 #include "init/sandbox_setup.h"
 #include "init/spawner.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/exec_init.h"
 
 namespace lambent::sandbox {
 namespace {
@@ -251,27 +252,13 @@ Result<Spawner> StartSpawner(int init_fd) {
   ::setsockopt(socket.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   char arg0[] = "lambent-init", arg1[] = "--spawner";
   char* argv[] = {arg0, arg1, nullptr};
-  char* envp[] = {nullptr};
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return tl::unexpected(Error::System("fork", "spawner", errno));
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) _exit(1);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    int devnull = ::open("/dev/null", O_RDWR);
-    // lambent-init is executed as descriptor 4, which closes with the execve.
-    int init = ::fcntl(init_fd, F_DUPFD_CLOEXEC, 64);
-    int socket_copy = ::fcntl(spawner_end.get(), F_DUPFD, 64);
-    if (devnull < 0 || init < 0 || socket_copy < 0 || ::dup2(devnull, 0) < 0 || ::dup2(devnull, 1) < 0 ||
-        ::dup2(socket_copy, init::kControlFd) < 0 || ::dup3(init, 4, O_CLOEXEC) < 0) {
-      _exit(126);
-    }
-    ::close_range(5, ~0U, 0);
-    ::syscall(SYS_execveat, 4, "", argv, envp, AT_EMPTY_PATH);
-    _exit(127);
+    ExecInitInChild(init_fd, spawner_end.get(), argv);
   }
   return Spawner{Child(pid), std::move(socket)};
 }
