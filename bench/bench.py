@@ -17,6 +17,13 @@ Sections (all by default, or --only a,b,...):
   tmp        cold start with /tmp on disk against --tmpfs-tmp (lib/isolation.py)
   freeze     thaw latency, first invoke after idling frozen or not, warm load with freezing
              on and off (lib/isolation.py)
+  scale      issue 10's rows: warm latency beside cold starts, a 128 MB function's tail,
+             throughput c1..c64, bursts from zero, 200 distinct functions at once, on-demand
+             cold starts against the bare interpreter (lib/scale.py)
+
+An --only run of some sections is merged into the results file it writes (the sections it
+did not run are kept, each with the run it came from); --before adds a saved run's scale
+section to the report as the "before" column.
 
 Only loopback; every run is bounded in time. Python stdlib only.
 """
@@ -42,9 +49,11 @@ import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import isolation  # noqa: E402  (bench/lib)
+import scale  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+ALL_SECTIONS = ("bare", "latency", "throughput", "cold", "scaleup", "memory", "tmp", "freeze", "scale")
 
 TARGETS = {
     "warm_overhead_p50_us": 100,
@@ -342,7 +351,7 @@ class Bench(object):
             return self.args.native_dir
         return os.path.join(HERE, "handlers", key)
 
-    def create(self, name, key, handler="noop"):
+    def create(self, name, key, handler="noop", memory=1769):
         if name in self.functions:
             return name
         runtime, prefix = RUNTIMES[key]
@@ -353,7 +362,7 @@ class Bench(object):
             "Role": "arn:aws:iam::000000000000:role/bench",
             # 1,769 MB buys one full vCPU (Lambda's rule, which the sandbox's CPU quota
             # enforces): at 128 MB the quota, not the platform, would set every figure.
-            "MemorySize": 1769,
+            "MemorySize": memory,
             "Timeout": 30,
             "Code": {"ZipFile": base64.b64encode(zip_dir(self.function_dir(key))).decode()},
         }
@@ -366,6 +375,10 @@ class Bench(object):
             time.sleep(0.05)
         self.functions[name] = key
         return name
+
+    @staticmethod
+    def runtime_id(key):
+        return RUNTIMES[key][0]
 
     def invoke(self, name, payload=b"{}", tail=False, typ=None):
         headers = {}
@@ -425,19 +438,27 @@ class Bench(object):
     def bare(self):
         """Bare process start of the interpreters the daemon runs, and of a trivial binary."""
         n = 10 if self.args.quick else 50
-        cases = [
-            ("python3 -c pass", ["/usr/bin/python3", "-c", "pass"]),
-            ("node -e 0", [shutil.which("node") or "/usr/bin/node", "-e", "0"]),
-            ("/bin/true", ["/bin/true"]),
-        ]
         out = {"tool": None, "runs": n, "results": {},
                "environment": "PATH, LANG and TZ only, as the daemon gives runtimes (no NODE_OPTIONS, "
                               "NODE_EXTRA_CA_CERTS or PYTHON* from the caller)"}
         # What the daemon passes to runtimes; the caller's environment can change start-up a lot
         # (NODE_EXTRA_CA_CERTS alone adds ~30 ms to node's).
+        out["results"] = self.bare_measure(("python3 -c pass", "node -e 0", "/bin/true"), n, out)
+        self.results["sections"]["bare"] = out
+
+    def bare_measure(self, labels, n, out=None):
+        """Start times (summary, ms) of the named cases; out["tool"] is set to the tool used."""
+        cases = {
+            "python3 -c pass": ["/usr/bin/python3", "-c", "pass"],
+            "node -e 0": [shutil.which("node") or "/usr/bin/node", "-e", "0"],
+            "/bin/true": ["/bin/true"],
+        }
+        out = out if out is not None else {}
+        results = {}
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "en_US.UTF-8", "TZ": ":UTC"}
         hyperfine = shutil.which("hyperfine")
-        for label, argv in cases:
+        for label in labels:
+            argv = cases[label]
             if hyperfine:
                 out["tool"] = "hyperfine"
                 jpath = os.path.join(self.work, "hyperfine.json")
@@ -458,9 +479,9 @@ class Bench(object):
                     if i >= 3:
                         times.append((time.perf_counter() - t0) * 1000.0)
                 os.close(devnull)
-            out["results"][label] = summary(times)
-            log("bare %-16s median %.2f ms" % (label, out["results"][label]["median"]))
-        self.results["sections"]["bare"] = out
+            results[label] = summary(times)
+            log("bare %-16s median %.2f ms" % (label, results[label]["median"]))
+        return results
 
     def start_baselines(self):
         if getattr(self, "baselines", None):
@@ -743,10 +764,12 @@ class Bench(object):
         return phases, bool(envs[-1].get("Prestarted"))
 
     def burst(self, name, n, timeout=60.0):
-        """n invocations at once, each on its own pre-connected keep-alive connection."""
-        path = "/2015-03-31/functions/%s/invocations" % name
-        req = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
-               "Content-Length: 2\r\n\r\n{}" % (path, self.port)).encode()
+        """n invocations at once, each on its own pre-connected keep-alive connection; `name`
+        is one function or a list of n (one invocation each)."""
+        names = [name] * n if isinstance(name, str) else list(name)
+        reqs = [("POST /2015-03-31/functions/%s/invocations HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                 "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}" % (fn, self.port)).encode()
+                for fn in names]
         socks = []
         for _ in range(n):
             s = socket.create_connection(("127.0.0.1", self.port))
@@ -755,7 +778,7 @@ class Bench(object):
         sel = selectors.DefaultSelector()
         state = {}
         t0 = time.perf_counter()
-        for s in socks:
+        for s, req in zip(socks, reqs):
             s.sendall(req)
             s.setblocking(False)
             sel.register(s, selectors.EVENT_READ)
@@ -969,15 +992,29 @@ class Bench(object):
     def freeze(self):
         self.results["sections"]["freeze"] = isolation.freeze(self, PROCS, log, self.args.quick)
 
+    def scale(self):
+        self.results["sections"]["scale"] = scale.run(self, PROCS, log, self.args.quick)
+
+    def binary_label(self):
+        """The daemon under test, named relative to the repository (never by a machine path)."""
+        if self.args.binary_label:
+            return self.args.binary_label
+        rel = os.path.relpath(self.args.lambent, REPO)
+        return rel if not rel.startswith("..") else "lambent (a build outside the repository)"
+
     def run(self, sections):
         self.machine()
+        if self.args.commit_label:
+            self.results["machine"]["lambent_commit"] = self.args.commit_label
+            self.results["machine"]["lambent_tree_dirty"] = False
         t_start = time.time()
         if "bare" in sections:
             self.bare()
+        # scale starts daemons of its own.
         needs_daemon = set(sections) & {"latency", "throughput", "cold", "scaleup", "memory", "tmp", "freeze"}
         if needs_daemon:
             self.start_daemon()
-        for name in ("latency", "throughput", "cold", "scaleup", "memory", "tmp", "freeze"):
+        for name in ("latency", "throughput", "cold", "scaleup", "memory", "tmp", "freeze", "scale"):
             if name in sections:
                 # Idle-state sample first: the benchmark's own processes are idle here, so
                 # this is mostly other work on the machine.
@@ -987,13 +1024,24 @@ class Bench(object):
                 self.results["sections"][name]["elapsed_s"] = round(time.time() - t, 1)
                 self.results["sections"][name]["cpu_busy_before"] = busy
                 self.results["sections"][name]["loadavg_before"] = load
+        # Where each section came from, kept when a later --only run is merged with this one.
+        run = {"date": self.results["machine"]["date"], "only": ",".join(sections),
+               "lambent_commit": self.results["machine"]["lambent_commit"],
+               "lambent_tree_dirty": self.results["machine"]["lambent_tree_dirty"],
+               "binary": self.binary_label(), "quick": self.args.quick,
+               "loadavg_start": self.results["machine"]["loadavg_start"],
+               "cpu_busy_before_start": self.results["machine"]["cpu_busy_before_start"]}
+        for name in self.results["sections"]:
+            self.results["sections"][name]["run"] = run
         if getattr(self, "peer", None):
             self.results["peer"] = {"name": "serverless-offline", "versions": self.peer["versions"],
                                     "startup_ms": self.peer["startup_ms"],
                                     "first_invoke_ms": self.peer["first_invoke_ms"]}
         if self.daemon:
             self.results["daemon"] = {"pid": self.daemon.pid, "rss_end_kib": rss_kb(self.daemon.pid),
-                                      "binary": os.path.relpath(self.args.lambent, os.path.dirname(HERE))}
+                                      "binary": self.binary_label()}
+        else:
+            self.results["daemon"] = {"binary": self.binary_label()}
         self.results["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
         self.results["elapsed_s"] = round(time.time() - t_start, 1)
         self.results["targets"] = TARGETS
@@ -1009,14 +1057,21 @@ def main():
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest.json"))
     ap.add_argument("--docs", default=os.path.join(REPO, "docs", "benchmarks.md"))
     ap.add_argument("--no-docs", action="store_true")
-    ap.add_argument("--only", default="bare,latency,throughput,cold,scaleup,memory,tmp,freeze")
+    ap.add_argument("--only", default=",".join(ALL_SECTIONS))
     ap.add_argument("--quick", action="store_true", help="1 s load runs and few samples (development)")
     ap.add_argument("--levels", default="1,8,64", help="throughput concurrency levels")
     ap.add_argument("--targets", default="", help="throughput rows to run (default all), e.g. lambent-provided,peer-node")
     ap.add_argument("--latency-seconds", type=int, default=10)
     ap.add_argument("--throughput-seconds", type=int, default=5)
+    ap.add_argument("--before", default=os.path.join(HERE, "results", "issue10-before.json"),
+                    help="a saved run whose scale section is the report's 'before' column (if it exists)")
+    ap.add_argument("--no-merge", action="store_true",
+                    help="an --only run replaces the results file instead of being merged into it")
+    ap.add_argument("--binary-label", default="", help="how the results name the daemon under test")
+    ap.add_argument("--commit-label", default="", help="the commit the daemon under test was built from "
+                    "(default: the repository's HEAD)")
     args = ap.parse_args()
-    for attr in ("lambent", "native_dir", "baseline_server", "peer_dir", "cache", "out", "docs"):
+    for attr in ("lambent", "native_dir", "baseline_server", "peer_dir", "cache", "out", "docs", "before"):
         if getattr(args, attr):
             setattr(args, attr, os.path.abspath(getattr(args, attr)))
 
@@ -1025,22 +1080,33 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    bench = Bench(args)
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = [s for s in sections if s not in ALL_SECTIONS]
+    if unknown:
+        ap.error("unknown section(s) %s; known: %s" % (",".join(unknown), ",".join(ALL_SECTIONS)))
+    bench = Bench(args)
     try:
         bench.run(sections)
     finally:
         PROCS.stop_all()
+    import report
+    results = bench.results
+    if set(ALL_SECTIONS) - set(sections) and not args.no_merge and os.path.exists(args.out):
+        with open(args.out) as f:
+            results = report.merge(json.load(f), bench.results)
+        log("merged this run's sections (%s) into %s" % (",".join(sections), args.out))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
-        json.dump(bench.results, f, indent=2, sort_keys=False)
+        json.dump(results, f, indent=2, sort_keys=False)
         f.write("\n")
     log("results: %s" % args.out)
     if not args.no_docs:
-        sys.path.insert(0, os.path.join(HERE, "lib"))
-        import report
+        before = None
+        if args.before and os.path.exists(args.before) and os.path.abspath(args.before) != os.path.abspath(args.out):
+            with open(args.before) as f:
+                before = json.load(f)
         with open(args.docs, "w") as f:
-            f.write(report.render(bench.results))
+            f.write(report.render(results, before=before))
         log("report: %s" % args.docs)
 
 

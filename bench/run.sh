@@ -2,17 +2,18 @@
 # lambent's benchmark (issue 3): `make bench` runs this after `make build`.
 #
 #   bash bench/run.sh [--quick] [--only latency,cold,...] [other bench/bench.py options]
+#   BUILD=<dir> bash bench/run.sh ...   (the daemon in <dir>/bin, <dir>/runtimes; cache <dir>/bench-cache)
 #
 # Builds the native bootstrap and baseline server with g++ -O2, installs the peer
 # (serverless@3 + serverless-offline@13) into $BUILD/bench-cache/peer if it is missing,
 # copies the daemon binaries aside (so a rebuild during the run cannot swap them), then runs
 # bench/bench.py, which writes bench/results/latest.json and docs/benchmarks.md.
-# Loopback only; the whole run is bounded by BENCH_TIMEOUT seconds (default 900).
+# Loopback only; the whole run is bounded by BENCH_TIMEOUT seconds (default 1200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 CACHE="$BUILD/bench-cache"
-BENCH_TIMEOUT=${BENCH_TIMEOUT:-900}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-1200}
 CXX=${CXX:-g++}
 export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in bench/
 
@@ -38,9 +39,19 @@ mkdir -p "$NATIVE/function"
 "$CXX" -O2 -std=c++20 -o "$NATIVE/function/bootstrap" bench/native/bootstrap.cc
 "$CXX" -O2 -std=c++20 -pthread -o "$NATIVE/baseline-server" bench/baseline/server.cc
 
-# The peer, installed once (npm registry) and reused.
+# The peer, installed once (npm registry) and reused; only the latency and throughput sections
+# run it.
 PEER="$CACHE/peer"
-if [ ! -f "$PEER/node_modules/serverless/bin/serverless.js" ] ||
+ONLY=latency
+prev=
+for arg in "$@"; do
+  case "$arg" in --only=*) ONLY=${arg#--only=} ;; esac
+  [ "$prev" = --only ] && ONLY=$arg
+  prev=$arg
+done
+if [[ ",$ONLY," != *,latency,* && ",$ONLY," != *,throughput,* ]]; then
+  : # no section of this run needs the peer
+elif [ ! -f "$PEER/node_modules/serverless/bin/serverless.js" ] ||
    [ ! -d "$PEER/node_modules/serverless-offline" ] ||
    ! cmp -s bench/peer/package.json "$PEER/package.json"; then
   echo "bench: installing serverless + serverless-offline into $PEER (npm)" >&2

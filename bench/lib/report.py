@@ -1,9 +1,14 @@
 """Renders bench/results/latest.json as docs/benchmarks.md (called by bench/bench.py; also
-`python3 bench/lib/report.py [RESULTS.json] > docs/benchmarks.md`)."""
+`python3 bench/lib/report.py [--before BEFORE.json] [RESULTS.json [MORE.json ...]] > docs/benchmarks.md`:
+later files' sections replace earlier ones', each keeping the run it came from)."""
 
+import copy
 import json
 import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import scale_report  # noqa: E402
 
 
 def _f(v, digits=2):
@@ -45,7 +50,55 @@ def _cold_label(key, row):
     return RUNTIME_LABEL[runtime]
 
 
-def render(r):
+def _stamp(results):
+    """Gives every section of a results file the run it came from (older files lack it)."""
+    m = results.get("machine", {})
+    run = {"date": m.get("date"), "only": ",".join(results.get("sections", {})),
+           "lambent_commit": m.get("lambent_commit"), "lambent_tree_dirty": m.get("lambent_tree_dirty"),
+           "binary": (results.get("daemon") or {}).get("binary"), "quick": results.get("quick"),
+           "loadavg_start": m.get("loadavg_start"), "cpu_busy_before_start": m.get("cpu_busy_before_start")}
+    for sec in results.get("sections", {}).values():
+        if isinstance(sec, dict) and "run" not in sec:
+            sec["run"] = dict(run)
+    return results
+
+
+def merge(base, extra):
+    """base with extra's sections added or replaced; the machine and the rest stay base's."""
+    out = _stamp(copy.deepcopy(base))
+    out.setdefault("sections", {}).update(_stamp(copy.deepcopy(extra)).get("sections", {}))
+    return out
+
+
+def _separate_run(r, sec):
+    """A sentence naming the run a section came from when it is not the file's main run."""
+    run = (sec or {}).get("run") or {}
+    if sec and sec.get("provenance_note"):
+        return sec["provenance_note"]
+    if not run or run.get("date") == r.get("machine", {}).get("date"):
+        return None
+    return ("This section comes from a separate run (`--only %s`, %s, commit %s%s, load average %s at its "
+            "start%s), not the run the machine table describes."
+            % (run.get("only"), run.get("date"), run.get("lambent_commit"),
+               " + uncommitted changes in src/" if run.get("lambent_tree_dirty") else "",
+               " ".join(run.get("loadavg_start") or []), "; a `--quick` run" if run.get("quick") else ""))
+
+
+def _with_provenance(lines, note):
+    """lines (a section starting with its heading) with `note` as its first paragraph."""
+    if note and lines:
+        return lines[:2] + [note, ""] + lines[2:]
+    return lines
+
+
+def _note(w, r, sec):
+    note = _separate_run(r, sec)
+    if note:
+        w(note)
+        w("")
+
+
+def render(r, before=None):
     s = r.get("sections", {})
     m = r.get("machine", {})
     t = r.get("targets", {})
@@ -79,7 +132,8 @@ def render(r):
                                                     " ".join(m.get("loadavg_end", []))))
     if "cpu_busy_before_start" in m:
         w("| CPU busy before the run started (other work) | %d%% of all cores |" % round(100 * m["cpu_busy_before_start"]))
-    busy = [(k, v["cpu_busy_before"]) for k, v in s.items() if isinstance(v, dict) and "cpu_busy_before" in v]
+    busy = [(k, v["cpu_busy_before"]) for k, v in s.items() if isinstance(v, dict) and "cpu_busy_before" in v
+            and _get(v, "run", "date") in (None, m.get("date"))]  # sections of other runs have their own note
     if busy:
         w("| CPU busy just before each section (benchmark idle) | %s |"
           % ", ".join("%s %d%%" % (k, round(100 * b)) for k, b in busy))
@@ -159,10 +213,17 @@ def render(r):
               % (c, _n(a), _n(b), _ok(a > b)))
     w("")
 
+    # ---------------------------------------------------------------- issue 10
+    before_scale = _get(before, "sections", "scale")
+    if s.get("scale") or before_scale:
+        out.extend(_with_provenance(scale_report.render(s.get("scale"), before_scale, m.get("nproc") or 2),
+                                    _separate_run(r, s.get("scale"))))
+
     # ---------------------------------------------------------------- latency
     if lat:
         w("## Warm invoke latency, concurrency 1")
         w("")
+        _note(w, r, lat)
         w("`wrk -t1 -c1 -d%ss --latency`, POST `{}` over one keep-alive connection, after a 1 s warm-up. "
           "lambent: the Invoke API (`POST /2015-03-31/functions/NAME/invocations`) of a no-op function. "
           "Baseline: the same handler in a tiny keep-alive HTTP server of the same language, one loopback "
@@ -217,6 +278,7 @@ def render(r):
     if tput:
         w("## Throughput")
         w("")
+        _note(w, r, tput)
         w("Closed loop: wrk keeps C requests in flight on C keep-alive connections for %s s after a 1 s "
           "warm-up at the same concurrency; invocations/s (p99 latency in µs). wrk threads: %s. "
           "At C > 1 lambent runs C environments of the function."
@@ -243,6 +305,7 @@ def render(r):
     if cold:
         w("## Cold start")
         w("")
+        _note(w, r, cold)
         w("Method: %s. Milliseconds; the first two cold starts of each function are not counted." % cold["method"])
         w("")
         w("| runtime | n | total median | total p99 | Init Duration median | Duration median | rest median | "
@@ -300,6 +363,7 @@ def render(r):
     if scale:
         w("## Scale-up")
         w("")
+        _note(w, r, scale)
         w("%d concurrent invocations of a function that sleeps 100 ms, from zero environments. Method: %s. "
           "Milliseconds." % (scale["concurrency"], scale["method"]))
         w("")
@@ -339,6 +403,7 @@ def render(r):
     if mem:
         w("## Memory per idle environment")
         w("")
+        _note(w, r, mem)
         w("Method: %s; a fresh daemon per runtime. KiB." % mem["method"])
         w("")
         w("| runtime | environments | daemon RSS growth / env | lambent-init RSS | lambent-init PSS | "
@@ -360,7 +425,15 @@ def render(r):
 
     # ---------------------------------------------------------------- freeze, tmp
     import isolation
-    out.extend(isolation.render(s))
+    iso = isolation.render(s)
+    split = next((i for i, line in enumerate(iso) if line.startswith("## Freezing")), len(iso))
+    tmp_part, freeze_part = iso[:split], iso[split:]
+    tmp_note = _separate_run(r, s.get("tmp"))
+    freeze_note = _separate_run(r, s.get("freeze"))
+    if tmp_part and freeze_note and _get(s, "freeze", "run") == _get(s, "tmp", "run"):
+        freeze_note = None  # one note above both sections from the same run
+    out.extend(_with_provenance(tmp_part, tmp_note))
+    out.extend(_with_provenance(freeze_part, freeze_note))
 
     # ---------------------------------------------------------------- peer
     if r.get("peer"):
@@ -387,7 +460,28 @@ def render(r):
     return "\n".join(out)
 
 
+def main(argv):
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("results", nargs="*", default=["bench/results/latest.json"])
+    ap.add_argument("--before", default="", help="a saved run whose scale section is the 'before' column")
+    ap.add_argument("--merged-out", default="", help="also write the merged results here")
+    args = ap.parse_args(argv)
+    merged = None
+    for path in args.results:
+        with open(path) as f:
+            r = json.load(f)
+        merged = _stamp(r) if merged is None else merge(merged, r)
+    before = None
+    if args.before:
+        with open(args.before) as f:
+            before = json.load(f)
+    if args.merged_out:
+        with open(args.merged_out, "w") as f:
+            json.dump(merged, f, indent=2, sort_keys=False)
+            f.write("\n")
+    sys.stdout.write(render(merged, before=before))
+
+
 if __name__ == "__main__":
-    path = sys.argv[1] if len(sys.argv) > 1 else "bench/results/latest.json"
-    with open(path) as f:
-        sys.stdout.write(render(json.load(f)))
+    main(sys.argv[1:])
