@@ -174,6 +174,16 @@ void Gateway::HandleAdmin(const RequestTarget& target, const http::Request& requ
   if (request.method() != verb::get) return respond(UnknownOperation());
   if (s.size() == 3 && s[2] == "health") {
     json body{{"status", "ok"}, {"environments", context_.scheduler.environments()}};
+    // How each function in use scales: `lambent status` prints it.
+    json scaling = json::object();
+    for (const auto& [name, pool] : context_.scheduler.Scaling()) {
+      json entry{{"policy", pool.policy}, {"busy", pool.busy}, {"idle", pool.idle},
+                 {"starting", pool.starting}, {"queued", pool.queued}};
+      if (pool.warm_ms) entry["warm_ms"] = *pool.warm_ms;
+      if (pool.cold_ms) entry["cold_start_ms"] = *pool.cold_ms;
+      scaling[name] = std::move(entry);
+    }
+    body["scaling"] = std::move(scaling);
     return respond(http::MakeResponse(200, DumpJson(body)));
   }
   if (s.size() == 3 && s[2] == "runtimes") {

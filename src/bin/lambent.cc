@@ -59,6 +59,18 @@ int main(int argc, char** argv) {
                         "python and node environments kept started ahead of demand, per kind of "
                         "function recently cold-started (0: start every environment on demand)")
       ->capture_default_str()->check(CLI::Range(0, 16));
+  serve_cmd->add_option("--prestart-max", serve.prestart_max,
+                        "python and node environments kept ready per kind after a burst of cold "
+                        "starts of that kind (at least --prestart)")
+      ->capture_default_str()->check(CLI::Range(0, 64));
+  serve_cmd->add_option("--max-parallel-starts", serve.max_parallel_starts,
+                        "environments starting at once, all functions together (0: twice the cores)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  serve_cmd->add_option("--scale-wait-ratio", serve.scale_wait_ratio,
+                        "a function whose warm invocations are this many times shorter than its cold "
+                        "start waits briefly for a busy environment instead of starting another "
+                        "(0: never wait, every invocation that finds none free starts one)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   serve_cmd->add_option("--cpu-floor", serve.cpu_floor,
                         "vCPUs the smallest function gets (Lambda's rule: 1769 MB = 1 vCPU)")
       ->capture_default_str()->check(CLI::Range(0.01, 64.0));

@@ -361,6 +361,15 @@ int Status(const std::string& endpoint) {
   // Whatever else the daemon reports about itself (environments, limits), as it names it.
   for (const auto& [key, value] : doc.items()) {
     if (key == "status") continue;
+    if (key == "scaling" && value.is_object()) {
+      // One line per function in use: what it does when every environment is busy.
+      for (const auto& [function, pool] : value.items()) {
+        std::cout << fmt::format("{:<14} {}: {} busy, {} idle, {} starting, {} waiting; {}\n", "scaling", function,
+                                 pool.value("busy", 0), pool.value("idle", 0), pool.value("starting", 0),
+                                 pool.value("queued", 0), pool.value("policy", ""));
+      }
+      continue;
+    }
     std::cout << fmt::format("{:<14} {}\n", key, value.is_string() ? value.get<std::string>() : DumpJson(value));
   }
   return 0;

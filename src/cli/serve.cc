@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <thread>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -265,6 +266,12 @@ int Serve(const ServeOptions& options) {
   scheduler_options.environment_fds = fd_plan.environment_fds;
   scheduler_options.prestart.per_shape = options.prestart;
   scheduler_options.prestart.shape_ttl = std::chrono::seconds(options.idle_timeout_s);
+  scheduler_options.prestart.max_per_shape = std::max(options.prestart_max, options.prestart);
+  int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  scheduler_options.scaling.cores = cores;
+  // A ratio of 0 makes every function "slow": it always scales out.
+  scheduler_options.scaling.wait_ratio = options.scale_wait_ratio > 0 ? options.scale_wait_ratio : 1e18;
+  scheduler_options.max_parallel_starts = options.max_parallel_starts > 0 ? options.max_parallel_starts : 2 * cores;
   scheduler::Scheduler scheduler(env_context, scheduler_options);
   api::ApiContext api_context{io,      workers, registry, **packages,      scheduler,
                               logs,    catalog, options.region, options.account_id};

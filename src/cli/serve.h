@@ -15,6 +15,9 @@ struct ServeOptions {
   int max_environments = 1000;
   int idle_timeout_s = 600;
   int prestart = 1;
+  int prestart_max = 4;
+  int max_parallel_starts = 0;  // 0: twice the cores
+  double scale_wait_ratio = 4;
   int64_t max_unzipped_bytes = 262144000;
   double cpu_floor = 0.25;
   bool no_sandbox = false;

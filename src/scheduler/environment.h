@@ -19,6 +19,7 @@
 #include "sandbox/cgroup.h"
 #include "sandbox/launcher.h"
 #include "sandbox/tmp_pool.h"
+#include "scheduler/execution_environment.h"
 #include "scheduler/freezer.h"
 #include "scheduler/invocation.h"
 #include "scheduler/reaper.h"
@@ -55,59 +56,13 @@ struct EnvironmentContext {
   std::function<std::shared_ptr<const void>(const std::string& code_key)> hold_code;
 };
 
-class Environment;
-
-// When each step of an environment's cold start ended, as the daemon and init saw it (one
-// clock: init reports CLOCK_MONOTONIC, which steady_clock is). Unset steps stay at epoch.
-struct StartupTimeline {
-  SteadyTime begin;            // Start(): the cold start begins
-  SteadyTime prepared;         // code and runtime mounts detached, cgroup made
-  SteadyTime cloned;           // namespaces made, ids mapped, cgroup joined; init released
-  SteadyTime init_started;     // init's main() (its execve and dynamic linking before it)
-  SteadyTime sandboxed;        // mounts, pivot_root, limits, capabilities dropped, seccomp on
-  SteadyTime runtime_started;  // the runtime's execve succeeded
-  SteadyTime first_next;       // the runtime asked for its first event: init phase over
-  // A prestarted environment: its runtime asked for a function (`ready`), was given one
-  // (`adopted`: this function's cold start begins), and init had mounted the code (`assigned`).
-  SteadyTime ready;
-  SteadyTime adopted;
-  SteadyTime assigned;
-};
-
-// What an environment is doing, for the admin API.
-struct EnvironmentStatus {
-  std::string id;  // its log stream, as Lambda names one per environment
-  std::string state;  // "prestarting", "prestarted", "initializing", "idle" or "busy"
-  std::string runtime;
-  int memory_mb = 0;
-  bool prestarted = false;  // started before it had a function (Prestarter)
-  std::string revision_id;
-  pid_t init_pid = -1;
-  int64_t invocations = 0;
-  StartupTimeline startup;
-};
-
-// Told about an environment's life; implemented by its pool. Called on the io thread.
-class EnvironmentListener {
- public:
-  virtual ~EnvironmentListener() = default;
-  // The environment can take an invocation: Assign() may be called. Said when the runtime
-  // first asks for work and again as soon as it has answered an invocation: its next
-  // /next is microseconds away, a new environment milliseconds. For a prestarted environment
-  // without a function: its runtime waits for one, and Adopt() may be called.
-  virtual void OnAvailable(const std::shared_ptr<Environment>& env) = 0;
-  // The environment is gone. `init_failure` is set when it died before it was ready: the
-  // error document the invocation that waited for it should get. `undelivered` is an
-  // invocation assigned to it that the runtime never received; it can run elsewhere.
-  virtual void OnDead(const std::shared_ptr<Environment>& env, std::optional<Outcome> init_failure,
-                      std::unique_ptr<Invocation> undelivered) = 0;
-};
-
 // One execution environment: lambent-init, the runtime under it, and the daemon's side of
 // its Runtime API. Serves one invocation at a time. Lives on the io thread; not thread-safe.
-class Environment : public http::Handler, public std::enable_shared_from_this<Environment> {
+class Environment : public ExecutionEnvironment,
+                    public http::Handler,
+                    public std::enable_shared_from_this<Environment> {
  public:
-  enum class Kind { kOnDemand, kPrestarted };
+  using Kind = EnvironmentKind;
   // A kPrestarted environment starts with a stand-in `config` (runtime and memory only) and
   // gets its function with Adopt().
   Environment(EnvironmentContext& context, registry::ConfigPtr config, EnvironmentListener& listener,
@@ -116,29 +71,29 @@ class Environment : public http::Handler, public std::enable_shared_from_this<En
 
   // Launches init and the runtime; the listener hears OnAvailable once the runtime asks for
   // its first event, or OnDead.
-  Result<void> Start();
+  Result<void> Start() override;
   // Makes a prestarted environment, after OnAvailable, `config`'s: its limits, its code at
   // /var/task, its environment variables for the runtime. From then on it is an ordinary
   // environment in its initializing state, reporting to `listener`. On error the
   // environment is unchanged (and should be killed).
-  Result<void> Adopt(registry::ConfigPtr config, EnvironmentListener& listener);
+  Result<void> Adopt(registry::ConfigPtr config, EnvironmentListener& listener) override;
   // Runs `invocation` here; only after OnAvailable and before the next Assign. Gives it back
   // when the runtime has abandoned every /next it was waiting on (the environment is then
   // not available until its runtime asks again): run it elsewhere.
-  [[nodiscard]] std::unique_ptr<Invocation> Assign(std::unique_ptr<Invocation> invocation);
+  [[nodiscard]] std::unique_ptr<Invocation> Assign(std::unique_ptr<Invocation> invocation) override;
   // Ends the environment; an invocation in it fails with Runtime.ExitError.
-  void Kill();
+  void Kill() override;
   // After a failed start (OnDead's `init_failure`): records it as the failed request of
   // `invocation`, as Lambda does: START/END/REPORT with "Status: error" in the function's
   // log, the request id in the error document, and the init output in the log tail.
-  void RecordFailedStart(const Invocation& invocation, Outcome& failure) const;
+  void RecordFailedStart(const Invocation& invocation, Outcome& failure) const override;
 
-  const registry::FunctionConfig& config() const { return *config_; }
-  EnvironmentStatus Status() const;
-  bool dead() const { return dead_; }
+  const registry::FunctionConfig& config() const override { return *config_; }
+  EnvironmentStatus Status() const override;
+  bool dead() const override { return dead_; }
   bool initialized() const { return initialized_; }
   bool waiting_for_function() const { return kind_ == Kind::kPrestarted && !adopted_; }
-  SteadyTime idle_since() const { return idle_since_; }
+  SteadyTime idle_since() const override { return idle_since_; }
 
   // http::Handler, for the Runtime API connections init hands over.
   uint64_t BodyLimit(const http::RequestHeader& header) const override;

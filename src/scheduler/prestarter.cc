@@ -39,16 +39,21 @@ std::optional<PrestartShape> PrestartShapeOf(const registry::FunctionConfig& con
   return shape;
 }
 
-Prestarter::Prestarter(EnvironmentContext& context, PrestartOptions options)
-    : context_(context), options_(options), refill_timer_(context.io) {}
+Prestarter::Prestarter(EnvironmentContext& context, PrestartOptions options, EnvironmentFactory factory,
+                       ClockFn clock)
+    : context_(context),
+      options_(options),
+      factory_(std::move(factory)),
+      clock_(std::move(clock)),
+      refill_timer_(context.io) {}
 
 Prestarter::~Prestarter() { refill_timer_.cancel(); }
 
-std::shared_ptr<Environment> Prestarter::Take(const registry::ConfigPtr& config, EnvironmentListener& listener) {
+EnvironmentPtr Prestarter::Take(const registry::ConfigPtr& config, EnvironmentListener& listener) {
   if (stopping_ || options_.per_shape <= 0 || !context_.sandboxed) return nullptr;
   auto shape = PrestartShapeOf(*config);
   if (!shape) return nullptr;
-  auto now = std::chrono::steady_clock::now();
+  auto now = clock_();
   auto it = stocks_.find(*shape);
   if (it == stocks_.end()) {
     if (stocks_.size() >= options_.max_shapes) {
@@ -66,8 +71,10 @@ std::shared_ptr<Environment> Prestarter::Take(const registry::ConfigPtr& config,
   }
   Stock& stock = it->second;
   stock.last_demand = now;
-  std::shared_ptr<Environment> adopted;
+  stock.takes.push_back(now);
+  EnvironmentPtr adopted;
   while (!stock.ready.empty() && !adopted) {
+    // The newest: the oldest go first when demand shrinks.
     auto env = std::move(stock.ready.back());
     stock.ready.pop_back();
     shape_of_.erase(env.get());
@@ -96,11 +103,20 @@ void Prestarter::ScheduleRefill() {
   });
 }
 
+size_t Prestarter::Target(Stock& stock, SteadyTime now) const {
+  while (!stock.takes.empty() && stock.takes.front() + options_.demand_window < now) stock.takes.pop_front();
+  size_t floor = size_t(std::max(options_.per_shape, 0));
+  return std::max(floor, std::min(stock.takes.size(), size_t(std::max(options_.max_per_shape, options_.per_shape))));
+}
+
 void Prestarter::Refill(const PrestartShape& shape) {
   Stock& stock = stocks_.at(shape);
-  if (stopping_ || std::chrono::steady_clock::now() < stock.retry_after) return;
-  while (stock.ready.size() + stock.starting.size() < size_t(options_.per_shape)) {
-    auto env = std::make_shared<Environment>(context_, stock.stand_in, *this, Environment::Kind::kPrestarted);
+  auto now = clock_();
+  if (stopping_ || now < stock.retry_after) return;
+  size_t target = Target(stock, now);
+  while (stock.ready.size() + stock.starting.size() < target &&
+         stock.starting.size() < size_t(std::max(options_.max_starting_per_shape, 1))) {
+    auto env = factory_(stock.stand_in, *this, EnvironmentKind::kPrestarted);
     if (auto started = env->Start(); !started) {
       spdlog::warn("cannot prestart a {} environment: {}", shape.family, started.error().message());
       Failed(stock);
@@ -113,19 +129,21 @@ void Prestarter::Refill(const PrestartShape& shape) {
 
 void Prestarter::Failed(Stock& stock) {
   stock.failures = std::min(stock.failures + 1, 9);
-  stock.retry_after = std::chrono::steady_clock::now() + std::chrono::milliseconds(100 << stock.failures);
+  stock.retry_after = clock_() + std::chrono::milliseconds(100 << stock.failures);
 }
 
-void Prestarter::OnAvailable(const std::shared_ptr<Environment>& env) {
+void Prestarter::OnAvailable(const EnvironmentPtr& env) {
   auto it = shape_of_.find(env.get());
   if (it == shape_of_.end()) return env->Kill();
   Stock& stock = stocks_.at(it->second);
   stock.starting.erase(env);
   stock.ready.push_back(env);
   stock.failures = 0;
+  // A burst's refill goes on as each start ends, a few at a time.
+  ScheduleRefill();
 }
 
-void Prestarter::OnDead(const std::shared_ptr<Environment>& env, std::optional<Outcome>,
+void Prestarter::OnDead(const EnvironmentPtr& env, std::optional<Outcome>,
                         std::unique_ptr<Invocation>) {
   auto it = shape_of_.find(env.get());
   if (it == shape_of_.end()) return;  // adopted or dropped already
@@ -153,12 +171,21 @@ void Prestarter::Drop(Stock& stock) {
 
 void Prestarter::Sweep(SteadyTime now) {
   for (auto it = stocks_.begin(); it != stocks_.end();) {
-    if (it->second.last_demand + options_.shape_ttl < now) {
-      Drop(it->second);
+    Stock& stock = it->second;
+    if (stock.last_demand + options_.shape_ttl < now) {
+      Drop(stock);
       it = stocks_.erase(it);
-    } else {
-      Refill((it++)->first);
+      continue;
     }
+    // Demand fell: the ready environments past it go, oldest first.
+    size_t target = Target(stock, now);
+    while (stock.ready.size() > target) {
+      auto env = std::move(stock.ready.front());
+      stock.ready.erase(stock.ready.begin());
+      shape_of_.erase(env.get());
+      env->Kill();
+    }
+    Refill((it++)->first);
   }
 }
 

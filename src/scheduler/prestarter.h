@@ -8,12 +8,22 @@
 #include <string>
 #include <vector>
 
+#include <deque>
+
+#include <boost/asio/steady_timer.hpp>
+
 #include "scheduler/environment.h"
+#include "scheduler/execution_environment.h"
 
 namespace lambent::scheduler {
 
 struct PrestartOptions {
   int per_shape = 1;  // ready environments kept for each shape in demand; 0: none
+  // A shape whose cold starts came in bursts keeps as many ready as it took within the
+  // last `demand_window`, up to this many.
+  int max_per_shape = 4;
+  std::chrono::seconds demand_window{30};
+  int max_starting_per_shape = 2;  // refills in parallel: the cold starts get the cores first
   size_t max_shapes = 8;
   std::chrono::seconds shape_ttl{600};  // a shape no cold start asked for this long is dropped
 };
@@ -36,31 +46,34 @@ std::optional<PrestartShape> PrestartShapeOf(const registry::FunctionConfig& con
 // their runtime up and waiting for a function, so a cold start of a function of that kind
 // costs its assignment and handler import instead of a sandbox and an interpreter start.
 // Each prestarted environment serves one function for its whole life, like any other.
-// Shapes are learned from cold starts and forgotten when unused. io thread only.
+// Shapes are learned from cold starts and forgotten when unused; how many of each are kept
+// ready follows the shape's recent cold starts. io thread only.
 class Prestarter : public EnvironmentListener {
  public:
-  Prestarter(EnvironmentContext& context, PrestartOptions options);
+  Prestarter(EnvironmentContext& context, PrestartOptions options, EnvironmentFactory factory, ClockFn clock);
   ~Prestarter() override;
 
   // A prestarted environment adopted by `config`, reporting to `listener` from now on; null
   // when none of its shape is ready. Either way the shape is remembered as in demand and
   // its stock refilled.
-  std::shared_ptr<Environment> Take(const registry::ConfigPtr& config, EnvironmentListener& listener);
-  // Drops shapes unused for the ttl and retries failed starts.
+  EnvironmentPtr Take(const registry::ConfigPtr& config, EnvironmentListener& listener);
+  // Drops shapes unused for the ttl, stops what demand no longer asks for, retries failed
+  // starts.
   void Sweep(SteadyTime now);
   void Shutdown();
   std::vector<EnvironmentStatus> Status() const;
 
-  void OnAvailable(const std::shared_ptr<Environment>& env) override;
-  void OnDead(const std::shared_ptr<Environment>& env, std::optional<Outcome> init_failure,
+  void OnAvailable(const EnvironmentPtr& env) override;
+  void OnDead(const EnvironmentPtr& env, std::optional<Outcome> init_failure,
               std::unique_ptr<Invocation> undelivered) override;
 
  private:
   struct Stock {
     registry::ConfigPtr stand_in;  // runtime and memory for the environments' start
     SteadyTime last_demand;
-    std::vector<std::shared_ptr<Environment>> ready;
-    std::set<std::shared_ptr<Environment>> starting;
+    std::deque<SteadyTime> takes;  // cold starts within the demand window
+    std::vector<EnvironmentPtr> ready;  // oldest first
+    std::set<EnvironmentPtr> starting;
     int failures = 0;  // in a row; backs refills off
     SteadyTime retry_after;
   };
@@ -69,11 +82,14 @@ class Prestarter : public EnvironmentListener {
   void Refill(const PrestartShape& shape);
   void Failed(Stock& stock);
   void Drop(Stock& stock);
+  size_t Target(Stock& stock, SteadyTime now) const;
 
   EnvironmentContext& context_;
   PrestartOptions options_;
+  EnvironmentFactory factory_;
+  ClockFn clock_;
   std::map<PrestartShape, Stock> stocks_;
-  std::map<const Environment*, PrestartShape> shape_of_;
+  std::map<const ExecutionEnvironment*, PrestartShape> shape_of_;
   boost::asio::steady_timer refill_timer_;
   bool refill_pending_ = false;
   bool stopping_ = false;
