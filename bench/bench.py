@@ -337,6 +337,20 @@ class Bench(object):
         self.functions = {}
         log("daemon %s: pid %d on 127.0.0.1:%d (%s)" % (tag, self.daemon.pid, self.port, self.args.lambent))
 
+    def no_prestart_flags(self):
+        """Daemon options under which every environment starts on demand: --prestart 0, and
+        --prestart-max 0 where the daemon has it (a pool it sizes itself after bursts)."""
+        if not hasattr(self, "_serve_help"):
+            try:
+                self._serve_help = subprocess.run([self.args.lambent, "serve", "--help"], capture_output=True,
+                                                  text=True, timeout=10).stdout
+            except (OSError, subprocess.TimeoutExpired):
+                self._serve_help = ""
+        flags = ["--prestart", "0"]
+        if "--prestart-max" in self._serve_help:
+            flags += ["--prestart-max", "0"]
+        return flags
+
     def swap_daemon(self, saved=None):
         """Saves the current daemon's handles (saved=None) or restores them."""
         if saved is None:
@@ -663,7 +677,7 @@ class Bench(object):
         for key in ("provided", "python", "node"):
             out["rows"][key] = self.cold_series(key, n[key], gap, prestarted=key != "provided")
         main_daemon = self.swap_daemon()
-        self.start_daemon("cold-on-demand", ["--prestart", "0"])
+        self.start_daemon("cold-on-demand", self.no_prestart_flags())
         for key in ("python", "node"):
             out["rows"][key + "-on-demand"] = self.cold_series(key, n[key], gap, prestarted=False)
         PROCS.stop(self.daemon)

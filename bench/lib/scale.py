@@ -286,7 +286,8 @@ def on_demand(b, procs, log, quick):
     n = 5 if quick else 20
     out = {"n": n, "bare": b.bare_measure(("python3 -c pass", "node -e 0"), 10 if quick else 30), "rows": {}}
     saved = b.swap_daemon()
-    b.start_daemon("scale-on-demand", ["--prestart", "0"])
+    out["daemon_options"] = b.no_prestart_flags()
+    b.start_daemon("scale-on-demand", out["daemon_options"])
     try:
         for key in ("python", "node"):
             out["rows"][key] = b.cold_series(key, n, 0.03, prestarted=False)
