@@ -79,6 +79,7 @@ Result<Fd> OpenReadOnlyTree(int dirfd, const std::string& path) {
 }
 
 uid_t HostIds::Acquire() {
+  LAMBENT_DCHECK_THREAD(thread_);
   if (!root_) return ::getuid();
   if (!free_.empty()) {
     uid_t id = free_.back();
@@ -89,6 +90,7 @@ uid_t HostIds::Acquire() {
 }
 
 void HostIds::Release(uid_t id) {
+  LAMBENT_DCHECK_THREAD(thread_);
   if (root_) free_.push_back(id);
 }
 

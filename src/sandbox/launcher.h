@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "base/fd.h"
+#include "base/thread_check.h"
 #include "sandbox/child.h"
 
 namespace lambent::sandbox {
@@ -56,16 +57,18 @@ struct LaunchedEnvironment {
 
 // Host uids/gids for environments: each live environment's root maps to its own, so no two
 // environments can signal or trace each other. Without root every environment maps to the
-// daemon's own ids (the kernel allows nothing else). Not thread-safe (io thread).
+// daemon's own ids (the kernel allows nothing else). Not thread-safe: used on the thread
+// that constructs it only (the io thread; checked).
 class HostIds {
  public:
-  explicit HostIds(bool root) : root_(root) {}
+  explicit HostIds(bool root) : root_(root) { thread_.BindHere(); }
   // The id for a new environment; Release it when the environment is gone.
   uid_t Acquire();
   void Release(uid_t id);
 
  private:
   static constexpr uid_t kBase = 400000;
+  ThreadAffinity thread_;
   bool root_;
   uid_t next_ = 0;
   std::vector<uid_t> free_;
@@ -85,11 +88,13 @@ struct Spawner {
 };
 // Starts it from lambent-init's O_PATH descriptor. Like Launch, must be called from a thread
 // that lives as long as the daemon: environments' parent-death signal follows that thread.
+// Its socket serves one request at a time: use it from one thread (the LaunchThread).
 Result<Spawner> StartSpawner(int init_fd);
 
 // Starts lambent-init with the control socket as fd 3 and the output pipe as fds 1 and 2.
 // init dies with the daemon (PR_SET_PDEATHSIG). Must be called from a thread that lives as
-// long as the daemon: the parent-death signal follows the thread that forked.
+// long as the daemon: the parent-death signal follows the thread that forked (the daemon's
+// LaunchThread). Blocks: a spawner round trip or a clone, milliseconds.
 Result<LaunchedEnvironment> Launch(const LaunchSpec& spec);
 
 }  // namespace lambent::sandbox

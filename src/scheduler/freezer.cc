@@ -4,7 +4,9 @@
 
 namespace lambent::scheduler {
 
-Freezer::Freezer(boost::asio::io_context& io, std::chrono::milliseconds delay) : timer_(io), delay_(delay) {}
+Freezer::Freezer(boost::asio::io_context& io, std::chrono::milliseconds delay) : timer_(io), delay_(delay) {
+  io_thread_.BindHere();
+}
 
 Freezer::~Freezer() {
   Wake();
@@ -13,11 +15,13 @@ Freezer::~Freezer() {
 }
 
 void Freezer::Attach(sandbox::CgroupDir* cgroup) {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   Wake();
   cgroup_ = cgroup && cgroup->CanFreeze() && delay_.count() > 0 ? cgroup : nullptr;
 }
 
 void Freezer::Idle() {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   if (!cgroup_) return;
   idle_ = true;
   idle_since_ = std::chrono::steady_clock::now();
@@ -25,6 +29,7 @@ void Freezer::Idle() {
 }
 
 void Freezer::Wake() {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   idle_ = false;
   if (!frozen_) return;
   frozen_ = false;
@@ -50,6 +55,7 @@ void Freezer::Arm(SteadyTime at) {
 }
 
 void Freezer::OnTimer() {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   armed_ = false;
   if (!idle_ || frozen_ || !cgroup_) return;
   // Woken and idle again since the timer was set: wait out the rest of the new idle spell.

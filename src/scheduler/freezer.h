@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "base/clock.h"
+#include "base/thread_check.h"
 #include "sandbox/cgroup.h"
 
 namespace lambent::scheduler {
@@ -18,7 +19,7 @@ namespace lambent::scheduler {
 // `delay`, so an environment under load, idle for microseconds between invocations, is never
 // frozen; Idle() and Wake() cost a few stores, and the timer re-arms itself at most once per
 // `delay`. Wake() thaws with one write to a descriptor the cgroup keeps open.
-// io thread only; not thread-safe.
+// On the io thread only, the one that constructs it (checked); not thread-safe.
 class Freezer {
  public:
   // `delay` zero: never freezes.
@@ -47,6 +48,7 @@ class Freezer {
   void Arm(SteadyTime at);
   void OnTimer();
 
+  ThreadAffinity io_thread_;
   boost::asio::steady_timer timer_;
   // A timer handler already queued when the Freezer goes runs anyway, with success: it
   // checks this first. (shared_ptr: only for the weak_ptr the handler holds.)

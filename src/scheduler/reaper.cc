@@ -21,7 +21,7 @@ struct Pending {
 
 }  // namespace
 
-Reaper::Reaper(boost::asio::io_context& io) : io_(io), remover_([this] { RunRemover(); }) {}
+Reaper::Reaper(boost::asio::io_context& io) : io_(io), remover_([this] { RunRemover(); }) { io_thread_.BindHere(); }
 
 Reaper::~Reaper() {
   {
@@ -34,6 +34,7 @@ Reaper::~Reaper() {
 
 void Reaper::Adopt(sandbox::Child child, std::unique_ptr<sandbox::CgroupDir> cgroup,
                    std::function<void()> after) {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   int pidfd = child.pid() > 0 ? int(::syscall(SYS_pidfd_open, child.pid(), 0)) : -1;
   if (pidfd < 0) {
     // No pidfd (old kernel, or already reaped): do it the blocking way.

@@ -9,6 +9,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "base/thread_check.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/child.h"
 
@@ -19,7 +20,8 @@ namespace lambent::scheduler {
 // Waits on a pidfd and reaps init on the io thread; the (now empty) cgroup is removed on a
 // thread of the Reaper's own, since rmdir of a group can be refused (EBUSY) for a while
 // after its last process; `after` then runs back on the io thread.
-// Adopt: io thread only. Destroying it removes the groups still queued.
+// Adopt: on the io thread only, the one that constructs it (checked). Destroying it removes
+// the groups still queued.
 class Reaper {
  public:
   explicit Reaper(boost::asio::io_context& io);
@@ -40,6 +42,7 @@ class Reaper {
   void RunRemover();
 
   boost::asio::io_context& io_;
+  ThreadAffinity io_thread_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Removal> removals_;  // GUARDED_BY(mutex_)
