@@ -17,17 +17,28 @@ json Span(SteadyTime from, SteadyTime to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
+json IoMs(std::chrono::nanoseconds spent) {
+  if (spent.count() == 0) return nullptr;
+  return std::chrono::duration<double, std::milli>(spent).count();
+}
+
 // How the environment and its runtime came up, until `up`: the runtime's first /next, or a
 // prestarted runtime's request for a function.
 json CreationJson(const scheduler::StartupTimeline& t, SteadyTime up) {
   return {
       {"TotalMs", Span(t.begin, up)},
       {"PrepareMs", Span(t.begin, t.prepared)},
+      // Of PrepareMs: waiting for the launcher thread (the launches before this one).
+      {"QueueMs", Span(t.begin, t.launch_started)},
       {"CloneMs", Span(t.prepared, t.cloned)},
       {"InitExecMs", Span(t.cloned, t.init_started)},
       {"SandboxMs", Span(t.init_started, t.sandboxed)},
       {"RuntimeExecMs", Span(t.sandboxed, t.runtime_started)},
       {"RuntimeInitMs", Span(t.runtime_started, up)},
+      // Beside the phases: from the clone until the io thread had the launch back (init ran
+      // meanwhile), and what the io thread itself spent on this start.
+      {"HandbackMs", Span(t.cloned, t.launched)},
+      {"IoThreadMs", IoMs(t.start_io)},
   };
 }
 
@@ -40,6 +51,7 @@ json StartupJson(const scheduler::EnvironmentStatus& env) {
   if (!env.prestarted) return CreationJson(t, t.first_next);
   return {
       {"TotalMs", Span(t.adopted, t.first_next)},
+      {"IoThreadMs", IoMs(t.adopt_io)},
       {"AssignMs", Span(t.adopted, t.assigned)},
       {"RuntimeInitMs", Span(t.assigned, t.first_next)},
       {"Prestart", CreationJson(t, t.ready)},

@@ -28,6 +28,7 @@
 #include "registry/registry.h"
 #include "runtimes/catalog.h"
 #include "sandbox/cgroup_watchdog.h"
+#include "sandbox/launch_thread.h"
 #include "sandbox/launcher.h"
 #include "scheduler/scheduler.h"
 #include "telemetry/log_store.h"
@@ -200,6 +201,9 @@ int Serve(const ServeOptions& options) {
       },
       [&workers](std::function<void()> task) { asio::post(workers, std::move(task)); });
   scheduler::Reaper reaper(io);
+  // Cold starts' blocking half (mounts, cgroup, clone): off the io thread, on one thread that
+  // lives as long as the daemon (environments' parent-death signal follows it).
+  sandbox::LaunchThread launcher;
   fs::path code_root = data_dir / "code";
   scheduler::EnvironmentContext env_context{
       io,
@@ -223,6 +227,7 @@ int Serve(const ServeOptions& options) {
       &reaper,
       spawner ? spawner->socket.get() : -1,
   };
+  env_context.launcher = &launcher;
   env_context.hold_code = [&packages](const std::string& key) -> std::shared_ptr<const void> {
     auto info = (*packages)->Get(key);
     return info ? info->in_use : nullptr;
@@ -305,6 +310,9 @@ int Serve(const ServeOptions& options) {
   // Scripts wait for this line: the daemon answers from here on.
   std::cout << "lambent listening on http://" << host << ":" << server.port() << std::endl;
   RunEventLoop(io);
+  // The launch in hand finishes and posts its environment back (killed by the shutdown, it
+  // is ended in the poll below); launches not started are dropped.
+  launcher.Stop();
   // Let the environments killed on the way out report to their pools while io still exists.
   io.restart();
   io.poll();

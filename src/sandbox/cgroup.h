@@ -34,7 +34,8 @@ struct CgroupJoin {
 
 // One environment's cgroup, v1 (a directory per controller) or v2 (one directory). The
 // destructor kills what is left inside and removes the directories. Move-only; not
-// thread-safe.
+// thread-safe, except that SetLimits changes nothing in the object: one thread may set the
+// limits while the owner reads the usage or freezes the group.
 class CgroupDir {
  public:
   virtual ~CgroupDir() = default;
@@ -57,7 +58,8 @@ class CgroupDir {
   virtual Result<void> Thaw() = 0;
 };
 
-// Creates environment cgroups under one parent. Thread-compatible.
+// Creates environment cgroups under one parent. Thread-compatible: Create changes nothing in
+// the manager, so one thread (the launcher) may create groups while others use theirs.
 class CgroupManager {
  public:
   virtual ~CgroupManager() = default;

@@ -1,6 +1,7 @@
 #include "sandbox/launch_thread.h"
 
 #include <pthread.h>
+#include <sched.h>
 
 namespace lambent::sandbox {
 
@@ -37,6 +38,10 @@ size_t LaunchThread::pending() const {
 void LaunchThread::Run() {
   affinity_.BindHere();
   ::pthread_setname_np(::pthread_self(), "lambent-launch");
+  // Waking it must not preempt the thread that posted (the io thread, on this machine's
+  // few cores): SCHED_BATCH gives up wake-up preemption and nothing else.
+  struct sched_param param {};
+  ::pthread_setschedparam(::pthread_self(), SCHED_BATCH, &param);
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });

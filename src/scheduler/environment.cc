@@ -48,9 +48,12 @@ Environment::Environment(EnvironmentContext& context, registry::ConfigPtr config
       freezer_(context.io, context.freeze_after),
       control_(context.io),
       output_(context.io),
-      timer_(context.io) {}
+      timer_(context.io) {
+  io_thread_.BindHere();
+}
 
 Environment::~Environment() {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   // Normally Die() ran; this covers a daemon shutdown that drops the pools.
   freezer_.Wake();
   process_.init.Reset();
@@ -128,89 +131,6 @@ sandbox::CgroupLimits Environment::Limits() const {
   // A runtime started ahead of demand is the platform's cost, not a function's: full speed.
   if (waiting_for_function()) limits.cpus = std::max(limits.cpus, 1.0);
   return limits;
-}
-
-Result<void> Environment::Start() {
-  startup_.begin = std::chrono::steady_clock::now();
-  bool prestart = kind_ == Kind::kPrestarted;
-  if (prestart && !context_.sandboxed) return tl::unexpected(Error::Internal("prestarting needs the sandbox"));
-  log_stream_ = prestart ? "prestarted/" + RandomHex(16)
-                         : fmt::format("{}/[{}]{}", FormatDatePath(NowEpochMs()), config_->version, RandomHex(16));
-  if (!prestart && context_.hold_code) code_hold_ = context_.hold_code(config_->code_key);
-  std::filesystem::path host_task_root = context_.code_dir(config_->code_key);
-  // Inside a sandbox the code is at /var/task and lambent's bootstraps at /var/runtime.
-  std::filesystem::path task_root = context_.sandboxed ? "/var/task" : host_task_root;
-  auto command = context_.sandboxed
-                     ? context_.catalog.Command(config_->runtime, task_root, "/var/runtime")
-                     : context_.catalog.Command(config_->runtime, task_root);
-  if (!command) return tl::unexpected(command.error());
-  if (config_->runtime.starts_with("nodejs")) {
-    auto node_options = config_->environment.find("NODE_OPTIONS");
-    auto flags = runtimes::Catalog::NodeHeapFlags(
-        config_->memory_mb, node_options == config_->environment.end() ? "" : node_options->second);
-    command->insert(command->begin() + 1, flags.begin(), flags.end());
-  }
-
-  sandbox::LaunchSpec spec;
-  spec.init_path = context_.init_path;
-  spec.env = prestart ? PrestartEnvironment() : RuntimeEnvironment(task_root);
-  spec.pid_namespace = context_.capabilities.pid_namespace;
-  Fd code_dir, runtimes_dir;
-  sandbox::TmpImage tmp_image;
-  bool own_network = config_->network != "host";
-  if (context_.sandboxed) {
-    // A prestarted environment gets its code when it is assigned; the descriptor init
-    // would mount as /var/task is a placeholder until then.
-    auto code_tree = prestart ? Result<Fd>(Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC)))
-                              : sandbox::OpenReadOnlyTree(AT_FDCWD, host_task_root.string());
-    if (!code_tree) return tl::unexpected(code_tree.error());
-    code_dir = std::move(*code_tree);
-    auto runtimes_tree = sandbox::OpenReadOnlyTree(context_.runtimes_dir_fd, "");
-    if (!runtimes_tree) return tl::unexpected(runtimes_tree.error());
-    runtimes_dir = std::move(*runtimes_tree);
-    if (context_.cgroups) {
-      auto cgroup = context_.cgroups->Create("env-" + RandomHex(8), Limits());
-      if (!cgroup) return tl::unexpected(cgroup.error());
-      cgroup_ = std::move(*cgroup);
-      freezer_.Attach(cgroup_.get());
-    }
-    host_id_ = context_.host_ids->Acquire();
-    spec.sandbox = sandbox::SandboxLaunch{*host_id_,           *host_id_,           own_network,
-                                          code_dir.get(),      runtimes_dir.get(),
-                                          context_.seccomp_fd, context_.init_fd,    cgroup_.get(),
-                                          context_.spawner_fd};
-    spec.init_args = {"--sandbox", "--tmp-size-mb", std::to_string(config_->ephemeral_storage_mb),
-                      "--network", own_network ? "none" : "host"};
-    if (prestart) spec.init_args.push_back("--prestarted");
-    // /tmp on disk, sized by EphemeralStorage (a prestarted environment's comes with its function).
-    if (context_.tmp_pool && !prestart) {
-      tmp_image = context_.tmp_pool->TakeImage(config_->ephemeral_storage_mb, *host_id_, *host_id_);
-      spec.sandbox->tmp_mount_fd = tmp_image ? tmp_image.fd() : -1;
-      if (tmp_image) spec.init_args.push_back("--tmp-mount");
-    }
-    // With its own network namespace every environment has 127.0.0.1:9001 to itself.
-    if (own_network) spec.init_args.insert(spec.init_args.end(), {"--listen", "127.0.0.1:9001"});
-  }
-  // A prestarted runtime changes into /var/task once its code is mounted there.
-  spec.init_args.insert(spec.init_args.end(), {"--cwd", prestart ? "/" : task_root.string(), "--"});
-  spec.init_args.insert(spec.init_args.end(), command->begin(), command->end());
-  startup_.prepared = std::chrono::steady_clock::now();
-  auto launched = sandbox::Launch(spec);
-  if (!launched) return tl::unexpected(launched.error());
-  startup_.cloned = std::chrono::steady_clock::now();
-  process_ = std::move(*launched);
-  control_.assign(process_.control.release());
-  output_.assign(process_.output.release());
-
-  // Lambda gives init 10 s; an init that needs longer is retried within the invoke's own
-  // timeout, so the whole cold start may take both.
-  timer_.expires_after(std::chrono::seconds(10 + config_->timeout_s));
-  timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (!ec && !self->initialized_) self->Die(DeathCause::kInitTimeout);
-  });
-  WatchControl();
-  ReadOutput();
-  return Ok();
 }
 
 void Environment::WatchControl() {
@@ -384,10 +304,16 @@ std::string Environment::ExitReason() const {
 }
 
 void Environment::Die(DeathCause cause, int detail) {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   (void)detail;
   if (dead_) return;
   dead_ = true;
   available_ = false;
+  if (launching_) {
+    // Nothing to end yet: OnLaunched ends it (and says OnDead) once the launch is back.
+    death_while_launching_ = cause;
+    return;
+  }
   auto self = shared_from_this();
   timer_.cancel();
   DrainOutput();
@@ -485,9 +411,13 @@ void Environment::Die(DeathCause cause, int detail) {
   });
 }
 
-void Environment::Kill() { Die(DeathCause::kKilled); }
+void Environment::Kill() {
+  LAMBENT_DCHECK_THREAD(io_thread_);
+  Die(DeathCause::kKilled);
+}
 
 void Environment::RecordFailedStart(const Invocation& invocation, Outcome& failure) const {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   const std::string& id = invocation.request_id;
   // Runtime clients fill "requestId" in with what they know: nothing, before any event.
   auto doc = json::parse(failure.body, nullptr, false);
@@ -515,6 +445,7 @@ void Environment::RecordFailedStart(const Invocation& invocation, Outcome& failu
 }
 
 EnvironmentStatus Environment::Status() const {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   const char* state = waiting_for_function() ? (startup_.ready.time_since_epoch().count() ? "prestarted" : "prestarting")
                       : !initialized_        ? "initializing"
                       : active_              ? "busy"

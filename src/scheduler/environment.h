@@ -14,9 +14,11 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "base/clock.h"
+#include "base/thread_check.h"
 #include "http/server.h"
 #include "runtimes/catalog.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/launch_thread.h"
 #include "sandbox/launcher.h"
 #include "sandbox/tmp_pool.h"
 #include "scheduler/execution_environment.h"
@@ -54,10 +56,29 @@ struct EnvironmentContext {
   // Holds a code package while an environment may read it (code::PackageInfo::in_use), so
   // that deleting its function cannot pull it away; unset: nothing to hold.
   std::function<std::shared_ptr<const void>(const std::string& code_key)> hold_code;
+  // Where the blocking half of a start (mounts, cgroup, clone) runs; it must outlive every
+  // launch posted to it. Null: on the calling thread, inside Start().
+  sandbox::LaunchThread* launcher = nullptr;
+};
+
+// Adds the time from its construction to its end to `total` (what the io thread spends on
+// an environment's start).
+class ScopedSpan {
+ public:
+  explicit ScopedSpan(std::chrono::nanoseconds& total) : total_(total), since_(std::chrono::steady_clock::now()) {}
+  ~ScopedSpan() { total_ += std::chrono::steady_clock::now() - since_; }
+  ScopedSpan(const ScopedSpan&) = delete;
+  ScopedSpan& operator=(const ScopedSpan&) = delete;
+
+ private:
+  std::chrono::nanoseconds& total_;
+  SteadyTime since_;
 };
 
 // One execution environment: lambent-init, the runtime under it, and the daemon's side of
-// its Runtime API. Serves one invocation at a time. Lives on the io thread; not thread-safe.
+// its Runtime API. Serves one invocation at a time. Lives on the io thread, which constructs
+// it (checked: LAMBENT_DCHECK_THREAD); not thread-safe. Only its launch runs elsewhere, on
+// context.launcher, which holds it alive meanwhile and posts the result back.
 class Environment : public ExecutionEnvironment,
                     public http::Handler,
                     public std::enable_shared_from_this<Environment> {
@@ -70,12 +91,18 @@ class Environment : public ExecutionEnvironment,
   ~Environment() override;
 
   // Launches init and the runtime; the listener hears OnAvailable once the runtime asks for
-  // its first event, or OnDead.
+  // its first event, or OnDead. The io thread only decides (ids, command, variables); the
+  // mounts, the cgroup and the clone happen on context.launcher. An error here means nothing
+  // was started; a failure there arrives as OnDead with an `init_failure` whose `error` is
+  // set (TooManyRequests when out of descriptors, else Internal). Kill() meanwhile ends the
+  // environment once the launch is back: OnDead then, once.
   Result<void> Start() override;
   // Makes a prestarted environment, after OnAvailable, `config`'s: its limits, its code at
   // /var/task, its environment variables for the runtime. From then on it is an ordinary
-  // environment in its initializing state, reporting to `listener`. On error the
-  // environment is unchanged (and should be killed).
+  // environment in its initializing state, reporting to `listener`. An error here leaves the
+  // environment unchanged (and it should be killed); the limits, the mount and the message to
+  // init are done on context.launcher, and when they fail the environment dies: `listener`
+  // hears OnDead without an init failure, so the invocation can take another environment.
   Result<void> Adopt(registry::ConfigPtr config, EnvironmentListener& listener) override;
   // Runs `invocation` here; only after OnAvailable and before the next Assign. Gives it back
   // when the runtime has abandoned every /next it was waiting on (the environment is then
@@ -102,6 +129,8 @@ class Environment : public ExecutionEnvironment,
 
  private:
   enum class DeathCause { kExited, kKilled, kTimeout, kInitTimeout, kSpawnFailed, kAssignFailed };
+  struct Launch;      // a start's blocking half, and what it hands back (environment_launch.cc)
+  struct Assignment;  // the same for Adopt()
   struct Active {
     std::unique_ptr<Invocation> invocation;
     bool delivered = false;
@@ -114,6 +143,10 @@ class Environment : public ExecutionEnvironment,
   std::vector<std::string> RuntimeEnvironment(const std::filesystem::path& task_root) const;
   std::vector<std::string> PrestartEnvironment() const;
   sandbox::CgroupLimits Limits() const;
+  static void RunLaunch(Launch& launch, const EnvironmentContext& context);  // launcher thread
+  void OnLaunched(Launch& launch);
+  static void RunAssignment(Assignment& assignment, const EnvironmentContext& context);  // launcher thread
+  void OnAssignmentSent(Assignment& assignment);
   void OnAssignmentRequest(http::Responder respond);
   void OnAssigned(int error);
   void WatchControl();
@@ -136,6 +169,7 @@ class Environment : public ExecutionEnvironment,
   bool OomKilled() const;
   void Log(std::string_view text);
 
+  ThreadAffinity io_thread_;
   EnvironmentContext& context_;
   registry::ConfigPtr config_;
   EnvironmentListener* listener_;
@@ -170,6 +204,8 @@ class Environment : public ExecutionEnvironment,
   bool adopted_ = false;
   bool available_ = false;
   bool dead_ = false;
+  bool launching_ = false;  // Start()'s launch, or Adopt()'s assignment, is on the launcher thread
+  DeathCause death_while_launching_ = DeathCause::kKilled;  // Die() during the launch
 };
 
 }  // namespace lambent::scheduler

@@ -64,6 +64,7 @@ http::Response Environment::Reject(const http::RequestHeader& header, uint64_t l
 }
 
 void Environment::Handle(http::Request request, http::Responder respond) {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   // Whatever a function sends must cost at most its own environment, never the daemon.
   try {
     Route(request, respond);
@@ -115,39 +116,6 @@ void Environment::OnAssignmentRequest(http::Responder respond) {
   BecomeAvailable();
 }
 
-Result<void> Environment::Adopt(registry::ConfigPtr config, EnvironmentListener& listener) {
-  if (!waiting_for_function() || !available_ || dead_ || !parked_assignment_) {
-    return tl::unexpected(Error::Internal("the prestarted environment is not ready"));
-  }
-  if (context_.hold_code) code_hold_ = context_.hold_code(config->code_key);
-  auto code_tree = sandbox::OpenReadOnlyTree(AT_FDCWD, context_.code_dir(config->code_key).string());
-  if (!code_tree) return tl::unexpected(code_tree.error());
-  config_ = std::move(config);
-  adopted_ = true;
-  if (cgroup_) {
-    if (auto ok = cgroup_->SetLimits(Limits()); !ok) return ok;
-  }
-  freezer_.Wake();
-  sandbox::TmpImage tmp = context_.tmp_pool && host_id_
-                              ? context_.tmp_pool->TakeImage(config_->ephemeral_storage_mb, *host_id_, *host_id_)
-                              : sandbox::TmpImage();
-  if (auto sent = init::Send(control_.native_handle(),
-                             {init::MessageType::kAssign, config_->ephemeral_storage_mb, 0}, code_tree->get(),
-                             tmp ? tmp.fd() : -1);
-      !sent) {
-    return sent;
-  }
-  startup_.adopted = std::chrono::steady_clock::now();
-  available_ = false;
-  listener_ = &listener;
-  log_stream_ = fmt::format("{}/[{}]{}", FormatDatePath(NowEpochMs()), config_->version, RandomHex(16));
-  timer_.expires_after(std::chrono::seconds(10 + config_->timeout_s));
-  timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (!ec && !self->initialized_) self->Die(DeathCause::kInitTimeout);
-  });
-  return Ok();
-}
-
 void Environment::OnAssigned(int error) {
   if (!adopted_ || !parked_assignment_ || error != 0) {
     spawn_errno_ = error;
@@ -185,6 +153,7 @@ void Environment::OnNext(http::Responder respond) {
 }
 
 std::unique_ptr<Invocation> Environment::Assign(std::unique_ptr<Invocation> invocation) {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   // Before the event is written: a runtime frozen before it got back to /next asks then.
   freezer_.Wake();
   available_ = false;
