@@ -45,11 +45,14 @@ Prestarter::Prestarter(EnvironmentContext& context, PrestartOptions options, Env
       options_(options),
       factory_(std::move(factory)),
       clock_(std::move(clock)),
-      refill_timer_(context.io) {}
+      refill_timer_(context.io) {
+  io_thread_.BindHere();
+}
 
 Prestarter::~Prestarter() { refill_timer_.cancel(); }
 
 EnvironmentPtr Prestarter::Take(const registry::ConfigPtr& config, EnvironmentListener& listener) {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   if (stopping_ || options_.per_shape <= 0 || !context_.sandboxed) return nullptr;
   auto shape = PrestartShapeOf(*config);
   if (!shape) return nullptr;
@@ -110,6 +113,7 @@ size_t Prestarter::Target(Stock& stock, SteadyTime now) const {
 }
 
 void Prestarter::Refill(const PrestartShape& shape) {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   Stock& stock = stocks_.at(shape);
   auto now = clock_();
   if (stopping_ || now < stock.retry_after) return;
@@ -133,6 +137,7 @@ void Prestarter::Failed(Stock& stock) {
 }
 
 void Prestarter::OnAvailable(const EnvironmentPtr& env) {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   auto it = shape_of_.find(env.get());
   if (it == shape_of_.end()) return env->Kill();
   Stock& stock = stocks_.at(it->second);
@@ -145,6 +150,7 @@ void Prestarter::OnAvailable(const EnvironmentPtr& env) {
 
 void Prestarter::OnDead(const EnvironmentPtr& env, std::optional<Outcome>,
                         std::unique_ptr<Invocation>) {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   auto it = shape_of_.find(env.get());
   if (it == shape_of_.end()) return;  // adopted or dropped already
   Stock& stock = stocks_.at(it->second);
@@ -170,6 +176,7 @@ void Prestarter::Drop(Stock& stock) {
 }
 
 void Prestarter::Sweep(SteadyTime now) {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   for (auto it = stocks_.begin(); it != stocks_.end();) {
     Stock& stock = it->second;
     if (stock.last_demand + options_.shape_ttl < now) {
@@ -190,12 +197,14 @@ void Prestarter::Sweep(SteadyTime now) {
 }
 
 void Prestarter::Shutdown() {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   stopping_ = true;
   refill_timer_.cancel();
   for (auto& [_, stock] : stocks_) Drop(stock);
 }
 
 std::vector<EnvironmentStatus> Prestarter::Status() const {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   std::vector<EnvironmentStatus> list;
   for (const auto& [_, stock] : stocks_) {
     for (const auto& env : stock.ready) list.push_back(env->Status());

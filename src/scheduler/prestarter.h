@@ -12,6 +12,8 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "base/thread_check.h"
+
 #include "scheduler/environment.h"
 #include "scheduler/execution_environment.h"
 
@@ -85,6 +87,7 @@ class Prestarter : public EnvironmentListener {
   size_t Target(Stock& stock, SteadyTime now) const;
 
   EnvironmentContext& context_;
+  ThreadAffinity io_thread_;
   PrestartOptions options_;
   EnvironmentFactory factory_;
   ClockFn clock_;

@@ -13,6 +13,7 @@ Pool::Pool(Scheduler& scheduler, std::string name)
     : scheduler_(scheduler), name_(std::move(name)), wait_timer_(scheduler.context_.io) {}
 
 void Pool::Submit(std::unique_ptr<Invocation> invocation) {
+  LAMBENT_DCHECK_THREAD(scheduler_.io_thread_);
   if (scheduler_.stopping_) return;  // dropping it closes the caller's connection
   const auto& config = *invocation->config;
   latest_revision_ = config.revision_id;
@@ -57,6 +58,7 @@ PoolLoad Pool::Load() const {
 }
 
 void Pool::ScaleUp() {
+  LAMBENT_DCHECK_THREAD(scheduler_.io_thread_);
   if (scheduler_.stopping_ || queue_.empty()) return;
   auto decision = DecideScaling(Load(), scheduler_.options_.scaling);
   for (size_t i = 0; i < decision.start && starting_.size() < queue_.size(); ++i) {
@@ -125,6 +127,7 @@ void Pool::Dispatch(const EnvironmentPtr& env) {
 }
 
 void Pool::OnAvailable(const EnvironmentPtr& env) {
+  LAMBENT_DCHECK_THREAD(scheduler_.io_thread_);
   auto now = scheduler_.Now();
   if (auto it = starting_.find(env.get()); it != starting_.end()) cold_.Add(now - it->second);
   StartEnded(env.get());
@@ -137,6 +140,7 @@ void Pool::OnAvailable(const EnvironmentPtr& env) {
 
 void Pool::OnDead(const EnvironmentPtr& env, std::optional<Outcome> init_failure,
                   std::unique_ptr<Invocation> undelivered) {
+  LAMBENT_DCHECK_THREAD(scheduler_.io_thread_);
   if (!all_.erase(env)) return;
   --scheduler_.live_environments_;
   StartEnded(env.get());
@@ -175,6 +179,7 @@ void Pool::ArmWaitTimer(Millis budget) {
 }
 
 void Pool::Retire(const registry::ConfigPtr& latest) {
+  LAMBENT_DCHECK_THREAD(scheduler_.io_thread_);
   latest_revision_ = latest ? latest->revision_id : "";
   auto idle = std::move(idle_);
   idle_.clear();
@@ -213,6 +218,7 @@ void Pool::StopAll() {
 }
 
 std::vector<EnvironmentStatus> Pool::Status() const {
+  LAMBENT_DCHECK_THREAD(scheduler_.io_thread_);
   std::vector<EnvironmentStatus> list;
   for (const auto& env : all_) {
     if (!env->dead()) list.push_back(env->Status());
@@ -223,6 +229,7 @@ std::vector<EnvironmentStatus> Pool::Status() const {
 }
 
 ScalingStatus Pool::Scaling() const {
+  LAMBENT_DCHECK_THREAD(scheduler_.io_thread_);
   auto load = Load();
   ScalingStatus status;
   status.policy = DescribePolicy(load, scheduler_.options_.scaling);
@@ -241,6 +248,7 @@ Scheduler::Scheduler(EnvironmentContext& context, SchedulerOptions options)
       factory_(options_.factory),
       clock_(options_.clock),
       sweep_timer_(context.io) {
+  io_thread_.BindHere();
   if (!factory_) {
     factory_ = [&context](registry::ConfigPtr config, EnvironmentListener& listener, EnvironmentKind kind) {
       return std::make_shared<Environment>(context, std::move(config), listener, kind);
@@ -254,17 +262,20 @@ Scheduler::Scheduler(EnvironmentContext& context, SchedulerOptions options)
 }
 
 void Scheduler::Invoke(std::unique_ptr<Invocation> invocation) {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   auto& pool = pools_[invocation->config->name];
   if (!pool) pool = std::make_unique<Pool>(*this, invocation->config->name);
   pool->Submit(std::move(invocation));
 }
 
 void Scheduler::Retire(const std::string& function, const registry::ConfigPtr& latest) {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   auto it = pools_.find(function);
   if (it != pools_.end()) it->second->Retire(latest);
 }
 
 void Scheduler::Shutdown() {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   stopping_ = true;
   sweep_timer_.cancel();
   if (prestarter_) prestarter_->Shutdown();
@@ -272,6 +283,7 @@ void Scheduler::Shutdown() {
 }
 
 void Scheduler::Reconsider() {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   for (auto& [_, pool] : pools_) pool->ScaleUp();
 }
 
@@ -290,6 +302,7 @@ bool Scheduler::CanStartEnvironment() {
 }
 
 bool Scheduler::TakeStartSlot(Pool* pool) {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   if (options_.max_parallel_starts <= 0 || starting_ < options_.max_parallel_starts) {
     ++starting_;
     return true;
@@ -301,6 +314,7 @@ bool Scheduler::TakeStartSlot(Pool* pool) {
 }
 
 void Scheduler::ReleaseStartSlot() {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   --starting_;
   if (slot_waiters_.empty() || slot_wake_posted_) return;
   // Posted: the pool that released the slot may be in the middle of its own bookkeeping.
@@ -314,6 +328,7 @@ void Scheduler::ReleaseStartSlot() {
 }
 
 void Scheduler::Sweep() {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   auto now = Now();
   for (auto& [_, pool] : pools_) pool->StopIdleSince(now - options_.idle_timeout);
   if (prestarter_) prestarter_->Sweep(now);
@@ -324,15 +339,18 @@ void Scheduler::Sweep() {
 }
 
 std::vector<EnvironmentStatus> Scheduler::Environments(const std::string& function) const {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   auto it = pools_.find(function);
   return it == pools_.end() ? std::vector<EnvironmentStatus>{} : it->second->Status();
 }
 
 std::vector<EnvironmentStatus> Scheduler::Prestarted() const {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   return prestarter_ ? prestarter_->Status() : std::vector<EnvironmentStatus>{};
 }
 
 std::map<std::string, ScalingStatus> Scheduler::Scaling() const {
+  LAMBENT_DCHECK_THREAD(io_thread_);
   std::map<std::string, ScalingStatus> all;
   for (const auto& [name, pool] : pools_) {
     auto status = pool->Scaling();

@@ -10,6 +10,8 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "base/thread_check.h"
+
 #include "scheduler/environment.h"
 #include "scheduler/execution_environment.h"
 #include "scheduler/prestarter.h"
@@ -140,6 +142,7 @@ class Scheduler {
   SteadyTime Now() const { return clock_(); }
 
   EnvironmentContext& context_;
+  ThreadAffinity io_thread_;  // the constructing thread: the io thread; its pools share it
   SchedulerOptions options_;
   EnvironmentFactory factory_;
   ClockFn clock_;

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <thread>
 
 #include "runtimes/catalog.h"
 #include "telemetry/log_store.h"
@@ -311,6 +312,13 @@ TEST_F(SchedulerTest, PrestartedStockFollowsDemandAndShrinksAfterIt) {
   io_.poll();
   EXPECT_EQ(prestarted(), 1u) << "the window passed: back to one";
 }
+
+#if LAMBENT_THREAD_CHECKS
+TEST_F(SchedulerTest, ACallFromAThreadOtherThanTheIoThreadAborts) {
+  Make();
+  EXPECT_DEATH(std::thread([&] { Invoke(); }).join(), "scheduler.cc:[0-9]+: Invoke called on thread");
+}
+#endif
 
 TEST(ScalingPolicyTest, Decisions) {
   ScalingOptions options;  // wait_ratio 4, 2 cores
