@@ -340,14 +340,15 @@ class Bench(object):
     def no_prestart_flags(self):
         """Daemon options under which every environment starts on demand: --prestart 0, and
         --prestart-max 0 where the daemon has it (a pool it sizes itself after bursts)."""
-        if not hasattr(self, "_serve_help"):
+        helps = self.__dict__.setdefault("_serve_help", {})
+        if self.args.lambent not in helps:
             try:
-                self._serve_help = subprocess.run([self.args.lambent, "serve", "--help"], capture_output=True,
-                                                  text=True, timeout=10).stdout
+                helps[self.args.lambent] = subprocess.run([self.args.lambent, "serve", "--help"], capture_output=True,
+                                                          text=True, timeout=10).stdout
             except (OSError, subprocess.TimeoutExpired):
-                self._serve_help = ""
+                helps[self.args.lambent] = ""
         flags = ["--prestart", "0"]
-        if "--prestart-max" in self._serve_help:
+        if "--prestart-max" in helps[self.args.lambent]:
             flags += ["--prestart-max", "0"]
         return flags
 
@@ -1007,7 +1008,9 @@ class Bench(object):
         self.results["sections"]["freeze"] = isolation.freeze(self, PROCS, log, self.args.quick)
 
     def scale(self):
-        self.results["sections"]["scale"] = scale.run(self, PROCS, log, self.args.quick)
+        after, before = scale.run(self, PROCS, log, self.args.quick, self.args.before_lambent or None)
+        self.results["sections"]["scale"] = after
+        self.before_scale = before
 
     def binary_label(self):
         """The daemon under test, named relative to the repository (never by a machine path)."""
@@ -1047,6 +1050,18 @@ class Bench(object):
                "cpu_busy_before_start": self.results["machine"]["cpu_busy_before_start"]}
         for name in self.results["sections"]:
             self.results["sections"][name]["run"] = run
+        if getattr(self, "before_scale", None):
+            # The older daemon's half of a paired scale run: a results file of its own, the shape a
+            # separate run of the section against it would have written.
+            sec = self.before_scale
+            sec.update(elapsed_s=self.results["sections"]["scale"]["elapsed_s"],
+                       run=dict(run, binary=self.args.before_label, lambent_commit=self.args.before_commit,
+                                lambent_tree_dirty=False, paired_with=run["binary"]))
+            machine = dict(self.results["machine"], lambent_commit=self.args.before_commit, lambent_tree_dirty=False)
+            self.before_results = {"schema": 1, "quick": self.args.quick, "sections": {"scale": sec},
+                                   "machine": machine, "daemon": {"binary": self.args.before_label},
+                                   "note": "measured in the same run as %s, part by part, the two daemons "
+                                           "taking turns" % run["binary"]}
         if getattr(self, "peer", None):
             self.results["peer"] = {"name": "serverless-offline", "versions": self.peer["versions"],
                                     "startup_ms": self.peer["startup_ms"],
@@ -1082,10 +1097,16 @@ def main():
     ap.add_argument("--no-merge", action="store_true",
                     help="an --only run replaces the results file instead of being merged into it")
     ap.add_argument("--binary-label", default="", help="how the results name the daemon under test")
+    ap.add_argument("--before-lambent", default="", help="an older daemon binary: the scale section runs "
+                    "against it too, part by part in turns with --lambent, and writes its half to --before")
+    ap.add_argument("--before-label", default="the daemon built before issue 10",
+                    help="how the results name --before-lambent")
+    ap.add_argument("--before-commit", default="not given", help="the commit --before-lambent was built from")
     ap.add_argument("--commit-label", default="", help="the commit the daemon under test was built from "
                     "(default: the repository's HEAD)")
     args = ap.parse_args()
-    for attr in ("lambent", "native_dir", "baseline_server", "peer_dir", "cache", "out", "docs", "before"):
+    for attr in ("lambent", "native_dir", "baseline_server", "peer_dir", "cache", "out", "docs", "before",
+                 "before_lambent"):
         if getattr(args, attr):
             setattr(args, attr, os.path.abspath(getattr(args, attr)))
 
@@ -1114,6 +1135,11 @@ def main():
         json.dump(results, f, indent=2, sort_keys=False)
         f.write("\n")
     log("results: %s" % args.out)
+    if getattr(bench, "before_results", None) and args.before:
+        with open(args.before, "w") as f:
+            json.dump(bench.before_results, f, indent=2, sort_keys=False)
+            f.write("\n")
+        log("before: %s" % args.before)
     if not args.no_docs:
         before = None
         if args.before and os.path.exists(args.before) and os.path.abspath(args.before) != os.path.abspath(args.out):

@@ -64,23 +64,16 @@ elif [ ! -f "$PEER/node_modules/serverless/bin/serverless.js" ] ||
 fi
 
 # Issue 10's "before": with BEFORE_BUILD=<dir> (a build from before that work, laid out like
-# $BUILD), the scale section first runs against it into bench/results/issue10-before.json, right
-# before the run below, so that before and after meet the machine in the same state.
-# BEFORE_COMMIT names the commit it was built from.
+# $BUILD), the scale section runs against both daemons, part by part in turns, and writes the
+# older one's half to bench/results/issue10-before.json. BEFORE_COMMIT names its commit.
+BEFORE_ARGS=()
 if [ -n "${BEFORE_BUILD:-}" ]; then
   BSNAP="$CACHE/snapshot-before"
   rm -rf "$BSNAP"
   mkdir -p "$BSNAP/bin"
   cp "$BEFORE_BUILD/bin/lambent" "$BEFORE_BUILD/bin/lambent-init" "$BSNAP/bin/"
   cp -r "$BEFORE_BUILD/runtimes" "$BSNAP/runtimes"
-  QUICK=
-  for arg in "$@"; do [ "$arg" = --quick ] && QUICK=--quick; done
-  timeout --kill-after=15 "$BENCH_TIMEOUT" /usr/bin/python3 bench/bench.py \
-    --lambent "$BSNAP/bin/lambent" --native-dir "$NATIVE/function" \
-    --baseline-server "$NATIVE/baseline-server" --cache "$CACHE/before" \
-    --only scale $QUICK --out bench/results/issue10-before.json --no-merge --no-docs \
-    --binary-label "the daemon built before issue 10 (BEFORE_BUILD)" \
-    --commit-label "${BEFORE_COMMIT:-not given}"
+  BEFORE_ARGS=(--before-lambent "$BSNAP/bin/lambent" --before-commit "${BEFORE_COMMIT:-not given}")
 fi
 
 exec timeout --kill-after=15 "$BENCH_TIMEOUT" /usr/bin/python3 bench/bench.py \
@@ -89,4 +82,5 @@ exec timeout --kill-after=15 "$BENCH_TIMEOUT" /usr/bin/python3 bench/bench.py \
   --baseline-server "$NATIVE/baseline-server" \
   --peer-dir "$PEER" \
   --cache "$CACHE" \
+  "${BEFORE_ARGS[@]}" \
   "$@"

@@ -18,11 +18,11 @@ One fresh daemon (default options) for rows 1-5, one with --prestart 0 for row 6
 Every load is bounded in count and time; loopback only.
 """
 
-import http.client
 import json
 import multiprocessing
 import os
 import re
+import socket
 import statistics
 import time
 
@@ -64,11 +64,11 @@ def quiet(limit=0.25, timeout=8.0):
     return round(time.time() - t0, 1), busy
 
 
-def tmpfs_fallbacks(b):
+def tmpfs_fallbacks(b, tag):
     """Environments of the section's daemon that found no ready /tmp image (the daemon logs the
     1st, 2nd, 4th... miss, so this is a lower bound between powers of two)."""
     try:
-        with open(os.path.join(b.logs, "daemon-scale.log"), errors="replace") as f:
+        with open(os.path.join(b.logs, "daemon-%s.log" % tag), errors="replace") as f:
             found = re.findall(r"got a tmpfs /tmp \((\d+) so far\)", f.read())
     except OSError:
         return None
@@ -83,9 +83,13 @@ def _median(values):
 # -- 1. warm latency beside cold starts ----------------------------------------------------------
 
 def _probe_loop(port, path, stop, conn_out):
-    """In its own process (no GIL shared with the driver): one invoke every PROBE_INTERVAL_S,
-    (start, latency s) pairs on the monotonic clock the driver uses too."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    """In its own process (no GIL shared with the driver): one invoke every PROBE_INTERVAL_S on
+    one keep-alive connection, (start, latency s) pairs on the monotonic clock the driver uses
+    too. A raw socket and a prebuilt request: the client's own share of each figure stays small."""
+    req = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+           "Content-Length: 2\r\n\r\n{}" % (path, port)).encode()
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     spans = []
     next_at = time.perf_counter()
     while not stop.is_set():
@@ -93,12 +97,24 @@ def _probe_loop(port, path, stop, conn_out):
         if now < next_at:
             time.sleep(next_at - now)
         t0 = time.perf_counter()
-        conn.request("POST", path, b"{}", {"Content-Type": "application/json"})
-        conn.getresponse().read()
+        s.sendall(req)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise RuntimeError("the daemon closed the probe's connection")
+            data += chunk
+            head_end = data.find(b"\r\n\r\n")
+            if head_end >= 0:
+                m = re.search(rb"(?i)\r\ncontent-length:\s*(\d+)", data[:head_end])
+                if len(data) - head_end - 4 >= (int(m.group(1)) if m else 0):
+                    break
         t1 = time.perf_counter()
+        if not data.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError("probe invoke: %r" % data[:100])
         spans.append((t0, t1 - t0))
         next_at = max(next_at + PROBE_INTERVAL_S, t1)  # no backlog after a stall
-    conn.close()
+    s.close()
     conn_out.send(spans)
     conn_out.close()
 
@@ -282,12 +298,12 @@ def functions(b, log, quick):
 
 # -- 6. cold starts on demand against the bare interpreter --------------------------------------
 
-def on_demand(b, procs, log, quick):
+def on_demand(b, procs, log, quick, tag="scale"):
     n = 5 if quick else 20
     out = {"n": n, "bare": b.bare_measure(("python3 -c pass", "node -e 0"), 10 if quick else 30), "rows": {}}
     saved = b.swap_daemon()
     out["daemon_options"] = b.no_prestart_flags()
-    b.start_daemon("scale-on-demand", out["daemon_options"])
+    b.start_daemon(tag + "-on-demand", out["daemon_options"])
     try:
         for key in ("python", "node"):
             out["rows"][key] = b.cold_series(key, n, 0.03, prestarted=False)
@@ -301,10 +317,10 @@ def on_demand(b, procs, log, quick):
     return out
 
 
-def run(b, procs, log, quick):
-    out = {"method": {
+def _method(quick):
+    return {
         "probe": "a second process invokes a warm provided no-op (1769 MB) every %d ms on one keep-alive "
-                 "connection; its latency alone (the last %s s before) and while the driver invokes "
+                 "connection (a raw socket, the request prebuilt); its latency alone (the last %s s before) and while the driver invokes "
                  "distinct, never-invoked provided functions one after another (each a cold start on "
                  "demand)" % (PROBE_INTERVAL_S * 1000, "1" if quick else "2"),
         "small": "python no-op at MemorySize 128 (a quarter of a CPU), wrk -t1 -c1 after a 1 s warm-up; "
@@ -319,23 +335,56 @@ def run(b, procs, log, quick):
                      "answer. Run 1: never invoked; later runs after UpdateFunctionConfiguration of each",
         "on_demand": "a daemon with --prestart 0; UpdateFunctionConfiguration, 30 ms pause, one invoke "
                      "timed by the client (as the cold section); bare start as the bare section, in the "
-                     "same run"}}
+                     "same run"}
+
+
+def run(b, procs, log, quick, before=None):
+    """The section against b's daemon binary; with `before` (the path of an older daemon binary)
+    also against that one, part by part, the two taking turns (ABBA), so that whatever else the
+    machine does falls on both alike. Returns (this binary's section, the before's or None)."""
+    sides = [("after", b.args.lambent)] + ([("before", before)] if before else [])
+    outs = dict((side, {"method": _method(quick)}) for side, _ in sides)
+    tags = dict((side, "scale-" + side if before else "scale") for side, _ in sides)
+    this_binary = b.args.lambent
+
+    def turn(i):
+        return sides if i % 2 == 0 else list(reversed(sides))
+
+    def logger(side):
+        return (lambda msg: log("[%s] %s" % (side, msg))) if before else log
+
     # On demand first, on the quietest machine: its bare starts are the yardstick. The parts that
     # leave hundreds of environments to tear down come last.
-    waited, busy = quiet()
-    t = time.time()
-    out["on_demand"] = on_demand(b, procs, log, quick)
-    out["on_demand"].update(elapsed_s=round(time.time() - t, 1), cpu_busy_before=busy, waited_for_quiet_s=waited)
-    saved = b.swap_daemon()
-    b.start_daemon("scale")
     try:
-        for part in (probe, small, crowd, burst, functions):
+        for side, binary in turn(0):
+            b.args.lambent = binary
             waited, busy = quiet()
             t = time.time()
-            out[part.__name__] = part(b, log, quick)
-            out[part.__name__].update(elapsed_s=round(time.time() - t, 1), cpu_busy_before=busy,
-                                      waited_for_quiet_s=waited, tmpfs_fallbacks_so_far=tmpfs_fallbacks(b))
+            outs[side]["on_demand"] = on_demand(b, procs, logger(side), quick, tags[side])
+            outs[side]["on_demand"].update(elapsed_s=round(time.time() - t, 1), cpu_busy_before=busy,
+                                           waited_for_quiet_s=waited)
+        saved = b.swap_daemon()
+        daemons = {}
+        try:
+            for side, binary in sides:
+                b.args.lambent = binary
+                b.start_daemon(tags[side])
+                daemons[side] = b.swap_daemon()
+            for i, part in enumerate((probe, small, crowd, burst, functions)):
+                for side, binary in turn(i + 1):
+                    b.args.lambent = binary
+                    b.swap_daemon(daemons[side])
+                    waited, busy = quiet()
+                    t = time.time()
+                    outs[side][part.__name__] = part(b, logger(side), quick)
+                    outs[side][part.__name__].update(
+                        elapsed_s=round(time.time() - t, 1), cpu_busy_before=busy, waited_for_quiet_s=waited,
+                        tmpfs_fallbacks_so_far=tmpfs_fallbacks(b, tags[side]))
+                    daemons[side] = b.swap_daemon()
+        finally:
+            for d in daemons.values():
+                procs.stop(d[0])
+            b.swap_daemon(saved)
     finally:
-        procs.stop(b.daemon)
-        b.swap_daemon(saved)
-    return out
+        b.args.lambent = this_binary
+    return outs["after"], outs.get("before")

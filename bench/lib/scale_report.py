@@ -110,7 +110,9 @@ def _provenance(label, sc):
         label, run.get("binary", "?"), run.get("lambent_commit", "?"),
         " + uncommitted changes in src/" if run.get("lambent_tree_dirty") else "",
         run.get("date", "?"), " ".join(run.get("loadavg_start") or []) or "?",
-        "; a `--quick` run" if run.get("quick") else ""))
+        "; a `--quick` run" if run.get("quick") else "") +
+        ("; measured in the same run as %s, part by part, the two daemons taking turns" % run["paired_with"]
+         if run.get("paired_with") else ""))
 
 
 def render(after, before=None, nproc=2):
@@ -171,8 +173,8 @@ def _floors(w, sc, nproc):
     w("")
     calm = _g(sc, "probe", "calm_ms", "p99")
     if calm is not None:
-        w("The warm probe's p99 with nothing beside it was %s ms in the same run (its client is python's "
-          "http.client, which adds its own time to each call): a floor under the first row's figure." % _f(calm))
+        w("The warm probe's p99 with nothing beside it was %s ms in the same run (its client is a python "
+          "loop on a raw socket, which adds its own time to each call): a floor under the first row's figure." % _f(calm))
         w("")
 
 
