@@ -182,7 +182,8 @@ def _details(w, before, after):
     pairs = [(label, sc) for label, sc in (("before", before), ("after", after)) if sc]
     method = _g(after or before, "method") or {}
     if any(_g(sc, "crowd") for _, sc in pairs):
-        w("Throughput of one function per runtime, invocations/s (p99 µs). Method: %s; %s s runs."
+        w("Throughput of one function per runtime, invocations/s (p99 µs) [environments the daemon had "
+          "after the warm-up, all functions, prestarted ones included]. Method: %s; %s s runs."
           % (method.get("crowd", "?"), _g(after or before, "crowd", "seconds")))
         w("")
         w("| runtime | | " + " | ".join("c%d" % c for c in (1, 8, 16, 32, 64)) + " | c64 / best |")
@@ -195,7 +196,9 @@ def _details(w, before, after):
                 cells = []
                 for c in (1, 8, 16, 32, 64):
                     x = row.get(str(c))
-                    cells.append("%s (%s)%s" % (_n(x["rps"]), _n(x["p99_us"]), " ⚠ %d errors" % x["errors"] if x["errors"] else "")
+                    cells.append("%s (%s)%s%s" % (_n(x["rps"]), _n(x["p99_us"]),
+                                                  " [%s]" % x["environments"] if "environments" in x else "",
+                                                  " ⚠ %d errors" % x["errors"] if x["errors"] else "")
                                  if x else "–")
                 w("| %s | %s | %s | %s %% |" % (key, label, " | ".join(cells), _f(row["c64_of_best_pct"], 0)))
         w("")
