@@ -170,7 +170,11 @@ void Environment::OnLaunched(Launch& launch) {
     // Nothing was started and the group is gone: the id is free at once.
     const Error& error = launch.launched.error();
     if (host_id_ && context_.host_ids) context_.host_ids->Release(*std::exchange(host_id_, std::nullopt));
-    spdlog::error("function {}: cannot start an environment: {}", config_->name, error.message());
+    if (kind_ == Kind::kPrestarted) {
+      spdlog::warn("cannot prestart a {} environment: {}", config_->runtime, error.message());
+    } else {
+      spdlog::error("function {}: cannot start an environment: {}", config_->name, error.message());
+    }
     dead_ = true;
     available_ = false;
     // Out of descriptors despite the fd budget (other files, another process's share):
