@@ -159,17 +159,26 @@ class CgroupDirV1 : public CgroupDir {
       } else if (controller == "pids") {
         ok = WriteFile(dir / "pids.max", std::to_string(limits.pids));
       } else if (controller == "cpu") {
-        const std::string quota = std::to_string(int64_t(kCpuPeriodUs * limits.cpus));
-        // The kernel refuses a quota below the burst: the burst goes first and comes back last.
-        const bool has_burst = fs::exists(dir / "cpu.cfs_burst_us");
-        if (has_burst) ok = WriteFile(dir / "cpu.cfs_burst_us", "0");
-        if (ok) ok = WriteFile(dir / "cpu.cfs_period_us", std::to_string(kCpuPeriodUs));
-        if (ok) ok = WriteFile(dir / "cpu.cfs_quota_us", quota);
-        if (ok && has_burst) ok = WriteFile(dir / "cpu.cfs_burst_us", quota);
+        ok = WriteFile(dir / "cpu.cfs_period_us", std::to_string(kCpuPeriodUs));
+        if (ok) ok = SetCpus(limits.cpus);
       }
       if (!ok) return ok;
     }
     return Ok();
+  }
+
+  Result<void> SetCpus(double cpus) override {
+    auto it = std::find_if(dirs_.begin(), dirs_.end(), [](const auto& d) { return d.first == "cpu"; });
+    if (it == dirs_.end()) return Ok();
+    const fs::path& dir = it->second;
+    const std::string quota = std::to_string(int64_t(kCpuPeriodUs * cpus));
+    // The kernel refuses a quota below the burst: the burst goes first and comes back last.
+    const bool has_burst = fs::exists(dir / "cpu.cfs_burst_us");
+    Result<void> ok = Ok();
+    if (has_burst) ok = WriteFile(dir / "cpu.cfs_burst_us", "0");
+    if (ok) ok = WriteFile(dir / "cpu.cfs_quota_us", quota);
+    if (ok && has_burst) ok = WriteFile(dir / "cpu.cfs_burst_us", quota);
+    return ok;
   }
 
   CgroupUsage Usage() const override {
@@ -293,6 +302,15 @@ class CgroupDirV2 : public CgroupDir {
       if (auto ok = WriteFile(dir_ / file, value); !ok) return ok;
     }
     return Ok();
+  }
+  Result<void> SetCpus(double cpus) override {
+    const int64_t quota = int64_t(kCpuPeriodUs * cpus);
+    const bool has_burst = fs::exists(dir_ / "cpu.max.burst");
+    Result<void> ok = Ok();
+    if (has_burst) ok = WriteFile(dir_ / "cpu.max.burst", "0");
+    if (ok) ok = WriteFile(dir_ / "cpu.max", fmt::format("{} {}", quota, kCpuPeriodUs));
+    if (ok && has_burst) ok = WriteFile(dir_ / "cpu.max.burst", std::to_string(quota));
+    return ok;
   }
   CgroupUsage Usage() const override {
     return {ReadNumber(dir_ / "memory.peak"), ReadKey(dir_ / "memory.events", "oom_kill") > 0};

@@ -45,6 +45,8 @@ class CgroupDir {
   virtual Result<CgroupJoin> PrepareJoin() const = 0;
   // Replaces the limits: a prestarted environment gets its function's when it is assigned.
   virtual Result<void> SetLimits(const CgroupLimits& limits) = 0;
+  // Replaces the CPU share alone (a few small writes): an environment's init phase ends.
+  virtual Result<void> SetCpus(double cpus) = 0;
   virtual CgroupUsage Usage() const = 0;
   // The peak alone, read through a descriptor kept open: one pread, for every REPORT line.
   virtual int64_t PeakMemoryBytes() const = 0;

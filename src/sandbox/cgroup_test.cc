@@ -127,6 +127,28 @@ TEST_F(CgroupTest, LimitsCanBeReplacedWhenAPrestartedEnvironmentIsAssigned) {
   EXPECT_EQ(Read(root_ / "v1/cpu/lambent/env-5/cpu.cfs_quota_us"), "5000");
 }
 
+TEST_F(CgroupTest, TheCpuShareAloneCanBeLoweredAfterInit) {
+  fs::create_directories(root_ / "v2/lambent");
+  auto v2 = MakeCgroupV2(root_ / "v2/lambent")->Create("env-8", {128ll << 20, 1024, 1.0});
+  ASSERT_TRUE(v2);
+  Write(root_ / "v2/lambent/env-8/cpu.max.burst", "10000");
+  ASSERT_TRUE((*v2)->SetCpus(0.25));
+  EXPECT_EQ(Read(root_ / "v2/lambent/env-8/cpu.max"), "2500 10000");
+  EXPECT_EQ(Read(root_ / "v2/lambent/env-8/cpu.max.burst"), "2500");
+  EXPECT_EQ(Read(root_ / "v2/lambent/env-8/memory.max"), std::to_string(128ll << 20));
+
+  fs::create_directories(root_ / "v1/cpu/lambent/env-9");
+  Write(root_ / "v1/cpu/lambent/env-9/cpu.cfs_burst_us", "0");
+  auto v1 = MakeCgroupV1({{"cpu", root_ / "v1/cpu/lambent"}})->Create("env-9", {128ll << 20, 1024, 1.0});
+  ASSERT_TRUE(v1);
+  EXPECT_EQ(Read(root_ / "v1/cpu/lambent/env-9/cpu.cfs_quota_us"), "10000");
+  ASSERT_TRUE((*v1)->SetCpus(0.25));
+  EXPECT_EQ(Read(root_ / "v1/cpu/lambent/env-9/cpu.cfs_quota_us"), "2500");
+  EXPECT_EQ(Read(root_ / "v1/cpu/lambent/env-9/cpu.cfs_burst_us"), "2500");
+  Write(root_ / "v1/cpu/lambent/env-9/cgroup.procs", "");
+  Write(root_ / "v2/lambent/env-8/cgroup.procs", "");
+}
+
 TEST_F(CgroupTest, V2NewProcessesAreBornInTheGroupThroughItsDirectory) {
   fs::create_directories(root_ / "lambent");
   auto dir = MakeCgroupV2(root_ / "lambent")->Create("env-3", {});

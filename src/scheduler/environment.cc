@@ -128,9 +128,43 @@ sandbox::CgroupLimits Environment::Limits() const {
   sandbox::CgroupLimits limits;
   limits.memory_bytes = int64_t(config_->memory_mb) << 20;
   limits.cpus = sandbox::CpusForMemory(config_->memory_mb, context_.cpu_floor);
-  // A runtime started ahead of demand is the platform's cost, not a function's: full speed.
-  if (waiting_for_function()) limits.cpus = std::max(limits.cpus, 1.0);
+  // The init phase runs at a full vCPU at least: a runtime started ahead of demand is the
+  // platform's cost, not a function's, and a small function's interpreter start held to a
+  // quarter of a CPU by a 10 ms CFS period would take four times as long. The function's
+  // share applies from its runtime's first /next on (EndInitBoost).
+  if (!initialized_) limits.cpus = std::max(limits.cpus, kInitCpus);
   return limits;
+}
+
+void Environment::EndInitBoost() {
+  if (!cgroup_) return;
+  double cpus = Limits().cpus;
+  if (cpus >= kInitCpus) return;  // its share is a full vCPU or more: nothing changes
+  if (!context_.launcher) {
+    if (auto ok = cgroup_->SetCpus(cpus); !ok) OnCpuShareSet(ok);
+    return;
+  }
+  // A quota write takes the kernel ~0.2 ms (it updates every CPU's run queue): not on the
+  // io thread. The environment is not ended meanwhile (Die waits, as for a launch), so the
+  // group stays.
+  launching_ = true;
+  context_.launcher->Post([self = shared_from_this(), cgroup = cgroup_.get(), cpus, &io = context_.io]() mutable {
+    auto ok = cgroup->SetCpus(cpus);
+    asio::post(io, [self = std::move(self), ok = std::move(ok)] {
+      self->launching_ = false;
+      self->OnCpuShareSet(ok);
+    });
+  });
+}
+
+void Environment::OnCpuShareSet(const Result<void>& ok) {
+  LAMBENT_DCHECK_THREAD(io_thread_);
+  if (!ok) spdlog::warn("environment {}: cannot set its CPU share after init: {}", log_stream_, ok.error().message());
+  if (dead_ && process_.init.pid() > 0 && !launching_) {
+    // It died while the share was being set: end it now that nothing else uses its group.
+    dead_ = false;
+    Die(death_while_launching_);
+  }
 }
 
 void Environment::WatchControl() {

@@ -142,7 +142,12 @@ class Environment : public ExecutionEnvironment,
   void Route(http::Request& request, http::Responder& respond);
   std::vector<std::string> RuntimeEnvironment(const std::filesystem::path& task_root) const;
   std::vector<std::string> PrestartEnvironment() const;
+  // The vCPUs an environment has until its runtime is initialized (see Limits()).
+  static constexpr double kInitCpus = 1.0;
   sandbox::CgroupLimits Limits() const;
+  // The function's own CPU share, once its init phase is over (on the launcher thread).
+  void EndInitBoost();
+  void OnCpuShareSet(const Result<void>& ok);
   static void RunLaunch(Launch& launch, const EnvironmentContext& context);  // launcher thread
   void OnLaunched(Launch& launch);
   static void RunAssignment(Assignment& assignment, const EnvironmentContext& context);  // launcher thread

@@ -22,6 +22,7 @@ class FakeCgroup : public sandbox::CgroupDir {
   Result<void> Attach(pid_t) override { return Ok(); }
   Result<sandbox::CgroupJoin> PrepareJoin() const override { return sandbox::CgroupJoin{}; }
   Result<void> SetLimits(const sandbox::CgroupLimits&) override { return Ok(); }
+  Result<void> SetCpus(double) override { return Ok(); }
   sandbox::CgroupUsage Usage() const override { return {}; }
   int64_t PeakMemoryBytes() const override { return 0; }
   bool CanFreeze() const override { return can_freeze; }

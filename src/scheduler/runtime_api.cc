@@ -146,6 +146,7 @@ void Environment::OnNext(http::Responder respond) {
                                                                           : startup_.cloned;
     init_duration_ms_ = std::chrono::duration<double, std::milli>(startup_.first_next - from).count();
     timer_.cancel();
+    EndInitBoost();
   }
   if (active_ && !active_->delivered) return Deliver(std::move(respond));
   parked_next_.push_back(std::move(respond));

@@ -6,7 +6,7 @@ import json
 import re
 import threading
 
-from conftest import wait_until
+from conftest import require_sandbox, wait_until
 
 HANDLER = '''\
 import time
@@ -97,3 +97,36 @@ def test_status_shows_each_functions_scaling_policy(make_daemon):
     daemon.request("DELETE", "/2015-03-31/functions/sc-status")
     assert wait_until(lambda: "sc-status" not in json.loads(
         daemon.request("GET", "/lambent/v1/health")[2])["scaling"], timeout=10)
+
+
+SPINNER = '''\
+import time
+
+
+def spin(seconds, clock):
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    while clock() - (cpu0 if clock is time.process_time else wall0) < seconds:
+        pass
+    return {"cpu": time.process_time() - cpu0, "wall": time.monotonic() - wall0}
+
+
+INIT = spin(0.3, time.process_time)  # 0.3 s of CPU, at whatever share init gets
+
+
+def handler(event, context):
+    return {"init": INIT, "invoke": spin(0.6, time.monotonic)}
+'''
+
+
+def test_a_small_functions_init_runs_at_a_full_vcpu_and_its_invocations_at_its_share(
+        bin_dir, request, make_daemon):
+    require_sandbox(bin_dir, request, "the init CPU boost test")
+    daemon = make_daemon("--prestart", "0").start()
+    daemon.create("sc-boost", {"app.py": SPINNER}, MemorySize=128, Timeout=10)
+    status, _, body = daemon.invoke("sc-boost", timeout=30)
+    assert status == 200, body
+    seen = json.loads(body)
+    init, invoke = seen["init"], seen["invoke"]
+    # A quarter of a CPU (128 MB) would stretch 0.3 s of CPU over 1.2 s of init.
+    assert init["cpu"] / init["wall"] > 0.5, seen
+    assert invoke["cpu"] / invoke["wall"] < 0.4, seen
