@@ -147,11 +147,11 @@ void Environment::EndInitBoost() {
   // A quota write takes the kernel ~0.2 ms (it updates every CPU's run queue): not on the
   // io thread. The environment is not ended meanwhile (Die waits, as for a launch), so the
   // group stays.
-  launching_ = true;
+  ++launcher_tasks_;
   context_.launcher->Post([self = shared_from_this(), cgroup = cgroup_.get(), cpus, &io = context_.io]() mutable {
     auto ok = cgroup->SetCpus(cpus);
     asio::post(io, [self = std::move(self), ok = std::move(ok)] {
-      self->launching_ = false;
+      --self->launcher_tasks_;
       self->OnCpuShareSet(ok);
     });
   });
@@ -160,11 +160,14 @@ void Environment::EndInitBoost() {
 void Environment::OnCpuShareSet(const Result<void>& ok) {
   LAMBENT_DCHECK_THREAD(io_thread_);
   if (!ok) spdlog::warn("environment {}: cannot set its CPU share after init: {}", log_stream_, ok.error().message());
-  if (dead_ && process_.init.pid() > 0 && !launching_) {
-    // It died while the share was being set: end it now that nothing else uses its group.
-    dead_ = false;
-    Die(death_while_launching_);
-  }
+  // It may have died while the share was being set: end it now that nothing else uses its group.
+  DieIfDeferred();
+}
+
+void Environment::DieIfDeferred() {
+  if (!deferred_death_ || launcher_tasks_ > 0) return;
+  dead_ = false;
+  Die(*std::exchange(deferred_death_, std::nullopt));
 }
 
 void Environment::WatchControl() {
@@ -343,9 +346,10 @@ void Environment::Die(DeathCause cause, int detail) {
   if (dead_) return;
   dead_ = true;
   available_ = false;
-  if (launching_) {
-    // Nothing to end yet: OnLaunched ends it (and says OnDead) once the launch is back.
-    death_while_launching_ = cause;
+  if (launcher_tasks_ > 0) {
+    // Its cgroup and descriptors are in use on the launcher thread (or there is nothing to
+    // end yet): DieIfDeferred ends it, and says OnDead, once they are back.
+    deferred_death_ = cause;
     return;
   }
   auto self = shared_from_this();

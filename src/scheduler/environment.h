@@ -150,6 +150,8 @@ class Environment : public ExecutionEnvironment,
   void OnCpuShareSet(const Result<void>& ok);
   static void RunLaunch(Launch& launch, const EnvironmentContext& context);  // launcher thread
   void OnLaunched(Launch& launch);
+  // Ends the environment if it died while tasks were on the launcher thread and none is left.
+  void DieIfDeferred();
   static void RunAssignment(Assignment& assignment, const EnvironmentContext& context);  // launcher thread
   void OnAssignmentSent(Assignment& assignment);
   void OnAssignmentRequest(http::Responder respond);
@@ -209,8 +211,10 @@ class Environment : public ExecutionEnvironment,
   bool adopted_ = false;
   bool available_ = false;
   bool dead_ = false;
-  bool launching_ = false;  // Start()'s launch, or Adopt()'s assignment, is on the launcher thread
-  DeathCause death_while_launching_ = DeathCause::kKilled;  // Die() during the launch
+  // Its tasks on the launcher thread (the launch, the assignment, the CPU share after init).
+  // They use its cgroup and descriptors, so a Die() meanwhile waits for the last of them.
+  int launcher_tasks_ = 0;
+  std::optional<DeathCause> deferred_death_;
 };
 
 }  // namespace lambent::scheduler

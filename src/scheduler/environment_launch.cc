@@ -97,7 +97,7 @@ Result<void> Environment::Start() {
     OnLaunched(*launch);
     return Ok();
   }
-  launching_ = true;
+  ++launcher_tasks_;
   launch->env = shared_from_this();
   context_.launcher->Post([launch = std::move(launch), &io = context_.io, &context = context_]() mutable {
     RunLaunch(*launch, context);
@@ -161,7 +161,7 @@ void Environment::OnLaunched(Launch& launch) {
   LAMBENT_DCHECK_THREAD(io_thread_);
   std::chrono::nanoseconds inline_launch{0};  // without a launcher Start()'s span counts it all
   ScopedSpan span(context_.launcher ? startup_.start_io : inline_launch);
-  launching_ = false;
+  if (context_.launcher) --launcher_tasks_;
   startup_.launch_started = launch.started;
   startup_.prepared = launch.prepared;
   startup_.cloned = launch.cloned;
@@ -177,6 +177,7 @@ void Environment::OnLaunched(Launch& launch) {
     }
     dead_ = true;
     available_ = false;
+    deferred_death_.reset();  // killed meanwhile or not, this is how it ends
     // Out of descriptors despite the fd budget (other files, another process's share):
     // throttled, as the budget would have done, so the client retries.
     int err = error.sys_errno();
@@ -194,11 +195,7 @@ void Environment::OnLaunched(Launch& launch) {
   freezer_.Attach(cgroup_.get());
   control_.assign(process_.control.release());
   output_.assign(process_.output.release());
-  if (dead_) {
-    // Killed while it launched: now that there is something to end, end it.
-    dead_ = false;
-    return Die(death_while_launching_);
-  }
+  if (deferred_death_) return DieIfDeferred();  // killed while it launched: end what was started
   // Lambda gives init 10 s; an init that needs longer is retried within the invoke's own
   // timeout, so the whole cold start may take both.
   timer_.expires_after(std::chrono::seconds(10 + config_->timeout_s));
@@ -224,7 +221,7 @@ struct Environment::Assignment {
 Result<void> Environment::Adopt(registry::ConfigPtr config, EnvironmentListener& listener) {
   LAMBENT_DCHECK_THREAD(io_thread_);
   ScopedSpan span(startup_.adopt_io);
-  if (!waiting_for_function() || !available_ || dead_ || !parked_assignment_ || launching_) {
+  if (!waiting_for_function() || !available_ || dead_ || !parked_assignment_ || launcher_tasks_ > 0) {
     return tl::unexpected(Error::Internal("the prestarted environment is not ready"));
   }
   auto assignment = std::make_shared<Assignment>();
@@ -254,7 +251,7 @@ Result<void> Environment::Adopt(registry::ConfigPtr config, EnvironmentListener&
     RunAssignment(*assignment, context_);
     return assignment->sent;
   }
-  launching_ = true;
+  ++launcher_tasks_;
   assignment->env = shared_from_this();
   context_.launcher->Post([assignment = std::move(assignment), &io = context_.io, &context = context_]() mutable {
     RunAssignment(*assignment, context);
@@ -285,18 +282,15 @@ void Environment::RunAssignment(Assignment& assignment, const EnvironmentContext
 void Environment::OnAssignmentSent(Assignment& assignment) {
   LAMBENT_DCHECK_THREAD(io_thread_);
   ScopedSpan span(startup_.adopt_io);
-  launching_ = false;
-  if (dead_) {
-    // It died meanwhile (init exited, or it was killed): end it now that nothing else uses it.
-    dead_ = false;
-    return Die(death_while_launching_);
-  }
-  if (!assignment.sent) {
+  --launcher_tasks_;
+  if (!assignment.sent && !dead_) {
     spdlog::warn("function {}: a prestarted environment could not be assigned: {}", config_->name,
                  assignment.sent.error().message());
     spawn_errno_ = assignment.sent.error().sys_errno();
     Die(DeathCause::kAssignFailed);
   }
+  // It may have died meanwhile (init exited, or it was killed): end it once nothing else uses it.
+  DieIfDeferred();
 }
 
 }  // namespace lambent::scheduler
