@@ -31,7 +31,9 @@ void Pool::Submit(std::unique_ptr<Invocation> invocation) {
     invocation = AssignTo(env, std::move(invocation));
     if (!invocation) return;
   }
-  if (queue_.size() >= starting_.size() && !scheduler_.CanStartEnvironment()) {
+  // Throttled as on Lambda when the environments it would need pass the limit; those still
+  // waiting for a start slot count as started.
+  if (queue_.size() >= starting_.size() && !scheduler_.CanStartEnvironment(queue_.size() - starting_.size())) {
     Outcome throttled;
     throttled.error = Error(ErrorCode::kTooManyRequests, "Rate Exceeded.");
     auto done = std::move(invocation->done);
@@ -289,9 +291,10 @@ void Scheduler::Reconsider() {
 
 size_t Scheduler::environments() const { return size_t(live_environments_); }
 
-bool Scheduler::CanStartEnvironment() {
-  if (live_environments_ >= options_.max_environments) return false;
-  uint64_t fds = uint64_t(live_environments_ + 1) * kFdsPerEnvironment;
+bool Scheduler::CanStartEnvironment(size_t pending) {
+  uint64_t after = uint64_t(live_environments_) + pending;
+  if (after >= uint64_t(options_.max_environments)) return false;
+  uint64_t fds = (after + 1) * kFdsPerEnvironment;
   bool fits = fds <= options_.environment_fds;
   if (!fits && !fds_exhausted_) {
     spdlog::warn("{} environments hold the descriptors they may have ({}): throttling new ones",

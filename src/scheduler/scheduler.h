@@ -134,8 +134,9 @@ class Scheduler {
  private:
   friend class Pool;
   void Sweep();
-  // Whether one more environment may start now (concurrency and descriptor budget).
-  bool CanStartEnvironment();
+  // Whether one more environment may start now (concurrency and descriptor budget), with
+  // `pending` more already promised to invocations waiting for a start slot.
+  bool CanStartEnvironment(size_t pending = 0);
   // A start slot for `pool` (max_parallel_starts); false: it is queued for the next free one.
   bool TakeStartSlot(Pool* pool);
   void ReleaseStartSlot();

@@ -245,6 +245,17 @@ TEST_F(SchedulerTest, OverTheConcurrencyLimitAnInvocationIsThrottled) {
   EXPECT_EQ(outcomes_[0].error->code(), ErrorCode::kTooManyRequests);
 }
 
+TEST_F(SchedulerTest, InvocationsWaitingForAStartSlotCountAgainstTheLimit) {
+  Make([](SchedulerOptions& o) {
+    o.max_environments = 3;
+    o.max_parallel_starts = 1;
+  });
+  for (int i = 0; i < 5; ++i) Invoke();
+  EXPECT_EQ(Started(), 1u);
+  ASSERT_EQ(outcomes_.size(), 2u) << "3 environments promised, 2 throttled at once";
+  EXPECT_EQ(outcomes_[0].error->code(), ErrorCode::kTooManyRequests);
+}
+
 TEST_F(SchedulerTest, OutOfDescriptorsAtStartIsAThrottle) {
   Make();
   fail_next_start_ = EMFILE;
