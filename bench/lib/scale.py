@@ -26,19 +26,12 @@ import socket
 import statistics
 import time
 
+from isolation import _summary  # one summary shape for every bench section
+
 LEVELS = (1, 8, 16, 32, 64)
 PROBE_INTERVAL_S = 0.002
 
 
-def _summary(values, digits=3):
-    if not values:
-        return None
-    v = sorted(values)
-
-    def pct(q):
-        return v[max(0, min(len(v) - 1, int(round(q / 100.0 * len(v) + 0.5)) - 1))]
-    return {"n": len(v), "min": round(v[0], digits), "median": round(statistics.median(v), digits),
-            "p90": round(pct(90), digits), "p99": round(pct(99), digits), "max": round(v[-1], digits)}
 
 
 def cpu_busy(seconds=0.5):
