@@ -56,6 +56,68 @@ Result<FunctionConfig> FromStorageJson(const json& j) {
   }
 }
 
+json ToStorageJson(const Alias& a) {
+  return json{{"function", a.function},
+              {"name", a.name},
+              {"version", a.version},
+              {"description", a.description},
+              {"additional_version", a.additional_version},
+              {"additional_weight", a.additional_weight},
+              {"revision_id", a.revision_id}};
+}
+
+Result<Alias> AliasFromStorageJson(const json& j) {
+  try {
+    Alias a;
+    a.function = j.at("function").get<std::string>();
+    a.name = j.at("name").get<std::string>();
+    a.version = j.value("version", "");
+    a.description = j.value("description", "");
+    a.additional_version = j.value("additional_version", "");
+    a.additional_weight = j.value("additional_weight", 0.0);
+    a.revision_id = j.value("revision_id", "");
+    return a;
+  } catch (const json::exception& e) {
+    return tl::unexpected(Error::Internal(std::string("stored alias: ") + e.what()));
+  }
+}
+
+json ToStorageJson(const FunctionSettings& s) {
+  json provisioned = json::object();
+  for (const auto& [qualifier, config] : s.provisioned) {
+    provisioned[qualifier] =
+        json{{"requested", config.requested}, {"last_modified_ms", config.last_modified_ms}};
+  }
+  json out{{"last_version", s.last_version}, {"tags", s.tags}, {"provisioned", provisioned}};
+  // Absent, not null, when unset: "no reservation" and "reserved 0" must stay apart.
+  if (s.reserved_concurrency) out["reserved_concurrency"] = *s.reserved_concurrency;
+  return out;
+}
+
+Result<FunctionSettings> SettingsFromStorageJson(const json& j) {
+  try {
+    FunctionSettings s;
+    if (!j.is_object())
+      return tl::unexpected(Error::Internal("stored function settings: not an object"));
+    s.last_version = j.value("last_version", 0);
+    s.tags = j.value("tags", std::map<std::string, std::string>{});
+    if (auto it = j.find("reserved_concurrency"); it != j.end() && !it->is_null()) {
+      s.reserved_concurrency = it->get<int>();
+    }
+    if (auto it = j.find("provisioned"); it != j.end() && it->is_object()) {
+      for (const auto& [qualifier, config] : it->items()) {
+        ProvisionedConfig p;
+        p.requested = config.value("requested", 0);
+        p.last_modified_ms = config.value("last_modified_ms", int64_t{0});
+        s.provisioned[qualifier] = p;
+      }
+    }
+    return s;
+  } catch (const json::exception& e) {
+    return tl::unexpected(Error::Internal(std::string("stored function settings: ") + e.what()));
+  }
+}
+
 bool IsValidFunctionName(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (char ch : name) {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,8 @@ struct FunctionConfig {
   int memory_mb = 128;
   int ephemeral_storage_mb = 512;
   std::map<std::string, std::string> environment;
-  std::map<std::string, std::string> tags;
+  std::map<std::string, std::string> tags;  // CreateFunction's Tags; the registry keeps them in
+                                            // FunctionSettings
   std::vector<std::string> architectures{"x86_64"};
   std::string package_type = "Zip";
   std::string network = "none";  // lambent's own setting: "none" (loopback only) or "host"
@@ -35,9 +37,39 @@ struct FunctionConfig {
   std::string revision_id;  // changes on every update; warm environments of an older one retire
 };
 
-// Storage form; round-trips every field.
+// A named pointer to a published version, optionally sending a share of the calls to a
+// second version (Lambda's RoutingConfig.AdditionalVersionWeights, one entry at most).
+struct Alias {
+  std::string function;
+  std::string name;
+  std::string version;  // a published version's number
+  std::string description;
+  std::string additional_version;  // empty: no routing
+  double additional_weight = 0;    // share of calls sent to additional_version, 0..1
+  std::string revision_id;
+};
+
+// Provisioned concurrency requested for one qualifier (a version or an alias).
+struct ProvisionedConfig {
+  int requested = 0;
+  int64_t last_modified_ms = 0;
+};
+
+// What belongs to a function as a whole rather than to one version.
+struct FunctionSettings {
+  int last_version = 0;  // the highest version number ever published: numbers are not reused
+  std::map<std::string, std::string> tags;
+  std::optional<int> reserved_concurrency;
+  std::map<std::string, ProvisionedConfig> provisioned;  // by qualifier
+};
+
+// Storage forms; each round-trips every field.
 nlohmann::json ToStorageJson(const FunctionConfig& config);
 Result<FunctionConfig> FromStorageJson(const nlohmann::json& json);
+nlohmann::json ToStorageJson(const Alias& alias);
+Result<Alias> AliasFromStorageJson(const nlohmann::json& json);
+nlohmann::json ToStorageJson(const FunctionSettings& settings);
+Result<FunctionSettings> SettingsFromStorageJson(const nlohmann::json& json);
 
 // Lambda's naming rule for a function name: 1-64 of [a-zA-Z0-9-_].
 bool IsValidFunctionName(std::string_view name);

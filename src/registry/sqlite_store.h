@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
-#include <vector>
+#include <string_view>
 
 #include "base/error.h"
 #include "registry/function_config.h"
@@ -13,21 +13,27 @@ struct sqlite3;
 
 namespace lambent::registry {
 
-// Function configurations in one SQLite file (WAL). Thread-safe: one mutex serialises use of
-// the connection.
+// Functions, versions, aliases and per-function settings in one SQLite file (WAL).
+// Thread-safe: one mutex serialises use of the connection.
+//
+// Tables: function_versions(name, version, config), aliases(function, name, config) and
+// function_settings(name, config), each config a storage JSON document. A database written
+// before aliases and settings existed (only function_versions, the tags inside the $LATEST
+// row) still loads: LoadAll derives the missing settings from the versions present.
 class SqliteStore : public Store {
  public:
   static Result<std::unique_ptr<SqliteStore>> Open(const std::filesystem::path& path);
   ~SqliteStore() override;
 
-  Result<void> Put(const FunctionConfig& config) override;
-  // One DELETE statement: SQLite applies it whole or not at all (SQLITE_FULL on a full disk).
-  Result<void> DeleteFunction(const std::string& name) override;
-  Result<std::vector<FunctionConfig>> LoadAll() override;
+  // One IMMEDIATE transaction: every change or, on any error (SQLITE_FULL on a full disk,
+  // say), none.
+  Result<void> Apply(const StoreChanges& changes) override;
+  Result<StoredState> LoadAll() override;
 
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
   Result<void> Exec(const char* sql);
+  Result<void> ApplyLocked(const StoreChanges& changes);
 
   std::mutex mutex_;
   sqlite3* db_;  // GUARDED_BY(mutex_)
