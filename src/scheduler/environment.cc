@@ -70,7 +70,8 @@ std::vector<std::string> Environment::RuntimeEnvironment(const std::filesystem::
       fmt::format("AWS_LAMBDA_FUNCTION_MEMORY_SIZE={}", f.memory_mb),
       "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + f.name,
       "AWS_LAMBDA_LOG_STREAM_NAME=" + log_stream_,
-      "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
+      kind_ == Kind::kProvisioned ? "AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency"
+                                  : "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
       "AWS_REGION=" + context_.region,
       "AWS_DEFAULT_REGION=" + context_.region,
       "_HANDLER=" + f.handler,
@@ -488,8 +489,19 @@ EnvironmentStatus Environment::Status() const {
                       : !initialized_        ? "initializing"
                       : active_              ? "busy"
                                              : "idle";
-  return {log_stream_,          state, config_->runtime, config_->memory_mb, kind_ == Kind::kPrestarted,
-          config_->revision_id, process_.init.pid(), invocations_, startup_};
+  EnvironmentStatus status{log_stream_, state, config_->runtime, config_->memory_mb, kind_ == Kind::kPrestarted};
+  status.provisioned = kind_ == Kind::kProvisioned;
+  status.version = config_->version;
+  status.revision_id = config_->revision_id;
+  status.init_pid = process_.init.pid();
+  status.invocations = invocations_;
+  status.startup = startup_;
+  return status;
+}
+
+std::chrono::seconds Environment::InitBudget() const {
+  if (kind_ == Kind::kProvisioned) return std::chrono::seconds(std::max(130, config_->timeout_s));
+  return std::chrono::seconds(10 + config_->timeout_s);
 }
 
 bool Environment::OomKilled() const { return cgroup_ && cgroup_->Usage().oom_killed; }

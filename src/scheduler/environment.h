@@ -173,6 +173,10 @@ class Environment : public ExecutionEnvironment,
   void Die(DeathCause cause, int detail = 0);
   std::string ExitReason() const;
   int64_t MaxMemoryUsedMb() const;
+  // How long init may take. Lambda gives an on-demand init 10 s and retries a longer one
+  // within the invoke's own timeout, so the whole cold start may take both; a provisioned
+  // init may take 130 s or the function's timeout, whichever is longer.
+  std::chrono::seconds InitBudget() const;
   bool OomKilled() const;
   void Log(std::string_view text);
 

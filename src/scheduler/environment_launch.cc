@@ -196,9 +196,7 @@ void Environment::OnLaunched(Launch& launch) {
   control_.assign(process_.control.release());
   output_.assign(process_.output.release());
   if (deferred_death_) return DieIfDeferred();  // killed while it launched: end what was started
-  // Lambda gives init 10 s; an init that needs longer is retried within the invoke's own
-  // timeout, so the whole cold start may take both.
-  timer_.expires_after(std::chrono::seconds(10 + config_->timeout_s));
+  timer_.expires_after(InitBudget());
   timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (!ec && !self->initialized_) self->Die(DeathCause::kInitTimeout);
   });
@@ -243,7 +241,7 @@ Result<void> Environment::Adopt(registry::ConfigPtr config, EnvironmentListener&
   available_ = false;
   listener_ = &listener;
   log_stream_ = fmt::format("{}/[{}]{}", FormatDatePath(NowEpochMs()), config_->version, RandomHex(16));
-  timer_.expires_after(std::chrono::seconds(10 + config_->timeout_s));
+  timer_.expires_after(InitBudget());
   timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (!ec && !self->initialized_) self->Die(DeathCause::kInitTimeout);
   });

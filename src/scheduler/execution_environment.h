@@ -48,6 +48,8 @@ struct EnvironmentStatus {
   std::string runtime;
   int memory_mb = 0;
   bool prestarted = false;  // started before it had a function (Prestarter)
+  bool provisioned = false;  // provisioned concurrency
+  std::string version;
   std::string revision_id;
   pid_t init_pid = -1;
   int64_t invocations = 0;
@@ -76,6 +78,9 @@ class EnvironmentListener {
 enum class EnvironmentKind {
   kOnDemand,    // started for one function
   kPrestarted,  // started ahead of demand with a stand-in config; Adopt() gives it its function
+  kProvisioned, // provisioned concurrency: initialised ahead of demand for one version, kept
+                // however long it idles; its init has Lambda's longer provisioned budget and
+                // its first REPORT no Init Duration
 };
 
 class ExecutionEnvironment {

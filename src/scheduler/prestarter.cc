@@ -120,6 +120,7 @@ void Prestarter::Refill(const PrestartShape& shape) {
   size_t target = Target(stock, now);
   while (stock.ready.size() + stock.starting.size() < target &&
          stock.starting.size() < size_t(std::max(options_.max_starting_per_shape, 1))) {
+    if (memory_ && !memory_->Fits(kPrestartedChargeMb)) return;  // room goes to functions
     auto env = factory_(stock.stand_in, *this, EnvironmentKind::kPrestarted);
     if (auto started = env->Start(); !started) {
       spdlog::warn("cannot prestart a {} environment: {}", shape.family, started.error().message());
@@ -128,6 +129,7 @@ void Prestarter::Refill(const PrestartShape& shape) {
     }
     stock.starting.insert(env);
     shape_of_[env.get()] = shape;
+    if (memory_) memory_->Charge(env.get(), kPrestartedChargeMb);
   }
 }
 
@@ -151,8 +153,9 @@ void Prestarter::OnAvailable(const EnvironmentPtr& env) {
 void Prestarter::OnDead(const EnvironmentPtr& env, std::optional<Outcome>,
                         std::unique_ptr<Invocation>) {
   LAMBENT_DCHECK_THREAD(io_thread_);
+  if (memory_) memory_->Release(env.get());
   auto it = shape_of_.find(env.get());
-  if (it == shape_of_.end()) return;  // adopted or dropped already
+  if (it == shape_of_.end()) return;  // dropped already (an adopted one reports to its pool)
   Stock& stock = stocks_.at(it->second);
   shape_of_.erase(it);
   if (stock.starting.erase(env)) Failed(stock);  // died before its runtime was up
@@ -173,6 +176,28 @@ void Prestarter::Drop(Stock& stock) {
     shape_of_.erase(env.get());
     env->Kill();
   }
+}
+
+bool Prestarter::EvictOne() {
+  LAMBENT_DCHECK_THREAD(io_thread_);
+  Stock* oldest = nullptr;
+  for (auto& [_, stock] : stocks_) {
+    if (stock.ready.empty()) continue;
+    if (!oldest || stock.ready.front()->idle_since() < oldest->ready.front()->idle_since()) oldest = &stock;
+  }
+  if (!oldest) return false;
+  auto env = std::move(oldest->ready.front());
+  oldest->ready.erase(oldest->ready.begin());
+  shape_of_.erase(env.get());
+  if (memory_) memory_->Release(env.get());
+  env->Kill();
+  return true;
+}
+
+size_t Prestarter::ready() const {
+  size_t count = 0;
+  for (const auto& [_, stock] : stocks_) count += stock.ready.size();
+  return count;
 }
 
 void Prestarter::Sweep(SteadyTime now) {

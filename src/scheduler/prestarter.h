@@ -16,6 +16,7 @@
 
 #include "scheduler/environment.h"
 #include "scheduler/execution_environment.h"
+#include "scheduler/memory_budget.h"
 
 namespace lambent::scheduler {
 
@@ -64,6 +65,13 @@ class Prestarter : public EnvironmentListener {
   void Sweep(SteadyTime now);
   void Shutdown();
   std::vector<EnvironmentStatus> Status() const;
+  // Prestarted environments are charged kPrestartedChargeMb each, and none is started that
+  // does not fit. Null (the default): no budget.
+  void SetMemoryBudget(MemoryBudget* memory) { memory_ = memory; }
+  // Stops the ready environment that waited longest, to make room in the memory budget;
+  // false when none is ready.
+  bool EvictOne();
+  size_t ready() const;
 
   void OnAvailable(const EnvironmentPtr& env) override;
   void OnDead(const EnvironmentPtr& env, std::optional<Outcome> init_failure,
@@ -96,6 +104,7 @@ class Prestarter : public EnvironmentListener {
   boost::asio::steady_timer refill_timer_;
   bool refill_pending_ = false;
   bool stopping_ = false;
+  MemoryBudget* memory_ = nullptr;
 };
 
 }  // namespace lambent::scheduler

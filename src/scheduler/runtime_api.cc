@@ -144,7 +144,10 @@ void Environment::OnNext(http::Responder respond) {
     SteadyTime from = adopted_                                         ? startup_.adopted
                       : startup_.runtime_started.time_since_epoch().count() ? startup_.runtime_started
                                                                           : startup_.cloned;
-    init_duration_ms_ = std::chrono::duration<double, std::milli>(startup_.first_next - from).count();
+    // A provisioned environment's init ran ahead of demand: Lambda's REPORT leaves it out.
+    if (kind_ != Kind::kProvisioned) {
+      init_duration_ms_ = std::chrono::duration<double, std::milli>(startup_.first_next - from).count();
+    }
     timer_.cancel();
     EndInitBoost();
   }

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -14,6 +15,8 @@
 
 #include "scheduler/environment.h"
 #include "scheduler/execution_environment.h"
+#include "scheduler/memory_budget.h"
+#include "scheduler/pool.h"
 #include "scheduler/prestarter.h"
 #include "scheduler/scaling_policy.h"
 
@@ -25,7 +28,15 @@ namespace lambent::scheduler {
 inline constexpr uint64_t kFdsPerEnvironment = 6;
 
 struct SchedulerOptions {
-  int max_environments = 1000;  // the account's concurrency: more at once are throttled
+  int max_environments = 1000;  // live environments, all kinds: more at once are throttled
+  // Lambda's account concurrency: invocations running at once, all functions together.
+  int concurrency_limit = 1000;
+  // What reservations must leave to the functions without one (Lambda keeps 100).
+  int unreserved_floor = 100;
+  // The sum of MemorySize of every live environment (prestarted and provisioned included)
+  // stays under this; idle environments of other functions are stopped, least recently
+  // used first, to make room, and a call that still does not fit is throttled. 0: none.
+  int64_t memory_budget_mb = 0;
   std::chrono::seconds idle_timeout{600};  // a warm environment unused this long is stopped
   PrestartOptions prestart;  // used only when environments are sandboxed
   // Descriptors environments may hold together: a new environment that would pass it is
@@ -41,70 +52,16 @@ struct SchedulerOptions {
   ClockFn clock;
 };
 
-// How a function's pool scales, for `lambent status` and the admin API.
-struct ScalingStatus {
-  std::string policy;  // DescribePolicy
-  size_t busy = 0;
-  size_t idle = 0;
-  size_t starting = 0;
-  size_t queued = 0;
-  std::optional<double> warm_ms;
-  std::optional<double> cold_ms;
-};
-
-class Scheduler;
-
-// The environments of one function and the invocations waiting for them. io thread only.
-class Pool : public EnvironmentListener {
- public:
-  Pool(Scheduler& scheduler, std::string name);
-
-  void Submit(std::unique_ptr<Invocation> invocation);
-  // The function changed (`latest`) or is gone (null). Stops idle environments; busy ones
-  // stop when their invocation ends. Queued invocations run on the latest configuration,
-  // or fail as not found when the function is gone.
-  void Retire(const registry::ConfigPtr& latest);
-  void StopIdleSince(SteadyTime cutoff);
-  void StopAll();
-  // Starts the environments the scaling policy asks for now (a start slot freed, an
-  // invocation waited past its budget).
-  void ScaleUp();
-  size_t environments() const { return all_.size(); }
-  std::vector<EnvironmentStatus> Status() const;
-  ScalingStatus Scaling() const;
-
-  void OnAvailable(const EnvironmentPtr& env) override;
-  void OnDead(const EnvironmentPtr& env, std::optional<Outcome> init_failure,
-              std::unique_ptr<Invocation> undelivered) override;
-
- private:
-  struct Queued {
-    std::unique_ptr<Invocation> invocation;
-    SteadyTime since;
-  };
-
-  void Dispatch(const EnvironmentPtr& env);
-  // Assigns `invocation` to `env`; gives it back when the runtime can no longer take it.
-  std::unique_ptr<Invocation> AssignTo(const EnvironmentPtr& env, std::unique_ptr<Invocation> invocation);
-  void StartOne();
-  void StartEnded(ExecutionEnvironment* env);
-  PoolLoad Load() const;
-  void ArmWaitTimer(Millis budget);
-  bool Current(const ExecutionEnvironment& env) const { return env.config().revision_id == latest_revision_; }
-
-  Scheduler& scheduler_;
-  const std::string name_;
-  std::string latest_revision_;
-  std::deque<Queued> queue_;
-  std::vector<EnvironmentPtr> idle_;  // most recently used last
-  std::set<EnvironmentPtr> all_;
-  std::map<ExecutionEnvironment*, SteadyTime> starting_;  // since when
-  std::map<ExecutionEnvironment*, SteadyTime> busy_;      // since when
-  RecentDuration warm_;
-  RecentDuration cold_;
-  double cpus_per_environment_ = 1;
-  boost::asio::steady_timer wait_timer_;
-  SteadyTime wait_deadline_;  // of the armed timer; epoch: not armed
+// Memory and concurrency across all functions.
+struct HostStatus {
+  int64_t memory_budget_mb = 0;  // 0: none
+  int64_t memory_in_use_mb = 0;
+  int concurrency_limit = 0;
+  int unreserved_floor = 0;
+  int running = 0;  // invocations running now (Lambda's concurrent executions)
+  std::map<std::string, int> reserved;  // by function
+  size_t prestarted = 0;
+  uint64_t evictions = 0;  // idle environments stopped to make room in the memory budget
 };
 
 // Places invocations on environments: reuses warm ones, starts more on demand up to the
@@ -115,8 +72,24 @@ class Scheduler {
 
   // Runs an invocation; its `done` is called once with the outcome.
   void Invoke(std::unique_ptr<Invocation> invocation);
-  // The function changed (`latest`) or is gone (null): see Pool::Retire.
-  void Retire(const std::string& function, const registry::ConfigPtr& latest);
+  // A version changed (`latest`: only $LATEST can) or is gone (null): see Pool::Retire.
+  void Retire(const std::string& function, const std::string& version, const registry::ConfigPtr& latest);
+  // The function is gone with all its versions: their environments stop, their provisioned
+  // concurrency and reservation are dropped.
+  void RetireFunction(const std::string& function);
+  // Reserved concurrency of a function (nullopt: none). Calls beyond it are throttled with
+  // ReservedFunctionConcurrentInvocationLimitExceeded, and it is held back from the others.
+  void SetReservedConcurrency(const std::string& function, std::optional<int> reserved);
+  // Replaces the provisioned concurrency of `function`: by version, what to keep ready.
+  void SetProvisioned(const std::string& function, std::map<std::string, ProvisionedTarget> by_version);
+  ProvisionedStatus Provisioned(const std::string& function, const std::string& version) const;
+  // Immutable after construction: any thread.
+  int concurrency_limit() const { return options_.concurrency_limit; }
+  int unreserved_floor() const { return options_.unreserved_floor; }
+  // Graceful stop, first half: calls from now on are refused (503-like ServiceException,
+  // "the daemon is stopping"); `drained` runs on the io thread once no invocation runs or
+  // waits (at once if none does). Shutdown() may follow at any time.
+  void Drain(std::function<void()> drained);
   // Stops every environment (daemon shutdown).
   void Shutdown();
   // Every pool reconsiders its scaling now; the wait timers do this on their own (tests
@@ -124,19 +97,35 @@ class Scheduler {
   void Reconsider();
 
   size_t environments() const;
-  // The live environments of `function`, oldest first.
+  // The live environments of `function`, every version, oldest first.
   std::vector<EnvironmentStatus> Environments(const std::string& function) const;
   // The environments started ahead of demand that no function has taken yet.
   std::vector<EnvironmentStatus> Prestarted() const;
-  // How each function with environments or waiting invocations scales.
-  std::map<std::string, ScalingStatus> Scaling() const;
+  // Each version with environments, provisioned concurrency or waiting invocations, sorted
+  // by function and version.
+  std::vector<ScalingStatus> Scaling() const;
+  HostStatus Host() const;
 
  private:
   friend class Pool;
   void Sweep();
+  // In-flight invocations of one function (Lambda's concurrency: admitted, not yet
+  // answered), and its reservation.
+  struct FunctionLoad {
+    int running = 0;
+    std::optional<int> reserved;
+  };
+  // Whether the function may take one more invocation now; the throttle when not.
+  std::optional<Error> Admit(const FunctionLoad& load) const;
+  Pool& PoolFor(const std::string& function, const std::string& version);
   // Whether one more environment may start now (concurrency and descriptor budget), with
   // `pending` more already promised to invocations waiting for a start slot.
   bool CanStartEnvironment(size_t pending = 0);
+  // Room for an environment of `mb` in the memory budget, stopping idle environments of
+  // other pools (prestarted ones first, then least recently used) when it is short. False:
+  // nothing more can go.
+  bool MakeRoom(int64_t mb, const Pool* for_pool);
+  void CheckDrained();
   // A start slot for `pool` (max_parallel_starts); false: it is queued for the next free one.
   bool TakeStartSlot(Pool* pool);
   void ReleaseStartSlot();
@@ -148,7 +137,18 @@ class Scheduler {
   EnvironmentFactory factory_;
   ClockFn clock_;
   boost::asio::steady_timer sweep_timer_;
-  std::map<std::string, std::unique_ptr<Pool>> pools_;
+  // By function, then version: every version runs in environments of its own. Two levels,
+  // so that the invoke path looks a pool up by the names it has, without building a key.
+  using VersionPools = std::map<std::string, std::unique_ptr<Pool>, std::less<>>;
+  std::map<std::string, VersionPools, std::less<>> pools_;
+  std::map<std::string, std::shared_ptr<FunctionLoad>, std::less<>> loads_;
+  int running_unreserved_ = 0;  // in-flight invocations of functions without a reservation
+  int running_ = 0;
+  int reserved_total_ = 0;
+  MemoryBudget memory_;
+  uint64_t evictions_ = 0;
+  bool draining_ = false;
+  std::function<void()> drained_;
   std::unique_ptr<Prestarter> prestarter_;  // null: every environment starts on demand
   int live_environments_ = 0;
   int starting_ = 0;                   // holding start slots

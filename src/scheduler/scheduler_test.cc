@@ -101,9 +101,12 @@ class SchedulerTest : public ::testing::Test {
     scheduler_ = std::make_unique<Scheduler>(context_, options);
   }
 
-  registry::ConfigPtr Config(std::string runtime = "provided.al2023", std::string revision = "r1") {
+  registry::ConfigPtr Config(std::string runtime = "provided.al2023", std::string revision = "r1",
+                             std::string version = "$LATEST", std::string name = "fn", int memory_mb = 128) {
     auto config = std::make_shared<registry::FunctionConfig>();
-    config->name = "fn";
+    config->name = std::move(name);
+    config->version = std::move(version);
+    config->memory_mb = memory_mb;
     config->runtime = std::move(runtime);
     config->revision_id = std::move(revision);
     return config;
@@ -115,6 +118,22 @@ class SchedulerTest : public ::testing::Test {
     invocation->config = config ? config : Config();
     invocation->done = [this](Outcome outcome) { outcomes_.push_back(std::move(outcome)); };
     scheduler_->Invoke(std::move(invocation));
+  }
+
+  ScalingStatus Scaling(const std::string& function = "fn", const std::string& version = "$LATEST") const {
+    for (auto& status : scheduler_->Scaling()) {
+      if (status.function == function && status.version == version) return status;
+    }
+    ADD_FAILURE() << "no pool for " << function << ":" << version;
+    return {};
+  }
+
+  std::vector<std::shared_ptr<FakeEnvironment>> Made(EnvironmentKind kind) const {
+    std::vector<std::shared_ptr<FakeEnvironment>> out;
+    for (const auto& env : made_) {
+      if (env->kind() == kind && env->started && !env->dead()) out.push_back(env);
+    }
+    return out;
   }
 
   size_t Started() const {
@@ -152,7 +171,7 @@ TEST_F(SchedulerTest, EveryInvocationGetsAnEnvironmentWhenNothingIsMeasured) {
   Make();
   for (int i = 0; i < 3; ++i) Invoke();
   EXPECT_EQ(Started(), 3u);
-  EXPECT_EQ(scheduler_->Scaling().at("fn").policy, "scale out (no warm and cold durations measured yet)");
+  EXPECT_EQ(Scaling().policy, "scale out (no warm and cold durations measured yet)");
 }
 
 TEST_F(SchedulerTest, AnIdleEnvironmentIsReused) {
@@ -189,14 +208,14 @@ TEST_F(SchedulerTest, ShortInvocationsWaitForABusyEnvironmentPastTheFloor) {
   Invoke();  // both busy now
   for (int i = 0; i < 3; ++i) Invoke();
   EXPECT_EQ(Started(), 2u) << "a busy environment frees in ~1 ms, a new one takes 20";
-  auto scaling = scheduler_->Scaling().at("fn");
+  auto scaling = Scaling();
   EXPECT_EQ(scaling.queued, 3u);
   EXPECT_NE(scaling.policy.find("wait up to 10.0 ms"), std::string::npos) << scaling.policy;
   // A busy one frees: the oldest waiting invocation runs there.
   now_ += 1ms;
   a->Finish();
   ASSERT_TRUE(a->active);
-  EXPECT_EQ(scheduler_->Scaling().at("fn").queued, 2u);
+  EXPECT_EQ(Scaling().queued, 2u);
 }
 
 TEST_F(SchedulerTest, AnInvocationWaitingPastItsBudgetGetsItsOwnEnvironment) {
@@ -221,7 +240,7 @@ TEST_F(SchedulerTest, SlowHandlersScaleOutAsOnLambda) {
   Invoke();
   for (int i = 0; i < 4; ++i) Invoke();
   EXPECT_EQ(Started(), 6u);
-  EXPECT_NE(scheduler_->Scaling().at("fn").policy.find("scale out (warm 100.00 ms"), std::string::npos);
+  EXPECT_NE(Scaling().policy.find("scale out (warm 100.00 ms"), std::string::npos);
 }
 
 TEST_F(SchedulerTest, BelowTheFloorEnvironmentsStartEvenForShortInvocations) {
@@ -288,7 +307,7 @@ TEST_F(SchedulerTest, AnUpdatedFunctionRetiresIdleEnvironments) {
   Invoke();
   made_[0]->Ready();
   made_[0]->Finish();
-  scheduler_->Retire("fn", Config("provided.al2023", "r2"));
+  scheduler_->Retire("fn", "$LATEST", Config("provided.al2023", "r2"));
   io_.poll();
   EXPECT_TRUE(made_[0]->dead());
   Invoke(Config("provided.al2023", "r2"));
@@ -322,6 +341,161 @@ TEST_F(SchedulerTest, PrestartedStockFollowsDemandAndShrinksAfterIt) {
   io_.run_for(1100ms);
   io_.poll();
   EXPECT_EQ(prestarted(), 1u) << "the window passed: back to one";
+}
+
+TEST_F(SchedulerTest, VersionsRunInEnvironmentsOfTheirOwn) {
+  Make();
+  auto v1 = Config("provided.al2023", "v1-rev", "1");
+  Invoke(v1);
+  made_[0]->Ready();
+  made_[0]->Finish();
+  // $LATEST changes and runs: version 1's warm environment is not touched.
+  Invoke(Config("provided.al2023", "r2"));
+  scheduler_->Retire("fn", "$LATEST", Config("provided.al2023", "r3"));
+  io_.poll();
+  EXPECT_EQ(Started(), 2u);
+  EXPECT_FALSE(made_[0]->dead());
+  Invoke(v1);
+  ASSERT_TRUE(made_[0]->active);
+  EXPECT_EQ(Started(), 2u);
+  EXPECT_EQ(Scaling("fn", "1").busy, 1u);
+}
+
+TEST_F(SchedulerTest, ReservedConcurrencyThrottlesPastItWithLambdasReason) {
+  Make();
+  scheduler_->SetReservedConcurrency("fn", 2);
+  for (int i = 0; i < 5; ++i) Invoke();
+  EXPECT_EQ(Started(), 2u) << "no environment is started for a throttled call";
+  ASSERT_EQ(outcomes_.size(), 3u);
+  for (const auto& outcome : outcomes_) {
+    ASSERT_TRUE(outcome.error);
+    EXPECT_EQ(outcome.error->code(), ErrorCode::kTooManyRequests);
+    EXPECT_EQ(outcome.error->reason(), "ReservedFunctionConcurrentInvocationLimitExceeded");
+  }
+  EXPECT_EQ(Scaling().throttles, 3u);
+  made_[0]->Ready();
+  made_[0]->Finish();  // one answered: its share is free again
+  Invoke();
+  EXPECT_EQ(outcomes_.size(), 4u) << "the fourth outcome is req-0's answer";
+  EXPECT_FALSE(outcomes_.back().error);
+  EXPECT_TRUE(made_[0]->active);
+}
+
+TEST_F(SchedulerTest, AReservationOfZeroThrottlesEveryCall) {
+  Make();
+  scheduler_->SetReservedConcurrency("fn", 0);
+  Invoke();
+  ASSERT_EQ(outcomes_.size(), 1u);
+  EXPECT_EQ(outcomes_[0].error->reason(), "ReservedFunctionConcurrentInvocationLimitExceeded");
+  scheduler_->SetReservedConcurrency("fn", std::nullopt);
+  Invoke();
+  EXPECT_EQ(Started(), 1u);
+}
+
+TEST_F(SchedulerTest, AReservationIsHeldBackFromOtherFunctions) {
+  Make([](SchedulerOptions& o) { o.concurrency_limit = 5; });
+  scheduler_->SetReservedConcurrency("reserved", 3);
+  auto other = Config("provided.al2023", "r1", "$LATEST", "other");
+  for (int i = 0; i < 3; ++i) Invoke(other);
+  ASSERT_EQ(outcomes_.size(), 1u) << "5 - 3 reserved leaves 2";
+  EXPECT_EQ(outcomes_[0].error->reason(), "ConcurrentInvocationLimitExceeded");
+  auto reserved = Config("provided.al2023", "r1", "$LATEST", "reserved");
+  for (int i = 0; i < 3; ++i) Invoke(reserved);
+  EXPECT_EQ(outcomes_.size(), 1u) << "the reservation is there for its function";
+  EXPECT_EQ(scheduler_->Host().running, 5);
+}
+
+TEST_F(SchedulerTest, ProvisionedEnvironmentsAreKeptReadyServeFirstAndSpillOver) {
+  Make([](SchedulerOptions& o) { o.idle_timeout = 5s; });
+  auto v1 = Config("provided.al2023", "v1-rev", "1");
+  scheduler_->SetProvisioned("fn", {{"1", {v1, 2}}});
+  auto provisioned = Made(EnvironmentKind::kProvisioned);
+  ASSERT_EQ(provisioned.size(), 2u);
+  EXPECT_EQ(scheduler_->Provisioned("fn", "1").status, "IN_PROGRESS");
+  for (auto& env : provisioned) env->Ready();
+  auto status = scheduler_->Provisioned("fn", "1");
+  EXPECT_EQ(status.status, "READY");
+  EXPECT_EQ(status.allocated, 2);
+  EXPECT_EQ(status.available, 2);
+  for (int i = 0; i < 3; ++i) Invoke(v1);
+  EXPECT_TRUE(provisioned[0]->active && provisioned[1]->active);
+  EXPECT_EQ(Made(EnvironmentKind::kOnDemand).size(), 1u) << "the third call spills to on-demand";
+  EXPECT_EQ(scheduler_->Provisioned("fn", "1").available, 0);
+  // Idle past the timeout: the on-demand environment stops, the provisioned ones stay.
+  Made(EnvironmentKind::kOnDemand)[0]->Ready();
+  for (auto& env : made_) {
+    if (env->active) env->Finish();
+  }
+  now_ += 10s;
+  io_.run_for(1100ms);
+  EXPECT_EQ(Made(EnvironmentKind::kOnDemand).size(), 0u);
+  EXPECT_EQ(Made(EnvironmentKind::kProvisioned).size(), 2u);
+  // A dead one is replaced.
+  provisioned[0]->Kill();
+  io_.poll();
+  EXPECT_EQ(Made(EnvironmentKind::kProvisioned).size(), 2u);
+  EXPECT_EQ(scheduler_->Provisioned("fn", "1").status, "IN_PROGRESS");
+  // Removed: they stop.
+  scheduler_->SetProvisioned("fn", {});
+  io_.poll();
+  EXPECT_EQ(Made(EnvironmentKind::kProvisioned).size(), 1u) << "the one still starting stops when it is up";
+}
+
+TEST_F(SchedulerTest, AFailedProvisionedInitIsReportedAndRetried) {
+  Make();
+  auto v1 = Config("provided.al2023", "v1-rev", "1");
+  scheduler_->SetProvisioned("fn", {{"1", {v1, 1}}});
+  ASSERT_EQ(made_.size(), 1u);
+  made_[0]->FailStart(Outcome{R"({"errorType":"Runtime.ExitError"})", true});
+  auto status = scheduler_->Provisioned("fn", "1");
+  EXPECT_EQ(status.status, "FAILED");
+  EXPECT_NE(status.reason.find("Runtime.ExitError"), std::string::npos) << status.reason;
+  EXPECT_EQ(outcomes_.size(), 0u);
+  io_.run_for(700ms);  // the first retry comes after 500 ms
+  ASSERT_EQ(made_.size(), 2u);
+  made_[1]->Ready();
+  EXPECT_EQ(scheduler_->Provisioned("fn", "1").status, "READY");
+}
+
+TEST_F(SchedulerTest, TheMemoryBudgetEvictsOtherFunctionsIdleEnvironmentsThenThrottles) {
+  Make([](SchedulerOptions& o) { o.memory_budget_mb = 1024; });
+  auto a = Config("provided.al2023", "r1", "$LATEST", "a", 256);
+  for (int i = 0; i < 4; ++i) Invoke(a);
+  for (auto& env : made_) env->Ready();
+  for (auto& env : made_) env->Finish();
+  EXPECT_EQ(scheduler_->Host().memory_in_use_mb, 1024);
+  auto b = Config("provided.al2023", "r1", "$LATEST", "b", 256);
+  Invoke(b);
+  EXPECT_EQ(Started(), 5u);
+  EXPECT_EQ(std::count_if(made_.begin(), made_.end(), [](const auto& e) { return e->dead(); }), 1);
+  EXPECT_EQ(scheduler_->Host().memory_in_use_mb, 1024);
+  EXPECT_EQ(scheduler_->Host().evictions, 1u);
+  made_[4]->Ready();  // b's runs; a's three others take calls
+  for (int i = 0; i < 3; ++i) Invoke(a);
+  auto c = Config("provided.al2023", "r1", "$LATEST", "c", 256);
+  Invoke(c);
+  ASSERT_EQ(outcomes_.size(), 5u) << "4 of a answered, then c";
+  ASSERT_TRUE(outcomes_.back().error);
+  EXPECT_EQ(outcomes_.back().error->reason(), "HostMemoryBudgetExceeded");
+  EXPECT_EQ(Started(), 5u);
+  io_.poll();
+  EXPECT_EQ(scheduler_->Host().memory_in_use_mb, 1024);
+}
+
+TEST_F(SchedulerTest, DrainingRefusesNewCallsAndWaitsForRunningOnes) {
+  Make();
+  Invoke();
+  made_[0]->Ready();
+  bool drained = false;
+  scheduler_->Drain([&] { drained = true; });
+  io_.poll();
+  EXPECT_FALSE(drained);
+  Invoke();
+  ASSERT_EQ(outcomes_.size(), 1u);
+  EXPECT_TRUE(outcomes_[0].error);
+  made_[0]->Finish();
+  io_.poll();
+  EXPECT_TRUE(drained);
 }
 
 #if LAMBENT_THREAD_CHECKS
