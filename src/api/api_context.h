@@ -1,5 +1,6 @@
 #pragma once
 
+#include <mutex>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -24,6 +25,9 @@ struct ApiContext {
   const runtimes::Catalog& catalog;       // read-only
   std::string region;
   std::string account_id;
+  // Held across the account-wide check of a concurrency change and its write, so two
+  // reservations made at once cannot together take the unreserved pool below its floor.
+  std::mutex concurrency_mutex;
 
   std::string FunctionArn(const std::string& name, const std::string& qualifier = {}) const {
     std::string arn = "arn:aws:lambda:" + region + ":" + account_id + ":function:" + name;

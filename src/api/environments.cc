@@ -71,6 +71,9 @@ http::Response ListEnvironments(ApiContext& context, const std::string& function
   for (const auto& env : context.scheduler.Environments(function)) {
     list.push_back({{"Id", env.id},
                     {"State", env.state},
+                    {"Version", env.version},
+                    {"Provisioned", env.provisioned},
+                    {"MemorySize", env.memory_mb},
                     {"RevisionId", env.revision_id},
                     {"InitPid", env.init_pid},
                     {"Invocations", env.invocations},

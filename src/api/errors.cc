@@ -24,11 +24,15 @@ http::Response ErrorResponse(const Error& error) {
       return ErrorResponse(409, "ResourceConflictException", error.message());
     case ErrorCode::kTooLarge:
       return ErrorResponse(413, "RequestTooLargeException", error.message());
+    case ErrorCode::kPreconditionFailed:
+      return ErrorResponse(412, "PreconditionFailedException", error.message());
     case ErrorCode::kTooManyRequests:
       return ErrorResponse(429, "TooManyRequestsException", error.message(),
-                           "ConcurrentInvocationLimitExceeded");
+                           error.reason().empty() ? "ConcurrentInvocationLimitExceeded" : error.reason());
     case ErrorCode::kUnsupportedMedia:
       return ErrorResponse(415, "UnsupportedMediaTypeException", error.message());
+    case ErrorCode::kUnavailable:
+      return ErrorResponse(503, "ServiceException", error.message());
     case ErrorCode::kSystem:
     case ErrorCode::kInternal:
       break;

@@ -179,9 +179,12 @@ void ApplyConfigFields(const ConfigFields& f, registry::FunctionConfig& c) {
   if (f.network) c.network = *f.network;
 }
 
-json ConfigurationJson(const ApiContext& context, const registry::FunctionConfig& c) {
+json ConfigurationJson(const ApiContext& context, const registry::FunctionConfig& c,
+                       const std::optional<std::string>& arn_qualifier) {
+  std::string qualifier = c.version == "$LATEST" ? "" : c.version;
+  if (arn_qualifier) qualifier = *arn_qualifier;
   json j{{"FunctionName", c.name},
-         {"FunctionArn", context.FunctionArn(c.name)},
+         {"FunctionArn", context.FunctionArn(c.name, qualifier)},
          {"Runtime", c.runtime},
          {"Role", c.role},
          {"Handler", c.handler},

@@ -11,8 +11,11 @@
 
 namespace lambent::api {
 
-// Lambda's FunctionConfiguration document for a stored configuration.
-nlohmann::json ConfigurationJson(const ApiContext& context, const registry::FunctionConfig& config);
+// Lambda's FunctionConfiguration document for a stored configuration. FunctionArn carries
+// `arn_qualifier` when given (an alias the caller named, "$LATEST" where Lambda qualifies it,
+// "" for unqualified), else a published version's number; $LATEST's is unqualified.
+nlohmann::json ConfigurationJson(const ApiContext& context, const registry::FunctionConfig& config,
+                                 const std::optional<std::string>& arn_qualifier = std::nullopt);
 
 // The settable fields of CreateFunction and UpdateFunctionConfiguration, type-checked; a
 // field is set only when the request had it.

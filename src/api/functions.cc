@@ -1,13 +1,16 @@
 #include "api/functions.h"
 
+#include <cstdlib>
 #include <fstream>
+#include <vector>
 
-#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "api/common.h"
 #include "api/errors.h"
 #include "api/function_json.h"
+#include "api/scheduler_updates.h"
 #include "base/encoding.h"
 #include "base/json.h"
 
@@ -17,19 +20,30 @@ using nlohmann::json;
 
 namespace {
 
-http::Response JsonResponse(unsigned status, const json& body) {
-  return http::MakeResponse(status, DumpJson(body));
-}
-
 http::Response NotFound(const ApiContext& context, const FunctionRef& ref) {
-  return ErrorResponse(Error::NotFound(
-      fmt::format("Function not found: {}", context.FunctionArn(ref.name, ref.qualifier))));
+  return FunctionNotFound(context, ref.name, ref.qualifier);
 }
 
-// Only $LATEST exists until versions and aliases land.
-registry::ConfigPtr Lookup(const ApiContext& context, const FunctionRef& ref) {
-  if (!ref.qualifier.empty() && ref.qualifier != "$LATEST") return nullptr;
-  return context.registry.Find(ref.name);
+// A configuration as a qualified name finds it, with the qualifier its FunctionArn carries.
+struct Found {
+  registry::ConfigPtr config;
+  std::optional<std::string> arn_qualifier;
+};
+
+// $LATEST, a published version, or the version an alias points to (its primary one: the
+// weighted additional version serves only invocations).
+std::optional<Found> Lookup(const ApiContext& context, const FunctionRef& ref) {
+  const std::string& q = ref.qualifier;
+  registry::ConfigPtr config;
+  if (q.empty()) {
+    config = context.registry.Find(ref.name);
+  } else if (q == "$LATEST" || IsVersionNumber(q)) {
+    config = context.registry.FindVersion(ref.name, q);
+  } else if (auto alias = context.registry.FindAlias(ref.name, q)) {
+    config = context.registry.FindVersion(ref.name, alias->version);
+  }
+  if (!config) return std::nullopt;
+  return Found{std::move(config), q.empty() ? std::nullopt : std::optional<std::string>(q)};
 }
 
 // Decodes and stores Code.ZipFile / ZipFile; S3 and images are not ours to fetch.
@@ -51,11 +65,11 @@ Result<code::PackageInfo> StoreZip(ApiContext& context, const json& code) {
   return context.code.Put(*bytes);
 }
 
-// Lambda answers a stale RevisionId with 412, not the 409 of a concurrent update.
-http::Response StaleRevision() {
-  return ErrorResponse(412, "PreconditionFailedException",
-                       "The Revision Id provided does not match the latest Revision Id. Call the "
-                       "GetFunction/GetAlias API to retrieve the latest Revision Id");
+// An update's error as Lambda words it.
+http::Response UpdateError(const ApiContext& context, const FunctionRef& ref, const Error& error) {
+  if (error.code() == ErrorCode::kNotFound) return FunctionNotFound(context, ref.name);
+  if (error.code() == ErrorCode::kPreconditionFailed) return StaleRevision();
+  return ErrorResponse(error);
 }
 
 // A function whose runtime id names another interpreter version than this host's runs on the
@@ -64,12 +78,6 @@ void WarnOfVersion(const ApiContext& context, const std::string& name, const std
   if (auto warning = context.catalog.VersionWarning(runtime)) {
     spdlog::warn("function {}: {}", name, *warning);
   }
-}
-
-void RetireOnIoThread(ApiContext& context, const std::string& name, registry::ConfigPtr latest) {
-  boost::asio::post(context.io, [&context, name, latest = std::move(latest)] {
-    context.scheduler.Retire(name, latest);
-  });
 }
 
 }  // namespace
@@ -131,11 +139,8 @@ http::Response CreateFunction(ApiContext& context, const http::Request& request)
   } else if (*type && **type != "Zip") {
     return ErrorResponse(Error::Invalid("lambent runs PackageType Zip only (images are not supported yet)"));
   }
-  if (auto publish = OptionalBool(*body, "Publish"); !publish) {
-    return ErrorResponse(publish.error());
-  } else if (publish->value_or(false)) {
-    return ErrorResponse(Error::Invalid("Publishing versions is not supported by lambent yet"));
-  }
+  auto publish = OptionalBool(*body, "Publish");
+  if (!publish) return ErrorResponse(publish.error());
   if (auto it = body->find("Architectures"); it != body->end() && !it->is_null()) {
     if (!it->is_array() || it->size() != 1 || *it != json::array({"x86_64"})) {
       return ErrorResponse(Error::Invalid("This lambent host runs the x86_64 architecture only"));
@@ -170,20 +175,27 @@ http::Response CreateFunction(ApiContext& context, const http::Request& request)
   config.code_key = package->sha256_hex;
   config.code_sha256 = package->sha256_base64;
   config.code_size = package->zip_size;
-  auto created = context.registry.Create(std::move(config));
+  auto created = context.registry.Create(std::move(config), publish->value_or(false));
   if (!created) return ErrorResponse(created.error());
   WarnOfVersion(context, (*created)->name, (*created)->runtime);
-  return JsonResponse(201, ConfigurationJson(context, **created));
+  // Lambda answers with the version it published, under the function's unqualified ARN.
+  return JsonResponse(201, ConfigurationJson(context, **created, ""));
 }
 
 http::Response GetFunction(ApiContext& context, const FunctionRef& ref, const std::string& host) {
-  auto config = Lookup(context, ref);
-  if (!config) return NotFound(context, ref);
-  json body{{"Configuration", ConfigurationJson(context, *config)},
+  auto found = Lookup(context, ref);
+  if (!found) return NotFound(context, ref);
+  const auto& config = found->config;
+  auto settings = context.registry.Settings(ref.name);
+  if (!settings) return NotFound(context, ref);  // deleted meanwhile
+  json body{{"Configuration", ConfigurationJson(context, *config, found->arn_qualifier)},
             {"Code",
              {{"RepositoryType", "S3"},
               {"Location", fmt::format("http://{}/lambent/v1/code/{}.zip", host, config->code_key)}}},
-            {"Tags", config->tags}};
+            {"Tags", settings->tags}};
+  if (settings->reserved_concurrency) {
+    body["Concurrency"] = {{"ReservedConcurrentExecutions", *settings->reserved_concurrency}};
+  }
   // lambent's own part, which Lambda clients ignore: what actually runs the function here.
   if (const auto* family = context.catalog.FamilyOf(config->runtime)) {
     json host_runtime{{"Version", family->version}};
@@ -204,42 +216,62 @@ http::Response DownloadCode(ApiContext& context, const std::string& key) {
 }
 
 http::Response GetFunctionConfiguration(ApiContext& context, const FunctionRef& ref) {
-  auto config = Lookup(context, ref);
-  if (!config) return NotFound(context, ref);
-  return JsonResponse(200, ConfigurationJson(context, *config));
+  auto found = Lookup(context, ref);
+  if (!found) return NotFound(context, ref);
+  return JsonResponse(200, ConfigurationJson(context, *found->config, found->arn_qualifier));
 }
 
 http::Response ListFunctions(ApiContext& context, const RequestTarget& target) {
-  int max_items = 50;
-  if (auto text = target.Query("MaxItems")) {
-    char* end = nullptr;
-    long value = std::strtol(text->c_str(), &end, 10);
-    if (text->empty() || *end != '\0' || value < 1 || value > 10000) {
-      return ErrorResponse(Error::Invalid(
-          "1 validation error detected: Value at 'maxItems' failed to satisfy constraint: Member "
-          "must have value between 1 and 10000"));
-    }
-    max_items = int(value);
+  auto max_items = ParseMaxItems(target, 10000, 50);
+  if (!max_items) return ErrorResponse(max_items.error());
+  auto which = target.Query("FunctionVersion");
+  if (which && *which != "ALL") {
+    return ErrorResponse(Error::Invalid(fmt::format(
+        "1 validation error detected: Value '{}' at 'functionVersion' failed to satisfy "
+        "constraint: Member must satisfy enum value set: [ALL]",
+        *which)));
   }
-  // The marker is the name to resume at, opaque to clients.
-  std::string marker;
-  if (auto text = target.Query("Marker"); text && !text->empty()) {
-    auto decoded = Base64Decode(*text);
-    if (!decoded) return ErrorResponse(Error::Invalid("Invalid Marker"));
-    marker = *decoded;
+  bool all_versions = which.has_value();
+  // The marker is where to resume: a name, or with every version "name:version".
+  auto marker = DecodeMarker(target);
+  if (!marker) return ErrorResponse(marker.error());
+  auto order = [](const std::string& version) -> long long {
+    return version == "$LATEST" ? -1 : std::strtoll(version.c_str(), nullptr, 10);
+  };
+  std::string marker_name = *marker;
+  long long marker_version = -1;
+  if (all_versions) {
+    if (auto colon = marker->rfind(':'); colon != std::string::npos) {
+      marker_name = marker->substr(0, colon);
+      marker_version = order(marker->substr(colon + 1));
+    }
   }
   json functions = json::array();
   std::string next;
-  for (const auto& config : context.registry.List()) {
-    if (config->name < marker) continue;
-    if (int(functions.size()) == max_items) {
-      next = config->name;
-      break;
+  for (const auto& latest : context.registry.List()) {
+    if (latest->name < marker_name) continue;
+    std::vector<registry::ConfigPtr> configs{latest};
+    if (all_versions) {
+      auto versions = context.registry.Versions(latest->name);
+      if (!versions) continue;  // deleted meanwhile
+      configs = std::move(*versions);
     }
-    functions.push_back(ConfigurationJson(context, *config));
+    for (const auto& config : configs) {
+      if (all_versions && config->name == marker_name && order(config->version) < marker_version) {
+        continue;
+      }
+      if (int(functions.size()) == *max_items) {
+        next = all_versions ? config->name + ":" + config->version : config->name;
+        break;
+      }
+      // Listing every version, Lambda qualifies each ARN, $LATEST's too.
+      functions.push_back(all_versions ? ConfigurationJson(context, *config, config->version)
+                                       : ConfigurationJson(context, *config));
+    }
+    if (!next.empty()) break;
   }
   json body{{"Functions", std::move(functions)}};
-  if (!next.empty()) body["NextMarker"] = Base64Encode(next);
+  if (!next.empty()) body["NextMarker"] = EncodeMarker(next);
   return JsonResponse(200, body);
 }
 
@@ -247,38 +279,33 @@ http::Response UpdateFunctionCode(ApiContext& context, const FunctionRef& ref,
                                   const http::Request& request) {
   auto body = ParseJsonBody(request);
   if (!body) return body.error();
-  if (!ref.qualifier.empty()) return NotFound(context, ref);
+  if (auto refused = RefuseQualifier(ref)) return std::move(*refused);
   auto revision = OptionalString(*body, "RevisionId");
   if (!revision) return ErrorResponse(revision.error());
-  for (const char* flag : {"Publish", "DryRun"}) {
-    auto value = OptionalBool(*body, flag);
-    if (!value) return ErrorResponse(value.error());
-    if (value->value_or(false)) {
-      return ErrorResponse(Error::Invalid(fmt::format("{} is not supported by lambent yet", flag)));
-    }
+  auto publish = OptionalBool(*body, "Publish");
+  if (!publish) return ErrorResponse(publish.error());
+  auto dry_run = OptionalBool(*body, "DryRun");
+  if (!dry_run) return ErrorResponse(dry_run.error());
+  if (dry_run->value_or(false)) {
+    return ErrorResponse(Error::Invalid("DryRun is not supported by lambent yet"));
   }
-  if (!context.registry.Find(ref.name)) return NotFound(context, ref);
+  if (!context.registry.Find(ref.name)) return FunctionNotFound(context, ref.name);
   auto package = StoreZip(context, *body);
   if (!package) return ErrorResponse(package.error());
   // The revision is compared under the registry's lock, so a concurrent update cannot slip
   // between the check and the write.
-  bool stale = false;
-  auto updated = context.registry.Update(ref.name, "", [&](registry::FunctionConfig& c) -> Result<void> {
-    if (*revision && **revision != c.revision_id) {
-      stale = true;
-      return tl::unexpected(Error::Conflict("stale revision"));
-    }
-    c.code_key = package->sha256_hex;
-    c.code_sha256 = package->sha256_base64;
-    c.code_size = package->zip_size;
-    return Ok();
-  });
-  if (stale) return StaleRevision();
-  if (!updated) {
-    if (updated.error().code() == ErrorCode::kNotFound) return NotFound(context, ref);
-    return ErrorResponse(updated.error());
-  }
-  RetireOnIoThread(context, ref.name, *updated);
+  auto updated = context.registry.Update(
+      ref.name, revision->value_or(""),
+      [&](registry::FunctionConfig& c) -> Result<void> {
+        c.code_key = package->sha256_hex;
+        c.code_sha256 = package->sha256_base64;
+        c.code_size = package->zip_size;
+        return Ok();
+      },
+      publish->value_or(false));
+  if (!updated) return UpdateError(context, ref, updated.error());
+  // With Publish the answer is the new version; $LATEST changed all the same.
+  PostRetire(context, ref.name, "$LATEST", context.registry.Find(ref.name));
   return JsonResponse(200, ConfigurationJson(context, **updated));
 }
 
@@ -286,45 +313,58 @@ http::Response UpdateFunctionConfiguration(ApiContext& context, const FunctionRe
                                            const http::Request& request) {
   auto body = ParseJsonBody(request);
   if (!body) return body.error();
-  if (!ref.qualifier.empty()) return NotFound(context, ref);
+  if (auto refused = RefuseQualifier(ref)) return std::move(*refused);
   auto fields = ParseConfigFields(*body, context.catalog);
   if (!fields) return ErrorResponse(fields.error());
-  bool stale = false;
   auto updated = context.registry.Update(
-      ref.name, "", [&](registry::FunctionConfig& c) -> Result<void> {
-        if (fields->revision_id && *fields->revision_id != c.revision_id) {
-          stale = true;
-          return tl::unexpected(Error::Conflict("stale revision"));
-        }
+      ref.name, fields->revision_id.value_or(""), [&](registry::FunctionConfig& c) -> Result<void> {
         ApplyConfigFields(*fields, c);
         if (c.handler.empty() && !runtimes::Catalog::IsProvided(c.runtime)) {
           return tl::unexpected(Error::Invalid("Handler is required for the runtime " + c.runtime));
         }
         return Ok();
       });
-  if (stale) return StaleRevision();
-  if (!updated) {
-    if (updated.error().code() == ErrorCode::kNotFound) return NotFound(context, ref);
-    return ErrorResponse(updated.error());
-  }
+  if (!updated) return UpdateError(context, ref, updated.error());
   if (fields->runtime) WarnOfVersion(context, ref.name, (*updated)->runtime);
-  RetireOnIoThread(context, ref.name, *updated);
+  PostRetire(context, ref.name, "$LATEST", *updated);
   return JsonResponse(200, ConfigurationJson(context, **updated));
 }
 
 http::Response DeleteFunction(ApiContext& context, const FunctionRef& ref) {
-  if (!ref.qualifier.empty() && ref.qualifier != "$LATEST") return NotFound(context, ref);
+  if (ref.qualifier == "$LATEST") {
+    return ErrorResponse(Error::Invalid("$LATEST version cannot be deleted without deleting the function."));
+  }
+  if (!ref.qualifier.empty()) {
+    if (!IsVersionNumber(ref.qualifier)) {
+      // An alias is not deleted through DeleteFunction (DeleteAlias does that).
+      return ErrorResponse(Error::Invalid("Deletion of aliases is not supported."));
+    }
+    if (!context.registry.Find(ref.name)) return FunctionNotFound(context, ref.name);
+    auto deleted = context.registry.DeleteVersion(ref.name, ref.qualifier);
+    if (!deleted) {
+      // Lambda answers 204 for a version that does not exist (any more).
+      if (deleted.error().code() == ErrorCode::kNotFound && context.registry.Find(ref.name)) {
+        return http::MakeResponse(204, "", "");
+      }
+      if (deleted.error().code() == ErrorCode::kNotFound) return FunctionNotFound(context, ref.name);
+      return ErrorResponse(deleted.error());
+    }
+    PostRetire(context, ref.name, ref.qualifier, nullptr);
+    PostProvisioned(context, ref.name);
+    context.code.Collect();
+    return http::MakeResponse(204, "", "");
+  }
   auto deleted = context.registry.Delete(ref.name);
   if (!deleted) {
     // Only an absent function is a 404; anything else (a full disk, say) left it in place.
-    if (deleted.error().code() == ErrorCode::kNotFound) return NotFound(context, ref);
+    if (deleted.error().code() == ErrorCode::kNotFound) return FunctionNotFound(context, ref.name);
     return ErrorResponse(deleted.error());
   }
-  // The function is gone for good now: its log and its package (unless another function uses
-  // it; while an environment still runs from it, it goes when that one has stopped).
+  // The function is gone for good now: its log and its packages (unless another function uses
+  // one; while an environment still runs from it, it goes when that one has stopped).
   context.logs.Remove(ref.name);
   context.code.Collect();
-  RetireOnIoThread(context, ref.name, nullptr);
+  PostRetireFunction(context, ref.name);
   return http::MakeResponse(204, "", "");
 }
 

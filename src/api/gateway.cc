@@ -5,11 +5,17 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api/aliases.h"
+#include "api/common.h"
+#include "api/concurrency.h"
 #include "api/environments.h"
 #include "api/errors.h"
 #include "api/functions.h"
 #include "api/invocations.h"
 #include "api/request_target.h"
+#include "api/status.h"
+#include "api/tags.h"
+#include "api/versions.h"
 #include "registry/function_config.h"
 #include "base/json.h"
 
@@ -72,6 +78,8 @@ void Gateway::OnWorkers(http::Responder respond, Work work) {
     } catch (const std::exception& e) {
       // A bug must cost one request, never the daemon.
       response = ErrorResponse(Error::Internal(e.what()));
+    } catch (...) {
+      response = ErrorResponse(Error::Internal("internal error"));
     }
     respond(std::move(response));
   });
@@ -102,23 +110,28 @@ void Gateway::Route(http::Request& request, http::Responder& respond) {
     return HandleAdmin(target, request, respond);
   }
   if (s.size() == 2 && s[0] == "2016-08-19" && s[1] == "account-settings" && method == verb::get) {
-    // Lambda counts the code of every function (each stored once per function).
-    int64_t total_code_size = 0;
-    auto functions = context_.registry.List();
-    for (const auto& config : functions) total_code_size += config->code_size;
-    json body{{"AccountLimit",
-               {{"TotalCodeSize", 80530636800LL},
-                {"CodeSizeUnzipped", 262144000},
-                {"CodeSizeZipped", 52428800},
-                {"ConcurrentExecutions", 1000},
-                {"UnreservedConcurrentExecutions", 1000}}},
-              {"AccountUsage",
-               {{"TotalCodeSize", total_code_size}, {"FunctionCount", functions.size()}}}};
-    return respond(http::MakeResponse(200, DumpJson(body)));
+    return OnWorkers(std::move(respond), [this] { return GetAccountSettings(context_); });
   }
-  if (s.size() < 2 || s[0] != "2015-03-31" || s[1] != "functions") return respond(UnknownOperation());
+  if (s.size() == 3 && s[0] == "2017-03-31" && s[1] == "tags") {
+    std::string arn = s[2];
+    if (method == verb::get) {
+      return OnWorkers(std::move(respond), [this, arn] { return ListTags(context_, arn); });
+    }
+    if (method == verb::post) {
+      return OnWorkers(std::move(respond), [this, arn, request = std::move(request)] {
+        return TagResource(context_, arn, request);
+      });
+    }
+    if (method == verb::delete_) {
+      return OnWorkers(std::move(respond), [this, arn, target] { return UntagResource(context_, arn, target); });
+    }
+    return respond(UnknownOperation());
+  }
+  bool functions_path = s.size() >= 2 && s[1] == "functions" &&
+                        (s[0] == "2015-03-31" || s[0] == "2017-10-31" || s[0] == "2019-09-30");
+  if (!functions_path) return respond(UnknownOperation());
 
-  if (s.size() == 2) {
+  if (s.size() == 2 && s[0] == "2015-03-31") {
     if (method == verb::post) {
       return OnWorkers(std::move(respond), [this, request = std::move(request)] {
         return CreateFunction(context_, request);
@@ -129,11 +142,20 @@ void Gateway::Route(http::Request& request, http::Responder& respond) {
     }
     return respond(UnknownOperation());
   }
+  if (s.size() < 3) return respond(UnknownOperation());
 
   auto ref = ParseFunctionRef(s[2]);
   if (!ref) return respond(ErrorResponse(ref.error()));
   if (auto refused = RefuseForeignRef(context_, *ref)) return respond(std::move(*refused));
-  if (auto q = target.Query("Qualifier"); q && ref->qualifier.empty()) ref->qualifier = *q;
+  if (auto q = target.Query("Qualifier")) {
+    if (!ref->qualifier.empty() && *q != ref->qualifier) {
+      return respond(ErrorResponse(Error::Invalid(
+          "The derived qualifier from the function name does not match the specified qualifier.")));
+    }
+    ref->qualifier = *q;
+  }
+
+  if (s[0] == "2017-10-31" || s[0] == "2019-09-30") return RouteConcurrency(target, *ref, request, respond);
 
   if (s.size() == 4 && s[3] == "invocations" && method == verb::post) {
     // The data path: stays on the io thread.
@@ -165,6 +187,79 @@ void Gateway::Route(http::Request& request, http::Responder& respond) {
       return UpdateFunctionCode(context_, ref, request);
     });
   }
+  if (s.size() == 4 && s[3] == "versions") {
+    if (method == verb::post) {
+      return OnWorkers(std::move(respond), [this, ref = *ref, request = std::move(request)] {
+        return PublishVersion(context_, ref, request);
+      });
+    }
+    if (method == verb::get) {
+      return OnWorkers(std::move(respond),
+                       [this, ref = *ref, target] { return ListVersionsByFunction(context_, ref, target); });
+    }
+  }
+  if (s.size() == 4 && s[3] == "aliases") {
+    if (method == verb::post) {
+      return OnWorkers(std::move(respond), [this, ref = *ref, request = std::move(request)] {
+        return CreateAlias(context_, ref, request);
+      });
+    }
+    if (method == verb::get) {
+      return OnWorkers(std::move(respond), [this, ref = *ref, target] { return ListAliases(context_, ref, target); });
+    }
+  }
+  if (s.size() == 5 && s[3] == "aliases") {
+    std::string alias = s[4];
+    if (method == verb::get) {
+      return OnWorkers(std::move(respond), [this, ref = *ref, alias] { return GetAlias(context_, ref, alias); });
+    }
+    if (method == verb::put) {
+      return OnWorkers(std::move(respond), [this, ref = *ref, alias, request = std::move(request)] {
+        return UpdateAlias(context_, ref, alias, request);
+      });
+    }
+    if (method == verb::delete_) {
+      return OnWorkers(std::move(respond), [this, ref = *ref, alias, target] {
+        return DeleteAlias(context_, ref, alias, target);
+      });
+    }
+  }
+  respond(UnknownOperation());
+}
+
+void Gateway::RouteConcurrency(const RequestTarget& target, const FunctionRef& ref, http::Request& request,
+                               http::Responder& respond) {
+  const auto& s = target.segments;
+  verb method = request.method();
+  if (s.size() == 4 && s[3] == "concurrency") {
+    if (method == verb::put && s[0] == "2017-10-31") {
+      return OnWorkers(std::move(respond), [this, ref, request = std::move(request)] {
+        return PutFunctionConcurrency(context_, ref, request);
+      });
+    }
+    if (method == verb::get) {
+      return OnWorkers(std::move(respond), [this, ref] { return GetFunctionConcurrency(context_, ref); });
+    }
+    if (method == verb::delete_ && s[0] == "2017-10-31") {
+      return OnWorkers(std::move(respond), [this, ref] { return DeleteFunctionConcurrency(context_, ref); });
+    }
+  }
+  if (s.size() == 4 && s[3] == "provisioned-concurrency" && s[0] == "2019-09-30") {
+    if (method == verb::put) {
+      return OnWorkers(std::move(respond), [this, ref, request = std::move(request)] {
+        return PutProvisionedConcurrencyConfig(context_, ref, request);
+      });
+    }
+    if (method == verb::delete_) {
+      return OnWorkers(std::move(respond), [this, ref] { return DeleteProvisionedConcurrencyConfig(context_, ref); });
+    }
+    // The reads ask the scheduler, which lives here on the io thread; the registry's part is
+    // a lookup under a shared lock.
+    if (method == verb::get && target.Query("List")) {
+      return respond(ListProvisionedConcurrencyConfigs(context_, ref, target));
+    }
+    if (method == verb::get) return respond(GetProvisionedConcurrencyConfig(context_, ref));
+  }
   respond(UnknownOperation());
 }
 
@@ -175,17 +270,19 @@ void Gateway::HandleAdmin(const RequestTarget& target, const http::Request& requ
   if (s.size() == 3 && s[2] == "health") {
     json body{{"status", "ok"}, {"environments", context_.scheduler.environments()}};
     // How each function in use scales: `lambent status` prints it.
+    // Keyed "name" for $LATEST and "name:version" for a published version.
     json scaling = json::object();
-    for (const auto& [name, pool] : context_.scheduler.Scaling()) {
+    for (const auto& pool : context_.scheduler.Scaling()) {
       json entry{{"policy", pool.policy}, {"busy", pool.busy}, {"idle", pool.idle},
                  {"starting", pool.starting}, {"queued", pool.queued}};
       if (pool.warm_ms) entry["warm_ms"] = *pool.warm_ms;
       if (pool.cold_ms) entry["cold_start_ms"] = *pool.cold_ms;
-      scaling[name] = std::move(entry);
+      scaling[pool.version == "$LATEST" ? pool.function : pool.function + ":" + pool.version] = std::move(entry);
     }
     body["scaling"] = std::move(scaling);
     return respond(http::MakeResponse(200, DumpJson(body)));
   }
+  if (s.size() == 3 && s[2] == "status") return respond(Status(context_));
   if (s.size() == 3 && s[2] == "runtimes") {
     json list = json::array();
     for (const auto& f : context_.catalog.families()) {

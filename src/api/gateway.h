@@ -23,6 +23,9 @@ class Gateway : public http::Handler {
   // Answers through `respond`, or moves it on to whoever answers later. Throws only on a
   // bug; Handle() turns that into a 500.
   void Route(http::Request& request, http::Responder& respond);
+  // Reserved and provisioned concurrency (the /2017-10-31 and /2019-09-30 paths).
+  void RouteConcurrency(const struct RequestTarget& target, const struct FunctionRef& ref,
+                        http::Request& request, http::Responder& respond);
   void HandleAdmin(const struct RequestTarget& target, const http::Request& request,
                    http::Responder& respond);
 

@@ -58,6 +58,7 @@ RequestTarget ParseTarget(std::string_view target) {
       std::string key = QueryDecode(pair.substr(0, eq));
       std::string value = eq == std::string_view::npos ? "" : QueryDecode(pair.substr(eq + 1));
       out.query[key] = value;
+      out.query_list.emplace_back(std::move(key), std::move(value));
     }
   }
   return out;

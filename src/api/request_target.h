@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
@@ -13,12 +14,22 @@ namespace lambent::api {
 // A request target split into decoded path segments and query parameters.
 struct RequestTarget {
   std::vector<std::string> segments;  // "/a/b%3Ac/" -> {"a", "b:c"}
-  std::map<std::string, std::string> query;
+  std::map<std::string, std::string> query;  // the last value of each key
+  // Every parameter in order, repeated keys included (UntagResource's tagKeys=a&tagKeys=b).
+  std::vector<std::pair<std::string, std::string>> query_list;
 
   std::optional<std::string> Query(const std::string& key) const {
     auto it = query.find(key);
     if (it == query.end()) return std::nullopt;
     return it->second;
+  }
+  // Every value of a repeated key, in order; empty when absent.
+  std::vector<std::string> QueryAll(const std::string& key) const {
+    std::vector<std::string> values;
+    for (const auto& [k, v] : query_list) {
+      if (k == key) values.push_back(v);
+    }
+    return values;
   }
 };
 RequestTarget ParseTarget(std::string_view target);

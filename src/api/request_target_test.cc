@@ -20,6 +20,13 @@ TEST(RequestTarget, IgnoresATrailingSlash) {
   EXPECT_EQ(t.Query("MaxItems"), "2");
 }
 
+TEST(RequestTarget, KeepsEveryValueOfARepeatedKey) {
+  auto t = ParseTarget("/2017-03-31/tags/x?tagKeys=a&tagKeys=b%20c&other=1&tagKeys=");
+  EXPECT_EQ(t.QueryAll("tagKeys"), (std::vector<std::string>{"a", "b c", ""}));
+  EXPECT_EQ(t.Query("tagKeys"), "");
+  EXPECT_TRUE(t.QueryAll("missing").empty());
+}
+
 TEST(FunctionRef, AcceptsEveryFormLambdaAccepts) {
   EXPECT_EQ(ParseFunctionRef("hello")->name, "hello");
   EXPECT_EQ(ParseFunctionRef("hello:$LATEST")->qualifier, "$LATEST");
