@@ -3,10 +3,12 @@
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/memory_size.h"
 #include "cli/serve.h"
 
 namespace {
@@ -50,8 +52,46 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--region", serve.region, "the region in ARNs")->capture_default_str();
   serve_cmd->add_option("--runtimes-dir", serve.runtimes_dir, "built-in runtime bootstraps");
   serve_cmd->add_option("--max-environments", serve.max_environments,
-                        "concurrent environments before invocations are throttled")
+                        "live environments, all kinds together, before invocations are throttled")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  serve_cmd->add_option("--concurrency-limit", serve.concurrency_limit,
+                        "invocations running at once, all functions together (Lambda's account "
+                        "concurrency, reported by GetAccountSettings); more are throttled with 429")
+      ->capture_default_str()->check(CLI::Range(1, 1000000));
+  serve_cmd->add_option("--unreserved-concurrency-min", serve.unreserved_floor,
+                        "concurrency that reserved concurrency must leave to the functions without a "
+                        "reservation (Lambda keeps 100; a small host can lower it); at most "
+                        "--concurrency-limit")
+      ->capture_default_str()->check(CLI::Range(0, 1000000));
+  serve.memory_budget_mb = lambent::cli::DefaultMemoryBudgetMb();
+  serve_cmd->add_option("--memory-budget", serve.memory_budget_mb,
+                        "MemorySize of all live environments together (prestarted and provisioned "
+                        "included): MiB, or a size such as 800M or 4G, or a share such as 50%; idle "
+                        "environments are stopped to make room, and calls that still do not fit are "
+                        "throttled (0: no budget; default 80% of physical memory, or of the daemon's "
+                        "cgroup memory limit when lower)")
+      ->capture_default_str()
+      ->type_name("SIZE")
+      ->transform(CLI::Validator(
+          [](std::string& text) -> std::string {
+            auto mb = lambent::cli::ParseMemorySizeMb(text, lambent::cli::HostMemoryMb());
+            if (!mb) return mb.error().message();
+            text = std::to_string(*mb);
+            return {};
+          },
+          ""));
+  serve_cmd->add_option("--shutdown-grace", serve.shutdown_grace_s,
+                        "seconds SIGTERM or SIGINT waits for invocations in flight before stopping "
+                        "them (a second signal stops them at once)")
+      ->capture_default_str()->check(CLI::Range(0, 86400));
+  serve_cmd->final_callback([&serve] {
+    if (serve.unreserved_floor > serve.concurrency_limit) {
+      throw CLI::ValidationError("--unreserved-concurrency-min",
+                                 std::to_string(serve.unreserved_floor) + " is above --concurrency-limit " +
+                                     std::to_string(serve.concurrency_limit) +
+                                     ": reservations could never leave that much");
+    }
+  });
   serve_cmd->add_option("--idle-timeout", serve.idle_timeout_s,
                         "seconds an unused warm environment is kept")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
@@ -128,10 +168,11 @@ int main(int argc, char** argv) {
 
   lambent::cli::InvokeOptions invoke;
   auto* invoke_cmd = app.add_subcommand("invoke", "invoke a function and print its result");
-  invoke_cmd->add_option("name", invoke.name)->required();
+  invoke_cmd->add_option("name", invoke.name,
+                         "FUNCTION, FUNCTION:VERSION, FUNCTION:ALIAS or the function's ARN")->required();
   invoke_cmd->add_option("--payload", invoke.payload, "the event, JSON");
   invoke_cmd->add_option("--payload-file", invoke.payload_file, "read the event from a file");
-  invoke_cmd->add_option("--qualifier", invoke.qualifier);
+  invoke_cmd->add_option("--qualifier", invoke.qualifier, "a version or alias (as FUNCTION:QUALIFIER does)");
   invoke_cmd->add_flag("--log", invoke.log, "print the invocation's log tail to stderr");
   invoke_cmd->add_flag("--async", invoke.async, "queue the event and return at once");
 
@@ -140,10 +181,95 @@ int main(int argc, char** argv) {
   ls_cmd->add_flag("--json", ls_json, "print the FunctionConfiguration documents");
 
   std::string name;
-  auto* get_cmd = app.add_subcommand("get", "show a function");
-  get_cmd->add_option("name", name)->required();
-  auto* rm_cmd = app.add_subcommand("rm", "delete a function");
-  rm_cmd->add_option("name", name)->required();
+  auto* get_cmd = app.add_subcommand("get", "show a function (FUNCTION:QUALIFIER: one version or alias)");
+  get_cmd->add_option("name", name, "FUNCTION, FUNCTION:VERSION or FUNCTION:ALIAS")->required();
+  auto* rm_cmd = app.add_subcommand("rm", "delete a function with all its versions, or one version (FUNCTION:VERSION)");
+  rm_cmd->add_option("name", name, "FUNCTION, or FUNCTION:VERSION for that version alone")->required();
+
+  lambent::cli::PublishOptions publish;
+  auto* publish_cmd = app.add_subcommand(
+      "publish", "publish $LATEST as a new version (an immutable snapshot of its code and configuration)");
+  publish_cmd->add_option("function", publish.function)->required();
+  publish_cmd->add_option("--description", publish.description, "the version's description");
+  publish_cmd->add_option("--code-sha256", publish.code_sha256,
+                          "publish only if $LATEST's code has this CodeSha256");
+  publish_cmd->add_option("--revision-id", publish.revision_id,
+                          "publish only if $LATEST is this revision (else 412 PreconditionFailed)");
+
+  bool versions_json = false;
+  auto* versions_cmd = app.add_subcommand("versions", "list a function's versions and the aliases on each");
+  versions_cmd->add_option("function", name)->required();
+  versions_cmd->add_flag("--json", versions_json, "print the FunctionConfiguration documents");
+
+  lambent::cli::AliasOptions alias;
+  auto* alias_cmd = app.add_subcommand("alias", "create, update, delete, show or list a function's aliases");
+  alias_cmd->require_subcommand(1);
+  auto add_alias_action = [&](const char* action, const char* description, bool needs_alias) {
+    auto* cmd = alias_cmd->add_subcommand(action, description);
+    cmd->add_option("function", alias.function)->required();
+    auto* alias_arg = cmd->add_option("alias", alias.alias, "the alias's name");
+    if (needs_alias) alias_arg->required();
+    cmd->callback([&alias, action] { alias.action = action; });
+    return cmd;
+  };
+  auto* alias_create = add_alias_action("create", "point a new alias at a published version", true);
+  alias_create->add_option("--version", alias.version, "the published version it points to")->required();
+  auto* alias_update = add_alias_action("update", "change what an alias points to (only what the flags give)", true);
+  alias_update->add_option("--version", alias.version, "the published version it points to");
+  for (auto* cmd : {alias_create, alias_update}) {
+    auto* weight = cmd->add_option("--weight", alias.weight,
+                                   "VERSION=WEIGHT: send that share of calls (0-1, or a percentage) to another "
+                                   "published version, as a canary deploy does, e.g. --weight 2=0.1");
+    cmd->add_option("--description", alias.description, "the alias's description");
+    if (cmd == alias_update) {
+      cmd->add_flag("--no-weight", alias.no_weight, "send every call to the alias's version again")->excludes(weight);
+      cmd->add_option("--revision-id", alias.revision_id, "update only if the alias is this revision");
+    }
+  }
+  auto* alias_delete = add_alias_action("delete", "delete an alias", true);
+  alias_delete->add_option("--revision-id", alias.revision_id, "delete only if the alias is this revision");
+  auto* alias_get = add_alias_action("get", "show one alias", true);
+  auto* alias_list = add_alias_action("list", "list a function's aliases", false);
+  for (auto* cmd : {alias_get, alias_list}) cmd->add_flag("--json", alias.json_output, "print the API's documents");
+
+  lambent::cli::ConcurrencyOptions concurrency;
+  auto* concurrency_cmd = app.add_subcommand(
+      "concurrency",
+      "show or set a function's reserved concurrency (a cap on its invocations at once, held for it) and "
+      "provisioned concurrency (environments initialised ahead of demand, per version or alias)");
+  concurrency_cmd->add_option("function", concurrency.function, "FUNCTION, or FUNCTION:QUALIFIER for --provisioned")
+      ->required();
+  auto* reserved_opt = concurrency_cmd->add_option("--reserved", concurrency.reserved,
+                                                   "reserve N (0 throttles every call)")
+                           ->check(CLI::NonNegativeNumber);
+  auto* unreserved_opt = concurrency_cmd->add_flag("--unreserved", concurrency.unreserved,
+                                                   "remove the reservation: share the unreserved concurrency");
+  reserved_opt->excludes(unreserved_opt);
+  auto* provisioned_opt = concurrency_cmd->add_option("--provisioned", concurrency.provisioned,
+                                                      "keep N environments of the qualifier ready")
+                              ->check(CLI::PositiveNumber);
+  auto* no_provisioned_opt = concurrency_cmd->add_flag("--no-provisioned", concurrency.no_provisioned,
+                                                       "remove the qualifier's provisioned concurrency");
+  provisioned_opt->excludes(no_provisioned_opt);
+  concurrency_cmd->add_option("--qualifier", concurrency.qualifier,
+                              "the published version or alias --provisioned and --no-provisioned apply to");
+  auto* wait_opt = concurrency_cmd->add_flag("--wait", concurrency.wait,
+                                             "with --provisioned: wait until the environments are READY");
+  wait_opt->needs(provisioned_opt);
+  concurrency_cmd->add_option("--wait-timeout", concurrency.wait_timeout_s, "seconds --wait waits at most")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+
+  std::vector<std::string> tag_args;
+  auto* tag_cmd = app.add_subcommand("tag", "add or change a function's tags");
+  tag_cmd->add_option("function", name)->required();
+  tag_cmd->add_option("tags", tag_args, "KEY=VALUE, one or more")->required();
+  auto* untag_cmd = app.add_subcommand("untag", "remove tags from a function");
+  untag_cmd->add_option("function", name)->required();
+  untag_cmd->add_option("keys", tag_args, "KEY, one or more")->required();
+  bool tags_json = false;
+  auto* tags_cmd = app.add_subcommand("tags", "list a function's tags as KEY=VALUE");
+  tags_cmd->add_option("function", name)->required();
+  tags_cmd->add_flag("--json", tags_json, "print them as a JSON object");
 
   lambent::cli::LogsOptions logs;
   auto* logs_cmd = app.add_subcommand("logs", "print a function's log");
@@ -154,7 +280,10 @@ int main(int argc, char** argv) {
 
   auto* runtimes_cmd = app.add_subcommand("runtimes", "list the runtimes this host runs");
   auto* doctor_cmd = app.add_subcommand("doctor", "show which protections this host allows");
-  auto* status_cmd = app.add_subcommand("status", "show whether the daemon answers, its functions and environments");
+  auto* status_cmd = app.add_subcommand(
+      "status",
+      "show whether the daemon answers, its memory budget and concurrency, and per function and version "
+      "its environments, limits, throttles and cold starts");
   auto* version_cmd = app.add_subcommand("version", "print lambent's version");
   auto* help_cmd = app.add_subcommand("help", "describe the commands");
 
@@ -191,6 +320,13 @@ int main(int argc, char** argv) {
   if (ls_cmd->parsed()) return lambent::cli::List(endpoint, ls_json);
   if (get_cmd->parsed()) return lambent::cli::Get(endpoint, name);
   if (rm_cmd->parsed()) return lambent::cli::Remove(endpoint, name);
+  if (publish_cmd->parsed()) return lambent::cli::Publish(endpoint, publish);
+  if (versions_cmd->parsed()) return lambent::cli::Versions(endpoint, name, versions_json);
+  if (alias_cmd->parsed()) return lambent::cli::Alias(endpoint, alias);
+  if (concurrency_cmd->parsed()) return lambent::cli::Concurrency(endpoint, concurrency);
+  if (tag_cmd->parsed()) return lambent::cli::Tag(endpoint, name, tag_args);
+  if (untag_cmd->parsed()) return lambent::cli::Untag(endpoint, name, tag_args);
+  if (tags_cmd->parsed()) return lambent::cli::Tags(endpoint, name, tags_json);
   if (logs_cmd->parsed()) return lambent::cli::Logs(endpoint, logs);
   if (runtimes_cmd->parsed()) return lambent::cli::Runtimes(endpoint);
   if (doctor_cmd->parsed()) return lambent::cli::Doctor();

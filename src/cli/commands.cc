@@ -13,54 +13,15 @@
 #include <nlohmann/json.hpp>
 
 #include "base/encoding.h"
-#include "code/zip_writer.h"
-#include "http/client.h"
 #include "base/json.h"
+#include "cli/api_client.h"
+#include "code/zip_writer.h"
 
 namespace lambent::cli {
 
 namespace beast_http = http::beast_http;
 using beast_http::verb;
 using nlohmann::json;
-
-namespace {
-
-constexpr const char* kFunctions = "/2015-03-31/functions";
-
-// A request to the daemon; prints why when it cannot be reached.
-struct Call {
-  bool reached = false;
-  http::Response response;
-};
-
-Call Request(const std::string& endpoint, verb method, const std::string& target, std::string body = {},
-             const std::map<std::string, std::string>& headers = {}) {
-  auto parsed = http::ParseEndpoint(endpoint);
-  if (!parsed) {
-    std::cerr << "lambent: " << parsed.error().message() << "\n";
-    return {};
-  }
-  auto response = http::Fetch(*parsed, method, target, std::move(body), headers);
-  if (!response) {
-    std::cerr << fmt::format("lambent: cannot reach the daemon at {} ({}); is `lambent serve` running?\n",
-                             endpoint, response.error().message());
-    return {};
-  }
-  return {true, std::move(*response)};
-}
-
-// Prints an API error as "lambent: Type: message" and returns 1.
-int Failed(const http::Response& response) {
-  auto body = json::parse(response.body(), nullptr, false);
-  std::string type = std::string(response["x-amzn-ErrorType"]);
-  std::string message = body.is_object() ? body.value("message", response.body()) : response.body();
-  std::cerr << fmt::format("lambent: {}{}{}\n", type, type.empty() ? "" : ": ", message);
-  return 1;
-}
-
-bool Ok(const http::Response& response) { return response.result_int() / 100 == 2; }
-
-}  // namespace
 
 namespace {
 
@@ -210,8 +171,9 @@ int Invoke(const std::string& endpoint, const InvokeOptions& o) {
   std::map<std::string, std::string> headers;
   if (o.log) headers["X-Amz-Log-Type"] = "Tail";
   if (o.async) headers["X-Amz-Invocation-Type"] = "Event";
-  std::string target = fmt::format("{}/{}/invocations", kFunctions, o.name);
-  if (!o.qualifier.empty()) target += "?Qualifier=" + o.qualifier;
+  // NAME:QUALIFIER and ARNs go in the path as they are: the API resolves them as Lambda does.
+  std::string target = FunctionPath(o.name) + "/invocations";
+  if (!o.qualifier.empty()) target += "?Qualifier=" + Escape(o.qualifier);
   auto call = Request(endpoint, verb::post, target, std::move(payload), headers);
   if (!call.reached) return 2;
   auto& response = call.response;
@@ -234,25 +196,10 @@ int Invoke(const std::string& endpoint, const InvokeOptions& o) {
 }
 
 int List(const std::string& endpoint, bool json_output) {
-  json all = json::array();
-  std::string marker;
-  do {
-    std::string target = std::string(kFunctions) + "/?MaxItems=50";
-    if (!marker.empty()) target += "&Marker=" + marker;
-    auto call = Request(endpoint, verb::get, target);
-    if (!call.reached) return 2;
-    if (!Ok(call.response)) return Failed(call.response);
-    auto doc = json::parse(call.response.body(), nullptr, false);
-    for (auto& f : doc.value("Functions", json::array())) all.push_back(f);
-    marker = doc.value("NextMarker", "");
-    // The marker is base64 and may hold '+', '/' and '='.
-    std::string escaped;
-    for (char c : marker) {
-      if (std::isalnum(static_cast<unsigned char>(c))) escaped += c;
-      else escaped += fmt::format("%{:02X}", static_cast<unsigned char>(c));
-    }
-    marker = escaped;
-  } while (!marker.empty());
+  int exit_code = 0;
+  auto listed = ListAll(endpoint, std::string(kFunctions) + "/", "Functions", &exit_code);
+  if (!listed) return exit_code;
+  const json& all = *listed;
   if (json_output) {
     std::cout << all.dump(2) << "\n";
     return 0;
@@ -268,7 +215,7 @@ int List(const std::string& endpoint, bool json_output) {
 }
 
 int Get(const std::string& endpoint, const std::string& name) {
-  auto call = Request(endpoint, verb::get, fmt::format("{}/{}", kFunctions, name));
+  auto call = Request(endpoint, verb::get, FunctionPath(name));
   if (!call.reached) return 2;
   if (!Ok(call.response)) return Failed(call.response);
   auto doc = json::parse(call.response.body(), nullptr, false);
@@ -277,7 +224,8 @@ int Get(const std::string& endpoint, const std::string& name) {
 }
 
 int Remove(const std::string& endpoint, const std::string& name) {
-  auto call = Request(endpoint, verb::delete_, fmt::format("{}/{}", kFunctions, name));
+  // NAME:VERSION deletes that version alone, as DeleteFunction with a Qualifier does.
+  auto call = Request(endpoint, verb::delete_, FunctionPath(name));
   if (!call.reached) return 2;
   if (!Ok(call.response)) return Failed(call.response);
   std::cout << "deleted " << name << "\n";
@@ -343,36 +291,6 @@ int Logs(const std::string& endpoint, const LogsOptions& o) {
     seen = body.size();
     mark = body.substr(seen - std::min(seen, kMark));
   }
-}
-
-int Status(const std::string& endpoint) {
-  auto health = Request(endpoint, verb::get, "/lambent/v1/health");
-  if (!health.reached) return 2;
-  if (!Ok(health.response)) return Failed(health.response);
-  auto doc = json::parse(health.response.body(), nullptr, false);
-  if (!doc.is_object()) doc = json::object();
-  std::cout << fmt::format("{:<14} {} ({})\n", "daemon", endpoint, doc.value("status", "unknown"));
-  auto account = Request(endpoint, verb::get, "/2016-08-19/account-settings");
-  if (account.reached && Ok(account.response)) {
-    auto usage = json::parse(account.response.body(), nullptr, false).value("AccountUsage", json::object());
-    std::cout << fmt::format("{:<14} {} ({} bytes of code)\n", "functions",
-                             usage.value("FunctionCount", 0), usage.value("TotalCodeSize", 0));
-  }
-  // Whatever else the daemon reports about itself (environments, limits), as it names it.
-  for (const auto& [key, value] : doc.items()) {
-    if (key == "status") continue;
-    if (key == "scaling" && value.is_object()) {
-      // One line per function in use: what it does when every environment is busy.
-      for (const auto& [function, pool] : value.items()) {
-        std::cout << fmt::format("{:<14} {}: {} busy, {} idle, {} starting, {} waiting; {}\n", "scaling", function,
-                                 pool.value("busy", 0), pool.value("idle", 0), pool.value("starting", 0),
-                                 pool.value("queued", 0), pool.value("policy", ""));
-      }
-      continue;
-    }
-    std::cout << fmt::format("{:<14} {}\n", key, value.is_string() ? value.get<std::string>() : DumpJson(value));
-  }
-  return 0;
 }
 
 int Runtimes(const std::string& endpoint) {

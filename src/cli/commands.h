@@ -47,8 +47,51 @@ struct LogsOptions {
   bool timestamps = false;
 };
 int Logs(const std::string& endpoint, const LogsOptions& options);
-// The daemon's health: whether it answers, its functions and live environments.
+// The daemon's health: whether it answers, the host's memory budget and concurrency, and per
+// function and version its environments, limits, throttles and cold starts.
 int Status(const std::string& endpoint);
+
+// Versions and aliases (version_commands.cc).
+struct PublishOptions {
+  std::string function;
+  std::string description;
+  std::string code_sha256;  // publish only if $LATEST's code is this (empty: any)
+  std::string revision_id;  // publish only if $LATEST is this revision (empty: any)
+};
+int Publish(const std::string& endpoint, const PublishOptions& options);
+int Versions(const std::string& endpoint, const std::string& function, bool json_output);
+
+struct AliasOptions {
+  std::string action;  // create, update, delete, get, list
+  std::string function;
+  std::string alias;
+  std::string version;         // FunctionVersion; empty: unchanged (update)
+  std::string weight;          // "VERSION=WEIGHT": that share of calls goes to VERSION
+  bool no_weight = false;      // update: send every call to the alias's version again
+  std::optional<std::string> description;
+  std::string revision_id;     // update, delete: only if the alias is this revision
+  bool json_output = false;
+};
+int Alias(const std::string& endpoint, const AliasOptions& options);
+
+// Reserved and provisioned concurrency (concurrency_command.cc). With no change asked for,
+// prints both.
+struct ConcurrencyOptions {
+  std::string function;                 // NAME, or NAME:QUALIFIER for the provisioned flags
+  std::optional<int> reserved;          // PutFunctionConcurrency
+  bool unreserved = false;              // DeleteFunctionConcurrency
+  std::optional<int> provisioned;       // PutProvisionedConcurrencyConfig on `qualifier`
+  bool no_provisioned = false;          // DeleteProvisionedConcurrencyConfig on `qualifier`
+  std::string qualifier;
+  bool wait = false;                    // until the provisioned environments are READY
+  int wait_timeout_s = 300;
+};
+int Concurrency(const std::string& endpoint, const ConcurrencyOptions& options);
+
+// Tags (tag_commands.cc). `tags` are KEY=VALUE.
+int Tag(const std::string& endpoint, const std::string& function, const std::vector<std::string>& tags);
+int Untag(const std::string& endpoint, const std::string& function, const std::vector<std::string>& keys);
+int Tags(const std::string& endpoint, const std::string& function, bool json_output);
 int Runtimes(const std::string& endpoint);
 // Prints which protections this host allows the daemon to apply, without a daemon.
 int Doctor();

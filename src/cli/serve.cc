@@ -14,14 +14,16 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <spdlog/spdlog.h>
 
 #include "api/gateway.h"
-#include "cli/listen_address.h"
+#include "api/provisioning.h"
 #include "cli/fd_budget.h"
+#include "cli/listen_address.h"
+#include "cli/memory_size.h"
 #include "cli/protections.h"
+#include "cli/shutdown.h"
 #include "sandbox/tmp_pool.h"
 #include "code/package_store.h"
 #include "http/server.h"
@@ -40,6 +42,18 @@ namespace fs = std::filesystem;
 namespace asio = boost::asio;
 
 namespace {
+
+// The code packages functions refer to: every version's, for a published version keeps the
+// code it was published with whatever $LATEST has since.
+std::set<std::string> CodeInUse(const registry::Registry& registry) {
+  std::set<std::string> keys;
+  for (const auto& latest : registry.List()) {
+    auto versions = registry.Versions(latest->name);
+    if (!versions) continue;
+    for (const auto& config : *versions) keys.insert(config->code_key);
+  }
+  return keys;
+}
 
 fs::path BinaryDir() {
   std::error_code ec;
@@ -63,9 +77,45 @@ void RunEventLoop(asio::io_context& io) {
   }
 }
 
+// Removes the daemon's scratch directories when it returns, last of all, so that a stopped
+// daemon leaves only its state (database, code, logs) in the data directory. Whatever is in
+// them is unlinked already (spooled bodies, /tmp images); a killed daemon's are removed at
+// the next start.
+class ScratchDirs {
+ public:
+  ScratchDirs() = default;
+  ScratchDirs(const ScratchDirs&) = delete;
+  ScratchDirs& operator=(const ScratchDirs&) = delete;
+  ~ScratchDirs() {
+    for (const auto& dir : dirs_) {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+      if (ec) spdlog::warn("cannot remove {}: {}", dir.string(), ec.message());
+    }
+  }
+  void Add(fs::path dir) { dirs_.push_back(std::move(dir)); }
+
+ private:
+  std::vector<fs::path> dirs_;
+};
+
+// Gives the scheduler back what the registry holds for each function: its reserved
+// concurrency, and the provisioned environments it keeps ready (started from here on).
+void RestoreConcurrency(const registry::Registry& registry, scheduler::Scheduler& scheduler) {
+  for (const auto& [name, settings] : registry.AllSettings()) {
+    if (settings.reserved_concurrency) scheduler.SetReservedConcurrency(name, settings.reserved_concurrency);
+    if (!settings.provisioned.empty()) scheduler.SetProvisioned(name, api::ProvisionedTargets(registry, name));
+  }
+}
+
 }  // namespace
 
 int Serve(const ServeOptions& options) {
+  if (options.unreserved_floor > options.concurrency_limit) {
+    std::cerr << "lambent: --unreserved-concurrency-min (" << options.unreserved_floor
+              << ") is above --concurrency-limit (" << options.concurrency_limit << ")\n";
+    return 2;
+  }
   // Requests are not authenticated yet: whoever reaches the API can deploy code and run it
   // here, so the network gets it only when the operator says so.
   if (!IsLoopbackListen(options.listen)) {
@@ -96,6 +146,7 @@ int Serve(const ServeOptions& options) {
     spdlog::error("cannot create the data directory {}: {}", data_dir.string(), ec.message());
     return 1;
   }
+  ScratchDirs scratch;  // before everything that uses them: removed after all of it is gone
 
   auto store = registry::SqliteStore::Open(data_dir / "lambent.db");
   if (!store) {
@@ -114,12 +165,9 @@ int Serve(const ServeOptions& options) {
   }
   // No environment runs yet, so packages and logs no function refers to can go safely now
   // (left by a daemon that was killed before it could remove them).
-  std::set<std::string> in_use, names;
-  for (const auto& config : registry.List()) {
-    in_use.insert(config->code_key);
-    names.insert(config->name);
-  }
-  (*packages)->RemoveAllExcept(in_use);
+  std::set<std::string> names;
+  for (const auto& config : registry.List()) names.insert(config->name);
+  (*packages)->RemoveAllExcept(CodeInUse(registry));
 
   telemetry::LogStore logs(data_dir / "logs",
                            {options.max_log_mb << 20, [&registry](const std::string& function) {
@@ -184,6 +232,7 @@ int Serve(const ServeOptions& options) {
   fs::path spool_dir = data_dir / "spool";
   fs::remove_all(spool_dir, ec);
   fs::create_directories(spool_dir, ec);
+  scratch.Add(spool_dir);
   if (ec) {
     spdlog::error("cannot create {}: {}", spool_dir.string(), ec.message());
     return 1;
@@ -194,11 +243,7 @@ int Serve(const ServeOptions& options) {
   // A deleted function's package goes at once, or on a worker when the last environment
   // running from it lets go of it (on the io thread, which must not wait for a deletion).
   (*packages)->EnableCollection(
-      [&registry] {
-        std::set<std::string> keys;
-        for (const auto& config : registry.List()) keys.insert(config->code_key);
-        return keys;
-      },
+      [&registry] { return CodeInUse(registry); },
       [&workers](std::function<void()> task) { asio::post(workers, std::move(task)); });
   scheduler::Reaper reaper(io);
   // Cold starts' blocking half (mounts, cgroup, clone): off the io thread, on one thread that
@@ -238,6 +283,7 @@ int Serve(const ServeOptions& options) {
     fs::path images = data_dir / "tmp-images";
     fs::remove_all(images, ec);  // only a template a crash interrupted can be there
     fs::create_directories(images, ec);
+    scratch.Add(images);
     // Ready from the start: Lambda's default size and every size a deployed function has.
     sandbox::TmpPoolOptions pool_options{.dir = images};
     for (const auto& config : registry.List()) {
@@ -266,9 +312,13 @@ int Serve(const ServeOptions& options) {
                  options.tmpfs_tmp ? "--tmpfs-tmp" : protections.tmp_on_disk_error);
   }
   env_context.freeze_after = std::chrono::milliseconds(options.freeze_after_ms);
-  scheduler::SchedulerOptions scheduler_options{options.max_environments,
-                                                std::chrono::seconds(options.idle_timeout_s)};
+  scheduler::SchedulerOptions scheduler_options;
+  scheduler_options.max_environments = options.max_environments;
+  scheduler_options.idle_timeout = std::chrono::seconds(options.idle_timeout_s);
   scheduler_options.environment_fds = fd_plan.environment_fds;
+  scheduler_options.concurrency_limit = options.concurrency_limit;
+  scheduler_options.unreserved_floor = options.unreserved_floor;
+  scheduler_options.memory_budget_mb = options.memory_budget_mb;
   scheduler_options.prestart.per_shape = options.prestart;
   scheduler_options.prestart.shape_ttl = std::chrono::seconds(options.idle_timeout_s);
   scheduler_options.prestart.max_per_shape = std::max(options.prestart_max, options.prestart);
@@ -278,9 +328,25 @@ int Serve(const ServeOptions& options) {
   scheduler_options.scaling.wait_ratio = options.scale_wait_ratio > 0 ? options.scale_wait_ratio : 1e18;
   scheduler_options.max_parallel_starts = options.max_parallel_starts > 0 ? options.max_parallel_starts : 2 * cores;
   scheduler::Scheduler scheduler(env_context, scheduler_options);
+  if (options.memory_budget_mb > 0) {
+    // Physical memory, or the daemon's cgroup limit when lower (a container).
+    int64_t host_mb = HostMemoryMb();
+    spdlog::info("memory budget {} MB for environments (of {} MB); concurrency limit {}, {} kept unreserved",
+                 options.memory_budget_mb, host_mb, options.concurrency_limit, options.unreserved_floor);
+    if (host_mb > 0 && options.memory_budget_mb > host_mb) {
+      spdlog::warn("--memory-budget {} MB is more than the {} MB this daemon can have: a burst can push the "
+                   "host into swap or the OOM killer",
+                   options.memory_budget_mb, host_mb);
+    }
+  } else {
+    spdlog::warn("no memory budget (--memory-budget 0): a burst can push the host into swap or the OOM "
+                 "killer; concurrency limit {}, {} kept unreserved",
+                 options.concurrency_limit, options.unreserved_floor);
+  }
   api::ApiContext api_context{io,      workers, registry, **packages,      scheduler,
                               logs,    catalog, options.region, options.account_id};
   api::Gateway gateway(api_context);
+  DrainingHandler front(gateway);
   http::ServerOptions server_options;
   server_options.max_connections = fd_plan.max_connections;
   server_options.session.header_timeout = std::chrono::milliseconds(options.http_header_timeout_ms);
@@ -289,7 +355,7 @@ int Serve(const ServeOptions& options) {
   server_options.session.write_timeout = std::chrono::milliseconds(options.http_write_timeout_ms);
   server_options.session.spool = std::make_shared<http::BodySpool>(spool_dir, http::BodySpool::Limits{});
   server_options.session.blocking = workers.get_executor();
-  http::Server server(io, gateway, server_options);
+  http::Server server(io, front, server_options);
   if (auto ok = server.Listen(host, uint16_t(port)); !ok) {
     spdlog::error("{}", ok.error().message());
     return 1;
@@ -298,14 +364,22 @@ int Serve(const ServeOptions& options) {
   // Function logs reach their files a few times a second, from a thread of their own: the io
   // thread only buffers them.
   telemetry::LogWriter log_writer(logs, std::chrono::milliseconds(200));
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code, int signal) {
-    spdlog::info("signal {}: stopping", signal);
-    server.Stop();
-    scheduler.Shutdown();
-    io.stop();
-  });
+  GracefulShutdown shutdown(io, std::chrono::seconds(options.shutdown_grace_s),
+                            {
+                                .stop_accepting =
+                                    [&] {
+                                      front.Refuse();
+                                      server.Stop();
+                                    },
+                                .drain = [&](std::function<void()> drained) { scheduler.Drain(std::move(drained)); },
+                                .in_flight = [&] { return scheduler.Host().running; },
+                                .kill = [&] { scheduler.Shutdown(); },
+                                .open_connections = [&] { return server.connections(); },
+                                .stop = [&] { io.stop(); },
+                            });
 
+  // Once the daemon is sure to serve: provisioned environments start from here.
+  RestoreConcurrency(registry, scheduler);
   spdlog::info("{} functions, data in {}", registry.List().size(), data_dir.string());
   // Scripts wait for this line: the daemon answers from here on.
   std::cout << "lambent listening on http://" << host << ":" << server.port() << std::endl;

@@ -13,6 +13,15 @@ struct ServeOptions {
   std::string account_id = "000000000000";
   std::string runtimes_dir;  // default: <binary dir>/../runtimes
   int max_environments = 1000;
+  // Lambda's account concurrency: invocations running at once, all functions together.
+  int concurrency_limit = 1000;
+  // What reserved concurrency must leave to the functions without a reservation.
+  int unreserved_floor = 100;
+  // MemorySize of all live environments together, MiB; 0: no budget. The command line's
+  // default is DefaultMemoryBudgetMb() (80% of physical memory).
+  int64_t memory_budget_mb = 0;
+  // How long SIGTERM waits for invocations in flight before it stops them.
+  int shutdown_grace_s = 30;
   int idle_timeout_s = 600;
   int prestart = 1;
   int prestart_max = 4;
@@ -36,7 +45,8 @@ struct ServeOptions {
   bool insecure_no_auth = false;
 };
 
-// Runs the daemon until SIGINT or SIGTERM. Returns the process exit code.
+// Runs the daemon until SIGINT or SIGTERM, then stops gracefully (see GracefulShutdown).
+// Returns the process exit code: 0 after a stop, whether graceful or forced.
 int Serve(const ServeOptions& options);
 
 }  // namespace lambent::cli

@@ -620,7 +620,9 @@ def test_no_process_outlives_an_environment_that_failed(daemon, marker, ending):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
-def test_no_process_outlives_the_daemon(daemon, marker, sig):
+def test_no_process_outlives_the_daemon(make_daemon, marker, sig):
+    # A short grace: SIGTERM lets in-flight calls finish for that long, then stops them.
+    daemon = make_daemon("--shutdown-grace", "1").start()
     create_worker(daemon, "lc-leak-daemon", marker, Timeout=60)
     spawn_grandchild(daemon, "lc-leak-daemon", marker)
     # Two invocations that stay busy: one in the warm environment (which then holds two
