@@ -20,6 +20,8 @@ Sections (all by default, or --only a,b,...):
   scale      issue 10's rows: warm latency beside cold starts, a 128 MB function's tail,
              throughput c1..c64, bursts from zero, 200 distinct functions at once, on-demand
              cold starts against the bare interpreter (lib/scale.py)
+  qualifiers issue 11's rows: warm latency invoked as $LATEST, a version, an alias, a weighted
+             alias, and with reserved concurrency set (lib/qualifiers.py)
 
 An --only run of some sections is merged into the results file it writes (the sections it
 did not run are kept, each with the run it came from); --before adds a saved run's scale
@@ -50,10 +52,12 @@ import zipfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import isolation  # noqa: E402  (bench/lib)
 import scale  # noqa: E402
+import qualifiers  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-ALL_SECTIONS = ("bare", "latency", "throughput", "cold", "scaleup", "memory", "tmp", "freeze", "scale")
+ALL_SECTIONS = ("bare", "latency", "throughput", "cold", "scaleup", "memory", "tmp", "freeze", "scale",
+                "qualifiers")
 
 TARGETS = {
     "warm_overhead_p50_us": 100,
@@ -1012,6 +1016,9 @@ class Bench(object):
         self.results["sections"]["scale"] = after
         self.before_scale = before
 
+    def qualifiers(self):
+        self.results["sections"]["qualifiers"] = qualifiers.run(self, log, self.args.quick)
+
     def binary_label(self):
         """The daemon under test, named relative to the repository (never by a machine path)."""
         if self.args.binary_label:
@@ -1028,10 +1035,11 @@ class Bench(object):
         if "bare" in sections:
             self.bare()
         # scale starts daemons of its own.
-        needs_daemon = set(sections) & {"latency", "throughput", "cold", "scaleup", "memory", "tmp", "freeze"}
+        needs_daemon = set(sections) & {"latency", "throughput", "cold", "scaleup", "memory", "tmp", "freeze",
+                                         "qualifiers"}
         if needs_daemon:
             self.start_daemon()
-        for name in ("latency", "throughput", "cold", "scaleup", "memory", "tmp", "freeze", "scale"):
+        for name in ("latency", "qualifiers", "throughput", "cold", "scaleup", "memory", "tmp", "freeze", "scale"):
             if name in sections:
                 # Idle-state sample first: the benchmark's own processes are idle here, so
                 # this is mostly other work on the machine.

@@ -9,6 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scale_report  # noqa: E402
+import qualifiers  # noqa: E402
 
 
 def _f(v, digits=2):
@@ -218,6 +219,11 @@ def render(r, before=None):
     if s.get("scale") or before_scale:
         out.extend(_with_provenance(scale_report.render(s.get("scale"), before_scale, m.get("nproc") or 2),
                                     _separate_run(r, s.get("scale"))))
+
+    # ---------------------------------------------------------------- issue 11
+    if s.get("qualifiers"):
+        earlier = _get(lat, "rows", "provided", "lambent", "latency_us", "p50")
+        out.extend(_with_provenance(qualifiers.render(s["qualifiers"], earlier), _separate_run(r, s["qualifiers"])))
 
     # ---------------------------------------------------------------- latency
     if lat:

@@ -35,7 +35,14 @@ METHODS = [b"GET", b"POST", b"PUT", b"DELETE", b"HEAD", b"OPTIONS", b"PATCH", b"
 PATHS = [FUNCTIONS, FUNCTIONS + "/{n}", FUNCTIONS + "/{n}/invocations", FUNCTIONS + "/{n}/configuration",
          FUNCTIONS + "/{n}/code", "/2016-08-19/account-settings", "/lambent/v1/health",
          "/lambent/v1/runtimes", "/lambent/v1/prestarted", "/lambent/v1/functions/{n}/logs?tail={q}",
-         "/lambent/v1/functions/{n}/environments", "/lambent/v1/code/{n}.zip", "/{n}", "*", "/"]
+         "/lambent/v1/functions/{n}/environments", "/lambent/v1/code/{n}.zip", "/{n}", "*", "/",
+         # Versions, aliases, tags, concurrency (issue 11).
+         FUNCTIONS + "/{n}/versions", FUNCTIONS + "/{n}/versions?Marker={q}&MaxItems={q}",
+         FUNCTIONS + "/{n}/aliases", FUNCTIONS + "/{n}/aliases/{n}", FUNCTIONS + "/{n}?Qualifier={q}",
+         FUNCTIONS + "/{n}/invocations?Qualifier={n}", "/2017-03-31/tags/{n}",
+         "/2017-03-31/tags/{n}?tagKeys={n}&tagKeys={q}", "/2017-10-31/functions/{n}/concurrency",
+         "/2019-09-30/functions/{n}/concurrency", "/2019-09-30/functions/{n}/provisioned-concurrency?Qualifier={q}",
+         "/2019-09-30/functions/{n}/provisioned-concurrency?List=ALL", "/lambent/v1/status"]
 HEADER_NAMES = ["Content-Type", "X-Amz-Invocation-Type", "X-Amz-Log-Type", "X-Amz-Client-Context",
                 "Host", "Expect", "Connection", "Authorization", "X-Amz-Date", "Transfer-Encoding"]
 
@@ -74,10 +81,13 @@ def json_body(rng, known):
     """Control-plane and invoke documents with wrong types, odd values and hostile text."""
     values = [None, True, 0, -1, 2**63, 1.5e308, "", "x" * rng.randint(0, 5000), [], {}, [1, [2]],
               "\udcff", {"Variables": {"K": "\ud800"}}, {"Variables": [1]}, {"ZipFile": "!!!"},
-              {"ZipFile": base64.b64encode(random_bytes(rng, 200)).decode()}]
+              {"ZipFile": base64.b64encode(random_bytes(rng, 200)).decode()},
+              {"AdditionalVersionWeights": {"1": 0.5}}, {"AdditionalVersionWeights": {"x": "y", "2": -1}},
+              "1", "$LATEST", 1000000]
     keys = ["FunctionName", "Runtime", "Handler", "Role", "Code", "Timeout", "MemorySize", "Environment",
             "EphemeralStorage", "Architectures", "PackageType", "Publish", "TracingConfig", "Layers",
-            "ZipFile", "RevisionId", "Description", "Network", "Tags"]
+            "ZipFile", "RevisionId", "Description", "Network", "Tags", "Name", "FunctionVersion",
+            "RoutingConfig", "CodeSha256", "ReservedConcurrentExecutions", "ProvisionedConcurrentExecutions"]
     doc = {rng.choice(keys): rng.choice(values) for _ in range(rng.randint(0, 8))}
     if rng.random() < 0.3 and known:
         doc["FunctionName"] = rng.choice(known)
