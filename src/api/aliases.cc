@@ -109,26 +109,32 @@ Result<void> ApplyRoute(const ApiContext& context, const Route& route, registry:
   return Ok();
 }
 
-Result<std::optional<std::string>> OptionalVersion(const json& body) {
-  auto version = OptionalString(body, "FunctionVersion");
-  if (!version) return version;
-  if (*version && **version != "$LATEST" && !IsVersionNumber(**version)) {
-    return tl::unexpected(Error::Invalid(fmt::format(
-        "1 validation error detected: Value '{}' at 'functionVersion' failed to satisfy "
-        "constraint: Member must satisfy regular expression pattern: (\\$LATEST|[0-9]+)",
-        **version)));
-  }
-  return version;
+// A FunctionVersion is $LATEST or a published version's number.
+Result<void> ValidateFunctionVersion(const std::string& version) {
+  if (version == "$LATEST" || IsVersionNumber(version)) return Ok();
+  return tl::unexpected(Error::Invalid(fmt::format(
+      "1 validation error detected: Value '{}' at 'functionVersion' failed to satisfy "
+      "constraint: Member must satisfy regular expression pattern: (\\$LATEST|[0-9]+)",
+      version)));
 }
 
-Result<std::optional<std::string>> OptionalDescription(const json& body) {
-  auto description = OptionalString(body, "Description");
-  if (description && *description && (*description)->size() > 256) {
-    return tl::unexpected(Error::Invalid(
-        "1 validation error detected: Value at 'description' failed to satisfy constraint: Member "
-        "must have length less than or equal to 256"));
+// What CreateAlias and UpdateAlias both read from the body; nullopt where it has nothing.
+struct AliasFields {
+  std::optional<std::string> version;
+  std::optional<std::string> description;
+  std::optional<Route> route;
+};
+Result<AliasFields> ParseAliasFields(const json& body) {
+  auto version = OptionalString(body, "FunctionVersion");
+  if (!version) return tl::unexpected(version.error());
+  if (*version) {
+    if (auto ok = ValidateFunctionVersion(**version); !ok) return tl::unexpected(ok.error());
   }
-  return description;
+  auto description = OptionalDescription(body);
+  if (!description) return tl::unexpected(description.error());
+  auto route = ParseRoutingConfig(body);
+  if (!route) return tl::unexpected(route.error());
+  return AliasFields{std::move(*version), std::move(*description), std::move(*route)};
 }
 
 }  // namespace
@@ -140,35 +146,31 @@ http::Response CreateAlias(ApiContext& context, const FunctionRef& ref,
   if (auto refused = RefuseQualifier(ref)) return std::move(*refused);
   auto name = OptionalString(*body, "Name");
   if (!name) return ErrorResponse(name.error());
-  auto version = OptionalVersion(*body);
-  if (!version) return ErrorResponse(version.error());
-  auto description = OptionalDescription(*body);
-  if (!description) return ErrorResponse(description.error());
-  auto route = ParseRoutingConfig(*body);
-  if (!route) return ErrorResponse(route.error());
+  auto fields = ParseAliasFields(*body);
+  if (!fields) return ErrorResponse(fields.error());
   if (!*name) {
     return ErrorResponse(
         Error::Invalid("1 validation error detected: Value null at 'name' failed to satisfy "
                        "constraint: Member must "
                        "not be null"));
   }
-  if (!*version) {
+  if (!fields->version) {
     return ErrorResponse(
         Error::Invalid("1 validation error detected: Value null at 'functionVersion' failed to "
                        "satisfy constraint: "
                        "Member must not be null"));
   }
   if (!context.registry.Find(ref.name)) return FunctionNotFound(context, ref.name);
-  if (!context.registry.FindVersion(ref.name, **version)) {
-    return FunctionNotFound(context, ref.name, **version);
+  if (!context.registry.FindVersion(ref.name, *fields->version)) {
+    return FunctionNotFound(context, ref.name, *fields->version);
   }
   registry::Alias alias;
   alias.function = ref.name;
   alias.name = **name;
-  alias.version = **version;
-  alias.description = description->value_or("");
-  if (*route) {
-    if (auto ok = ApplyRoute(context, **route, alias); !ok) return ErrorResponse(ok.error());
+  alias.version = *fields->version;
+  alias.description = fields->description.value_or("");
+  if (fields->route) {
+    if (auto ok = ApplyRoute(context, *fields->route, alias); !ok) return ErrorResponse(ok.error());
   }
   auto created = context.registry.CreateAlias(std::move(alias));
   if (!created) {
@@ -198,26 +200,23 @@ http::Response UpdateAlias(ApiContext& context, const FunctionRef& ref, const st
   auto body = ParseJsonBody(request);
   if (!body) return body.error();
   if (auto refused = RefuseQualifier(ref)) return std::move(*refused);
-  auto version = OptionalVersion(*body);
-  if (!version) return ErrorResponse(version.error());
-  auto description = OptionalDescription(*body);
-  if (!description) return ErrorResponse(description.error());
-  auto route = ParseRoutingConfig(*body);
-  if (!route) return ErrorResponse(route.error());
+  auto fields = ParseAliasFields(*body);
+  if (!fields) return ErrorResponse(fields.error());
   auto revision = OptionalString(*body, "RevisionId");
   if (!revision) return ErrorResponse(revision.error());
   if (!context.registry.Find(ref.name)) return FunctionNotFound(context, ref.name);
   if (!context.registry.FindAlias(ref.name, alias)) return AliasNotFound(context, ref.name, alias);
-  if (*version && !context.registry.FindVersion(ref.name, **version)) {
-    return FunctionNotFound(context, ref.name, **version);
+  const auto& version = fields->version;
+  if (version && !context.registry.FindVersion(ref.name, *version)) {
+    return FunctionNotFound(context, ref.name, *version);
   }
   auto updated = context.registry.UpdateAlias(
       ref.name, alias, revision->value_or(""), [&](registry::Alias& a) -> Result<void> {
-        if (*version) a.version = **version;
-        if (*description) a.description = **description;
-        if (*route) return ApplyRoute(context, **route, a);
+        if (version) a.version = *version;
+        if (fields->description) a.description = *fields->description;
+        if (fields->route) return ApplyRoute(context, *fields->route, a);
         // Lambda refuses an alias whose version is also its additional one.
-        if (*version && a.additional_version == a.version) {
+        if (version && a.additional_version == a.version) {
           return ApplyRoute(context, Route{a.additional_version, a.additional_weight}, a);
         }
         return Ok();
@@ -260,29 +259,21 @@ http::Response DeleteAlias(ApiContext& context, const FunctionRef& ref, const st
 http::Response ListAliases(ApiContext& context, const FunctionRef& ref,
                            const RequestTarget& target) {
   if (auto refused = RefuseQualifier(ref)) return std::move(*refused);
-  auto max_items = ParseMaxItems(target, 10000, 50);
-  if (!max_items) return ErrorResponse(max_items.error());
-  auto marker = DecodeMarker(target);
-  if (!marker) return ErrorResponse(marker.error());
+  auto page = ParsePage(target, 10000, 50);
+  if (!page) return ErrorResponse(page.error());
   auto version = target.Query("FunctionVersion");
-  if (version && *version != "$LATEST" && !IsVersionNumber(*version)) {
-    return ErrorResponse(Error::Invalid(fmt::format(
-        "1 validation error detected: Value '{}' at 'functionVersion' failed to satisfy "
-        "constraint: Member must satisfy regular expression pattern: (\\$LATEST|[0-9]+)",
-        *version)));
+  if (version) {
+    if (auto ok = ValidateFunctionVersion(*version); !ok) return ErrorResponse(ok.error());
   }
   auto aliases = context.registry.Aliases(ref.name);
-  if (!aliases) {
-    if (aliases.error().code() == ErrorCode::kNotFound) return FunctionNotFound(context, ref.name);
-    return ErrorResponse(aliases.error());
-  }
+  if (!aliases) return RegistryError(context, ref.name, aliases.error());
   // Sorted by name; the marker is the name to resume at.
   json list = json::array();
   std::string next;
   for (const auto& alias : *aliases) {
-    if (alias->name < *marker) continue;
+    if (alias->name < page->marker) continue;
     if (version && alias->version != *version && alias->additional_version != *version) continue;
-    if (int(list.size()) == *max_items) {
+    if (int(list.size()) == page->max_items) {
       next = alias->name;
       break;
     }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "api/errors.h"
+#include "api/function_json.h"
 #include "base/encoding.h"
 #include "base/json.h"
 
@@ -19,6 +20,12 @@ http::Response FunctionNotFound(const ApiContext& context, const std::string& na
                                 const std::string& qualifier) {
   return ErrorResponse(
       Error::NotFound(fmt::format("Function not found: {}", context.FunctionArn(name, qualifier))));
+}
+
+http::Response RegistryError(const ApiContext& context, const std::string& name,
+                             const Error& error) {
+  if (error.code() == ErrorCode::kNotFound) return FunctionNotFound(context, name);
+  return ErrorResponse(error);
 }
 
 http::Response StaleRevision() {
@@ -38,6 +45,16 @@ std::optional<http::Response> RefuseQualifier(const FunctionRef& ref, bool lates
   return ErrorResponse(Error::Invalid(
       "Current operation does not support versions other than $LATEST. Please set the version to "
       "$LATEST or do not set a version in your request."));
+}
+
+Result<std::optional<std::string>> OptionalDescription(const nlohmann::json& body) {
+  auto description = OptionalString(body, "Description");
+  if (description && *description && (*description)->size() > 256) {
+    return tl::unexpected(Error::Invalid(
+        "1 validation error detected: Value at 'description' failed to satisfy constraint: Member "
+        "must have length less than or equal to 256"));
+  }
+  return description;
 }
 
 Result<int> ParseMaxItems(const RequestTarget& target, int max, int fallback) {
@@ -63,5 +80,13 @@ Result<std::string> DecodeMarker(const RequestTarget& target) {
 }
 
 std::string EncodeMarker(const std::string& key) { return Base64Encode(key); }
+
+Result<Page> ParsePage(const RequestTarget& target, int max, int fallback) {
+  auto max_items = ParseMaxItems(target, max, fallback);
+  if (!max_items) return tl::unexpected(max_items.error());
+  auto marker = DecodeMarker(target);
+  if (!marker) return tl::unexpected(marker.error());
+  return Page{*max_items, std::move(*marker)};
+}
 
 }  // namespace lambent::api

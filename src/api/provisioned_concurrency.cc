@@ -41,6 +41,18 @@ tl::expected<std::string, http::Response> ProvisionedVersion(const ApiContext& c
   return alias->version;
 }
 
+// The version a Get or Delete of the configuration on `ref`'s qualifier is about, or the
+// answer: the qualifier is required, and $LATEST is never provisioned.
+tl::expected<std::string, http::Response> ConfiguredVersion(const ApiContext& context,
+                                                            const FunctionRef& ref) {
+  if (auto refused = RefuseMissingQualifier(ref)) return tl::unexpected(std::move(*refused));
+  if (ref.qualifier == "$LATEST") {
+    return tl::unexpected(ErrorResponse(
+        Error::Invalid("The function resource provided must be an alias or a published version.")));
+  }
+  return ProvisionedVersion(context, ref);
+}
+
 json ConfigJson(const registry::ProvisionedConfig& config,
                 const scheduler::ProvisionedStatus& status) {
   json j{{"RequestedProvisionedConcurrentExecutions", config.requested},
@@ -141,12 +153,7 @@ http::Response PutProvisionedConcurrencyConfig(ApiContext& context, const Functi
 }
 
 http::Response DeleteProvisionedConcurrencyConfig(ApiContext& context, const FunctionRef& ref) {
-  if (auto refused = RefuseMissingQualifier(ref)) return std::move(*refused);
-  if (ref.qualifier == "$LATEST") {
-    return ErrorResponse(
-        Error::Invalid("The function resource provided must be an alias or a published version."));
-  }
-  auto version = ProvisionedVersion(context, ref);
+  auto version = ConfiguredVersion(context, ref);
   if (!version) return version.error();
   std::lock_guard lock(context.concurrency_mutex);
   auto settings = context.registry.Settings(ref.name);
@@ -154,20 +161,14 @@ http::Response DeleteProvisionedConcurrencyConfig(ApiContext& context, const Fun
   // Deleting what is not there succeeds, as on Lambda.
   if (!settings->provisioned.contains(ref.qualifier)) return http::MakeResponse(204, "", "");
   if (auto ok = context.registry.SetProvisioned(ref.name, ref.qualifier, std::nullopt); !ok) {
-    if (ok.error().code() == ErrorCode::kNotFound) return FunctionNotFound(context, ref.name);
-    return ErrorResponse(ok.error());
+    return RegistryError(context, ref.name, ok.error());
   }
   PostProvisioned(context, ref.name);
   return http::MakeResponse(204, "", "");
 }
 
 http::Response GetProvisionedConcurrencyConfig(ApiContext& context, const FunctionRef& ref) {
-  if (auto refused = RefuseMissingQualifier(ref)) return std::move(*refused);
-  if (ref.qualifier == "$LATEST") {
-    return ErrorResponse(
-        Error::Invalid("The function resource provided must be an alias or a published version."));
-  }
-  auto version = ProvisionedVersion(context, ref);
+  auto version = ConfiguredVersion(context, ref);
   if (!version) return version.error();
   auto settings = context.registry.Settings(ref.name);
   if (!settings) return FunctionNotFound(context, ref.name);
@@ -183,21 +184,16 @@ http::Response GetProvisionedConcurrencyConfig(ApiContext& context, const Functi
 http::Response ListProvisionedConcurrencyConfigs(ApiContext& context, const FunctionRef& ref,
                                                  const RequestTarget& target) {
   if (auto refused = RefuseQualifier(ref, false)) return std::move(*refused);
-  auto max_items = ParseMaxItems(target, 50, 50);
-  if (!max_items) return ErrorResponse(max_items.error());
-  auto marker = DecodeMarker(target);
-  if (!marker) return ErrorResponse(marker.error());
+  auto page = ParsePage(target, 50, 50);
+  if (!page) return ErrorResponse(page.error());
   auto settings = context.registry.Settings(ref.name);
-  if (!settings) {
-    if (settings.error().code() == ErrorCode::kNotFound) return FunctionNotFound(context, ref.name);
-    return ErrorResponse(settings.error());
-  }
+  if (!settings) return RegistryError(context, ref.name, settings.error());
   // By qualifier; the marker is the qualifier to resume at.
   json list = json::array();
   std::string next;
   for (const auto& [qualifier, config] : settings->provisioned) {
-    if (qualifier < *marker) continue;
-    if (int(list.size()) == *max_items) {
+    if (qualifier < page->marker) continue;
+    if (int(list.size()) == page->max_items) {
       next = qualifier;
       break;
     }

@@ -20,15 +20,10 @@ http::Response PublishVersion(ApiContext& context, const FunctionRef& ref,
   if (auto refused = RefuseQualifier(ref)) return std::move(*refused);
   auto code_sha256 = OptionalString(*body, "CodeSha256");
   if (!code_sha256) return ErrorResponse(code_sha256.error());
-  auto description = OptionalString(*body, "Description");
+  auto description = OptionalDescription(*body);
   if (!description) return ErrorResponse(description.error());
   auto revision = OptionalString(*body, "RevisionId");
   if (!revision) return ErrorResponse(revision.error());
-  if (*description && (*description)->size() > 256) {
-    return ErrorResponse(Error::Invalid(
-        "1 validation error detected: Value at 'description' failed to satisfy constraint: Member "
-        "must have length less than or equal to 256"));
-  }
   auto latest = context.registry.Find(ref.name);
   if (!latest) return FunctionNotFound(context, ref.name);
   // Lambda tells a stale CodeSha256 (400) from a stale RevisionId (412); the registry checks
@@ -63,32 +58,27 @@ http::Response PublishVersion(ApiContext& context, const FunctionRef& ref,
 http::Response ListVersionsByFunction(ApiContext& context, const FunctionRef& ref,
                                       const RequestTarget& target) {
   if (auto refused = RefuseQualifier(ref)) return std::move(*refused);
-  auto max_items = ParseMaxItems(target, 10000, 50);
-  if (!max_items) return ErrorResponse(max_items.error());
-  auto marker = DecodeMarker(target);
-  if (!marker) return ErrorResponse(marker.error());
+  auto page = ParsePage(target, 10000, 50);
+  if (!page) return ErrorResponse(page.error());
   auto versions = context.registry.Versions(ref.name);
-  if (!versions) {
-    if (versions.error().code() == ErrorCode::kNotFound) return FunctionNotFound(context, ref.name);
-    return ErrorResponse(versions.error());
-  }
+  if (!versions) return RegistryError(context, ref.name, versions.error());
   // $LATEST first, then by number; the marker is the version to resume at, so a version
   // deleted between pages does not shift the next one.
   auto order = [](const std::string& version) -> long long {
     return version == "$LATEST" ? -1 : std::strtoll(version.c_str(), nullptr, 10);
   };
   long long resume = -2;
-  if (!marker->empty()) {
-    if (*marker != "$LATEST" && !IsVersionNumber(*marker)) {
+  if (!page->marker.empty()) {
+    if (page->marker != "$LATEST" && !IsVersionNumber(page->marker)) {
       return ErrorResponse(Error::Invalid("Invalid Marker"));
     }
-    resume = order(*marker);
+    resume = order(page->marker);
   }
   json list = json::array();
   std::string next;
   for (const auto& config : *versions) {
     if (order(config->version) < resume) continue;
-    if (int(list.size()) == *max_items) {
+    if (int(list.size()) == page->max_items) {
       next = config->version;
       break;
     }

@@ -186,6 +186,13 @@ int main(int argc, char** argv) {
   auto* rm_cmd = app.add_subcommand("rm", "delete a function with all its versions, or one version (FUNCTION:VERSION)");
   rm_cmd->add_option("name", name, "FUNCTION, or FUNCTION:VERSION for that version alone")->required();
 
+  // A command on one function, named by its positional FUNCTION (into `name`).
+  auto add_function_command = [&](const char* word, const char* description) {
+    auto* cmd = app.add_subcommand(word, description);
+    cmd->add_option("function", name)->required();
+    return cmd;
+  };
+
   lambent::cli::PublishOptions publish;
   auto* publish_cmd = app.add_subcommand(
       "publish", "publish $LATEST as a new version (an immutable snapshot of its code and configuration)");
@@ -197,8 +204,7 @@ int main(int argc, char** argv) {
                           "publish only if $LATEST is this revision (else 412 PreconditionFailed)");
 
   bool versions_json = false;
-  auto* versions_cmd = app.add_subcommand("versions", "list a function's versions and the aliases on each");
-  versions_cmd->add_option("function", name)->required();
+  auto* versions_cmd = add_function_command("versions", "list a function's versions and the aliases on each");
   versions_cmd->add_flag("--json", versions_json, "print the FunctionConfiguration documents");
 
   lambent::cli::AliasOptions alias;
@@ -260,15 +266,12 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::PositiveNumber);
 
   std::vector<std::string> tag_args;
-  auto* tag_cmd = app.add_subcommand("tag", "add or change a function's tags");
-  tag_cmd->add_option("function", name)->required();
+  auto* tag_cmd = add_function_command("tag", "add or change a function's tags");
   tag_cmd->add_option("tags", tag_args, "KEY=VALUE, one or more")->required();
-  auto* untag_cmd = app.add_subcommand("untag", "remove tags from a function");
-  untag_cmd->add_option("function", name)->required();
+  auto* untag_cmd = add_function_command("untag", "remove tags from a function");
   untag_cmd->add_option("keys", tag_args, "KEY, one or more")->required();
   bool tags_json = false;
-  auto* tags_cmd = app.add_subcommand("tags", "list a function's tags as KEY=VALUE");
-  tags_cmd->add_option("function", name)->required();
+  auto* tags_cmd = add_function_command("tags", "list a function's tags as KEY=VALUE");
   tags_cmd->add_flag("--json", tags_json, "print them as a JSON object");
 
   lambent::cli::LogsOptions logs;

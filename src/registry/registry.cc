@@ -39,6 +39,52 @@ ConfigPtr PublishInto(Function& next, const std::string& description, StoreChang
   return ptr;
 }
 
+// `next` as the immutable snapshot Commit installs.
+template <typename Function>
+std::shared_ptr<const Function> Snapshot(Function next) {
+  return std::make_shared<const Function>(std::move(next));
+}
+
+// `value` once the change is stored; the store's error otherwise.
+template <typename T>
+Result<T> OnceStored(const Result<void>& stored, T value) {
+  if (!stored) return tl::unexpected(stored.error());
+  return value;
+}
+
+StoreChanges SettingsChange(const std::string& name, const FunctionSettings& settings) {
+  StoreChanges changes;
+  changes.put_settings.emplace_back(name, settings);
+  return changes;
+}
+
+// `name`'s snapshot in `functions` (the registry's map, read under its change mutex) when
+// `expected_revision` is empty or its $LATEST's; Lambda's error otherwise.
+template <typename FunctionMap>
+auto LatestAtRevision(const FunctionMap& functions, const std::string& name,
+                      const std::string& expected_revision)
+    -> Result<typename FunctionMap::mapped_type> {
+  auto it = functions.find(name);
+  if (it == functions.end()) return tl::unexpected(FunctionNotFound(name));
+  if (auto ok = CheckRevision(expected_revision, it->second->latest->revision_id); !ok) {
+    return tl::unexpected(ok.error());
+  }
+  return it->second;
+}
+
+// `alias` of `function` when `expected_revision` is empty or the alias's own; Lambda's error
+// otherwise. A template only because Registry::Function is private to the registry.
+template <typename Function>
+Result<AliasPtr> AliasAtRevision(const Function& function, const std::string& name,
+                                 const std::string& alias, const std::string& expected_revision) {
+  auto found = function.aliases.find(alias);
+  if (found == function.aliases.end()) return tl::unexpected(AliasNotFound(name, alias));
+  if (auto ok = CheckRevision(expected_revision, found->second->revision_id); !ok) {
+    return tl::unexpected(ok.error());
+  }
+  return found->second;
+}
+
 }  // namespace
 
 Result<void> Registry::Load() {
@@ -228,22 +274,16 @@ Result<ConfigPtr> Registry::Create(FunctionConfig config, bool publish) {
   if (publish) result = PublishInto(next, "", changes);
   // PublishInto may have queued the settings already; the last entry for a name wins.
   changes.put_settings.emplace_back(name, next.settings);
-  if (auto ok = Commit(name, changes, std::make_shared<const Function>(std::move(next))); !ok) {
-    return tl::unexpected(ok.error());
-  }
-  return result;
+  return OnceStored(Commit(name, changes, Snapshot(std::move(next))), result);
 }
 
 Result<ConfigPtr> Registry::Update(const std::string& name, const std::string& expected_revision,
                                    const std::function<Result<void>(FunctionConfig&)>& mutate,
                                    bool publish) {
   std::lock_guard changing(change_mutex_);
-  auto it = functions_.find(name);
-  if (it == functions_.end()) return tl::unexpected(FunctionNotFound(name));
-  const Function& current = *it->second;
-  if (!expected_revision.empty() && expected_revision != current.latest->revision_id) {
-    return tl::unexpected(StaleRevision());
-  }
+  auto found = LatestAtRevision(functions_, name, expected_revision);
+  if (!found) return tl::unexpected(found.error());
+  const Function& current = **found;
   FunctionConfig config = *current.latest;
   if (auto ok = mutate(config); !ok) return tl::unexpected(ok.error());
   config.name = name;
@@ -258,23 +298,17 @@ Result<ConfigPtr> Registry::Update(const std::string& name, const std::string& e
   changes.put_versions.push_back(*next.latest);
   ConfigPtr result = next.latest;
   if (publish) result = PublishInto(next, "", changes);
-  if (auto ok = Commit(name, changes, std::make_shared<const Function>(std::move(next))); !ok) {
-    return tl::unexpected(ok.error());
-  }
-  return result;
+  return OnceStored(Commit(name, changes, Snapshot(std::move(next))), result);
 }
 
 Result<ConfigPtr> Registry::Publish(const std::string& name, const std::string& code_sha256,
                                     const std::string& expected_revision,
                                     const std::string& description) {
   std::lock_guard changing(change_mutex_);
-  auto it = functions_.find(name);
-  if (it == functions_.end()) return tl::unexpected(FunctionNotFound(name));
-  const Function& current = *it->second;
   // Lambda checks the revision before the code.
-  if (!expected_revision.empty() && expected_revision != current.latest->revision_id) {
-    return tl::unexpected(StaleRevision());
-  }
+  auto found = LatestAtRevision(functions_, name, expected_revision);
+  if (!found) return tl::unexpected(found.error());
+  const Function& current = **found;
   if (!code_sha256.empty() && code_sha256 != current.latest->code_sha256) {
     // Lambda answers this one with InvalidParameterValueException (400), not 412.
     return tl::unexpected(Error::Invalid(fmt::format(
@@ -286,10 +320,7 @@ Result<ConfigPtr> Registry::Publish(const std::string& name, const std::string& 
   StoreChanges changes;
   ConfigPtr version = PublishInto(next, description, changes);
   if (changes.put_versions.empty()) return version;  // nothing changed since that version
-  if (auto ok = Commit(name, changes, std::make_shared<const Function>(std::move(next))); !ok) {
-    return tl::unexpected(ok.error());
-  }
-  return version;
+  return OnceStored(Commit(name, changes, Snapshot(std::move(next))), version);
 }
 
 Result<std::vector<ConfigPtr>> Registry::Delete(const std::string& name) {
@@ -342,10 +373,7 @@ Result<ConfigPtr> Registry::DeleteVersion(const std::string& name, const std::st
   next.versions.erase(found->first);
   StoreChanges changes;
   changes.delete_versions.emplace_back(name, old->version);
-  if (auto ok = Commit(name, changes, std::make_shared<const Function>(std::move(next))); !ok) {
-    return tl::unexpected(ok.error());
-  }
-  return old;
+  return OnceStored(Commit(name, changes, Snapshot(std::move(next))), old);
 }
 
 Result<AliasPtr> Registry::CreateAlias(Alias alias) {
@@ -369,10 +397,7 @@ Result<AliasPtr> Registry::CreateAlias(Alias alias) {
   StoreChanges changes;
   changes.put_aliases.push_back(*ptr);
   std::string name = ptr->function;
-  if (auto ok = Commit(name, changes, std::make_shared<const Function>(std::move(next))); !ok) {
-    return tl::unexpected(ok.error());
-  }
-  return ptr;
+  return OnceStored(Commit(name, changes, Snapshot(std::move(next))), ptr);
 }
 
 Result<AliasPtr> Registry::UpdateAlias(const std::string& name, const std::string& alias,
@@ -382,12 +407,9 @@ Result<AliasPtr> Registry::UpdateAlias(const std::string& name, const std::strin
   auto it = functions_.find(name);
   if (it == functions_.end()) return tl::unexpected(FunctionNotFound(name));
   const Function& current = *it->second;
-  auto found = current.aliases.find(alias);
-  if (found == current.aliases.end()) return tl::unexpected(AliasNotFound(name, alias));
-  if (!expected_revision.empty() && expected_revision != found->second->revision_id) {
-    return tl::unexpected(StaleRevision());
-  }
-  Alias updated = *found->second;
+  auto found = AliasAtRevision(current, name, alias, expected_revision);
+  if (!found) return tl::unexpected(found.error());
+  Alias updated = **found;
   if (auto ok = mutate(updated); !ok) return tl::unexpected(ok.error());
   updated.function = name;
   updated.name = alias;
@@ -400,8 +422,7 @@ Result<AliasPtr> Registry::UpdateAlias(const std::string& name, const std::strin
   // alias that has it, and to move it onto the mutable $LATEST.
   if (current.settings.provisioned.contains(alias)) {
     if (!updated.additional_version.empty()) {
-      return tl::unexpected(
-          Error::Invalid("Alias with weights can not be used with Provisioned Concurrency"));
+      return tl::unexpected(WeightedProvisioned());
     }
     if (updated.version == kLatest) {
       return tl::unexpected(UnpublishedProvisioned());
@@ -413,10 +434,7 @@ Result<AliasPtr> Registry::UpdateAlias(const std::string& name, const std::strin
   next.aliases[alias] = ptr;
   StoreChanges changes;
   changes.put_aliases.push_back(*ptr);
-  if (auto ok = Commit(name, changes, std::make_shared<const Function>(std::move(next))); !ok) {
-    return tl::unexpected(ok.error());
-  }
-  return ptr;
+  return OnceStored(Commit(name, changes, Snapshot(std::move(next))), ptr);
 }
 
 Result<void> Registry::DeleteAlias(const std::string& name, const std::string& alias,
@@ -425,10 +443,8 @@ Result<void> Registry::DeleteAlias(const std::string& name, const std::string& a
   auto it = functions_.find(name);
   if (it == functions_.end()) return tl::unexpected(FunctionNotFound(name));
   const Function& current = *it->second;
-  auto found = current.aliases.find(alias);
-  if (found == current.aliases.end()) return tl::unexpected(AliasNotFound(name, alias));
-  if (!expected_revision.empty() && expected_revision != found->second->revision_id) {
-    return tl::unexpected(StaleRevision());
+  if (auto found = AliasAtRevision(current, name, alias, expected_revision); !found) {
+    return tl::unexpected(found.error());
   }
   Function next = current;
   next.aliases.erase(alias);
@@ -439,7 +455,7 @@ Result<void> Registry::DeleteAlias(const std::string& name, const std::string& a
   if (next.settings.provisioned.erase(alias) > 0) {
     changes.put_settings.emplace_back(name, next.settings);
   }
-  return Commit(name, changes, std::make_shared<const Function>(std::move(next)));
+  return Commit(name, changes, Snapshot(std::move(next)));
 }
 
 Result<void> Registry::Tag(const std::string& name,
@@ -451,9 +467,8 @@ Result<void> Registry::Tag(const std::string& name,
   for (const auto& [key, value] : tags) next.settings.tags[key] = value;
   // Validated after the merge: the limit is on the function's tags, old and new together.
   if (auto ok = ValidateTags(next.settings.tags); !ok) return ok;
-  StoreChanges changes;
-  changes.put_settings.emplace_back(name, next.settings);
-  return Commit(name, changes, std::make_shared<const Function>(std::move(next)));
+  StoreChanges changes = SettingsChange(name, next.settings);
+  return Commit(name, changes, Snapshot(std::move(next)));
 }
 
 Result<void> Registry::Untag(const std::string& name, const std::vector<std::string>& keys) {
@@ -462,9 +477,8 @@ Result<void> Registry::Untag(const std::string& name, const std::vector<std::str
   if (it == functions_.end()) return tl::unexpected(FunctionNotFound(name));
   Function next = *it->second;
   for (const std::string& key : keys) next.settings.tags.erase(key);
-  StoreChanges changes;
-  changes.put_settings.emplace_back(name, next.settings);
-  return Commit(name, changes, std::make_shared<const Function>(std::move(next)));
+  StoreChanges changes = SettingsChange(name, next.settings);
+  return Commit(name, changes, Snapshot(std::move(next)));
 }
 
 Result<void> Registry::SetReservedConcurrency(const std::string& name,
@@ -480,9 +494,8 @@ Result<void> Registry::SetReservedConcurrency(const std::string& name,
   }
   Function next = *it->second;
   next.settings.reserved_concurrency = reserved;
-  StoreChanges changes;
-  changes.put_settings.emplace_back(name, next.settings);
-  return Commit(name, changes, std::make_shared<const Function>(std::move(next)));
+  StoreChanges changes = SettingsChange(name, next.settings);
+  return Commit(name, changes, Snapshot(std::move(next)));
 }
 
 Result<void> Registry::SetProvisioned(const std::string& name, const std::string& qualifier,
@@ -492,14 +505,13 @@ Result<void> Registry::SetProvisioned(const std::string& name, const std::string
   if (it == functions_.end()) return tl::unexpected(FunctionNotFound(name));
   const Function& current = *it->second;
   Function next = current;
-  StoreChanges changes;
   if (!config) {
     if (next.settings.provisioned.erase(qualifier) == 0) {
       return tl::unexpected(Error::NotFound(fmt::format(
           "No Provisioned Concurrency Config found for this function: {}:{}", name, qualifier)));
     }
-    changes.put_settings.emplace_back(name, next.settings);
-    return Commit(name, changes, std::make_shared<const Function>(std::move(next)));
+    StoreChanges changes = SettingsChange(name, next.settings);
+    return Commit(name, changes, Snapshot(std::move(next)));
   }
 
   if (IsLatest(qualifier)) return tl::unexpected(UnpublishedProvisioned());
@@ -523,8 +535,7 @@ Result<void> Registry::SetProvisioned(const std::string& name, const std::string
     const Alias& alias = *found->second;
     if (alias.version == kLatest) return tl::unexpected(UnpublishedProvisioned());
     if (!alias.additional_version.empty()) {
-      return tl::unexpected(
-          Error::Invalid("Alias with weights can not be used with Provisioned Concurrency"));
+      return tl::unexpected(WeightedProvisioned());
     }
     version = alias.version;
   }
@@ -540,8 +551,8 @@ Result<void> Registry::SetProvisioned(const std::string& name, const std::string
     }
   }
   next.settings.provisioned[qualifier] = *config;
-  changes.put_settings.emplace_back(name, next.settings);
-  return Commit(name, changes, std::make_shared<const Function>(std::move(next)));
+  StoreChanges changes = SettingsChange(name, next.settings);
+  return Commit(name, changes, Snapshot(std::move(next)));
 }
 
 }  // namespace lambent::registry

@@ -9,38 +9,54 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "registry/test_fixture.h"
+
 namespace lambent::registry {
 namespace {
 
-class RegistryTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("lambent-registry-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+// A SqliteStore on a disk that can fill up: once `full` is set, writes fail as SQLite reports
+// SQLITE_FULL.
+class FullDiskStore : public Store {
+ public:
+  explicit FullDiskStore(std::unique_ptr<SqliteStore> real) : real_(std::move(real)) {}
+  Result<void> Apply(const StoreChanges& changes) override {
+    if (full) return tl::unexpected(Full("apply"));
+    return real_->Apply(changes);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  Result<StoredState> LoadAll() override { return real_->LoadAll(); }
 
-  std::unique_ptr<Registry> OpenRegistry() {
+  bool full = false;
+
+ private:
+  static Error Full(std::string_view what) {
+    return Error(ErrorCode::kSystem,
+                 std::string("sqlite ") + std::string(what) + ": database or disk is full");
+  }
+  std::unique_ptr<SqliteStore> real_;
+};
+
+class RegistryTest : public StoreDirTest {
+ protected:
+  std::unique_ptr<Registry> OpenRegistry() { return Loaded(OpenStore()); }
+
+  // OpenRegistry on a disk the test fills through `disk`, which the registry owns.
+  std::unique_ptr<Registry> OpenRegistryOnFullableDisk(FullDiskStore*& disk) {
+    auto store = std::make_unique<FullDiskStore>(OpenStore());
+    disk = store.get();
+    return Loaded(std::move(store));
+  }
+
+ private:
+  std::unique_ptr<SqliteStore> OpenStore() {
     auto store = SqliteStore::Open(dir_ / "lambent.db");
     EXPECT_TRUE(store) << store.error().message();
-    auto registry = std::make_unique<Registry>(std::move(*store));
+    return std::move(*store);
+  }
+  static std::unique_ptr<Registry> Loaded(std::unique_ptr<Store> store) {
+    auto registry = std::make_unique<Registry>(std::move(store));
     EXPECT_TRUE(registry->Load());
     return registry;
   }
-
-  static FunctionConfig Hello() {
-    FunctionConfig c;
-    c.name = "hello";
-    c.runtime = "python3.11";
-    c.handler = "app.handler";
-    c.environment = {{"A", "1"}};
-    return c;
-  }
-
-  std::filesystem::path dir_;
 };
 
 // Publishes `name` after changing its timeout, so each call has something new to publish.
@@ -53,6 +69,15 @@ ConfigPtr PublishChanged(Registry& registry, const std::string& name, int timeou
   auto published = registry.Publish(name, "", "", "");
   EXPECT_TRUE(published) << published.error().message();
   return published ? *published : nullptr;
+}
+
+// Creates "hello" with published versions 1..count, version n with a timeout of 3 + n seconds.
+bool CreateHelloWithVersions(Registry& registry, int count) {
+  if (!registry.Create(Hello())) return false;
+  for (int n = 1; n <= count; ++n) {
+    if (!PublishChanged(registry, "hello", 3 + n)) return false;
+  }
+  return true;
 }
 
 std::vector<std::string> VersionNames(const Registry& registry, const std::string& name) {
@@ -124,67 +149,36 @@ TEST_F(RegistryTest, DeletedFunctionsStayDeletedAfterAReopen) {
   EXPECT_FALSE(OpenRegistry()->Find("hello"));
 }
 
-// A SqliteStore on a disk that has filled up: writes fail as SQLite reports SQLITE_FULL.
-class FullDiskStore : public Store {
- public:
-  explicit FullDiskStore(std::unique_ptr<SqliteStore> real) : real_(std::move(real)) {}
-  Result<void> Apply(const StoreChanges& changes) override {
-    if (full) return tl::unexpected(Full("apply"));
-    return real_->Apply(changes);
-  }
-  Result<StoredState> LoadAll() override { return real_->LoadAll(); }
-
-  bool full = false;
-
- private:
-  static Error Full(std::string_view what) {
-    return Error(ErrorCode::kSystem,
-                 std::string("sqlite ") + std::string(what) + ": database or disk is full");
-  }
-  std::unique_ptr<SqliteStore> real_;
-};
-
 TEST_F(RegistryTest, ADeleteTheStoreRefusesKeepsTheFunctionAndSaysWhy) {
   {
-    auto sqlite = SqliteStore::Open(dir_ / "lambent.db");
-    ASSERT_TRUE(sqlite);
-    auto store = std::make_unique<FullDiskStore>(std::move(*sqlite));
-    FullDiskStore* disk = store.get();
-    Registry registry(std::move(store));
-    ASSERT_TRUE(registry.Load());
-    ASSERT_TRUE(registry.Create(Hello()));
+    FullDiskStore* disk = nullptr;
+    auto registry = OpenRegistryOnFullableDisk(disk);
+    ASSERT_TRUE(registry->Create(Hello()));
     disk->full = true;
-    auto deleted = registry.Delete("hello");
+    auto deleted = registry->Delete("hello");
     ASSERT_FALSE(deleted);
     EXPECT_EQ(deleted.error().code(), ErrorCode::kSystem);
     EXPECT_NE(deleted.error().message().find("disk is full"), std::string::npos);
-    EXPECT_TRUE(registry.Find("hello"));
+    EXPECT_TRUE(registry->Find("hello"));
   }
   EXPECT_TRUE(OpenRegistry()->Find("hello"));
 }
 
 TEST_F(RegistryTest, EveryChangeTheStoreRefusesLeavesMemoryAsItWas) {
-  auto sqlite = SqliteStore::Open(dir_ / "lambent.db");
-  ASSERT_TRUE(sqlite);
-  auto store = std::make_unique<FullDiskStore>(std::move(*sqlite));
-  FullDiskStore* disk = store.get();
-  Registry registry(std::move(store));
-  ASSERT_TRUE(registry.Load());
-  ASSERT_TRUE(registry.Create(Hello(), /*publish=*/true));
-  ASSERT_TRUE(registry.Update("hello", "", [](FunctionConfig& c) {
+  FullDiskStore* disk = nullptr;
+  auto registry = OpenRegistryOnFullableDisk(disk);
+  ASSERT_TRUE(registry->Create(Hello(), /*publish=*/true));
+  ASSERT_TRUE(registry->Update("hello", "", [](FunctionConfig& c) {
     c.timeout_s = 9;
     return Ok();
   }));
-  ASSERT_TRUE(registry.Publish("hello", "", "", ""));
-  Alias a;
-  a.function = "hello";
-  a.name = "live";
-  a.version = "1";
-  ASSERT_TRUE(registry.CreateAlias(a));
-  ASSERT_TRUE(registry.SetProvisioned("hello", "live", ProvisionedConfig{1, 1}));
-  ConfigPtr latest = registry.Find("hello");
-  AliasPtr alias = registry.FindAlias("hello", "live");
-  FunctionSettings settings = *registry.Settings("hello");
+  ASSERT_TRUE(registry->Publish("hello", "", "", ""));
+  Alias a{.function = "hello", .name = "live", .version = "1"};
+  ASSERT_TRUE(registry->CreateAlias(a));
+  ASSERT_TRUE(registry->SetProvisioned("hello", "live", ProvisionedConfig{1, 1}));
+  ConfigPtr latest = registry->Find("hello");
+  AliasPtr alias = registry->FindAlias("hello", "live");
+  FunctionSettings settings = *registry->Settings("hello");
 
   disk->full = true;
   auto refused = [](const auto& result) {
@@ -192,37 +186,37 @@ TEST_F(RegistryTest, EveryChangeTheStoreRefusesLeavesMemoryAsItWas) {
   };
   FunctionConfig other = Hello();
   other.name = "other";
-  EXPECT_TRUE(refused(registry.Create(other)));
-  EXPECT_TRUE(refused(registry.Update(
+  EXPECT_TRUE(refused(registry->Create(other)));
+  EXPECT_TRUE(refused(registry->Update(
       "hello", "",
       [](FunctionConfig& c) {
         c.timeout_s = 10;
         return Ok();
       },
       /*publish=*/true)));
-  EXPECT_TRUE(refused(registry.Update("hello", "", [](FunctionConfig& c) {
+  EXPECT_TRUE(refused(registry->Update("hello", "", [](FunctionConfig& c) {
     c.timeout_s = 11;
     return Ok();
   })));
-  EXPECT_TRUE(refused(registry.DeleteVersion("hello", "2")));
+  EXPECT_TRUE(refused(registry->DeleteVersion("hello", "2")));
   a.name = "beta";
-  EXPECT_TRUE(refused(registry.CreateAlias(a)));
-  EXPECT_TRUE(refused(registry.UpdateAlias("hello", "live", "", [](Alias& x) {
+  EXPECT_TRUE(refused(registry->CreateAlias(a)));
+  EXPECT_TRUE(refused(registry->UpdateAlias("hello", "live", "", [](Alias& x) {
     x.version = "2";
     return Ok();
   })));
-  EXPECT_TRUE(refused(registry.DeleteAlias("hello", "live")));
-  EXPECT_TRUE(refused(registry.Tag("hello", {{"a", "b"}})));
-  EXPECT_TRUE(refused(registry.SetReservedConcurrency("hello", 3)));
-  EXPECT_TRUE(refused(registry.SetProvisioned("hello", "2", ProvisionedConfig{1, 1})));
-  EXPECT_TRUE(refused(registry.Delete("hello")));
+  EXPECT_TRUE(refused(registry->DeleteAlias("hello", "live")));
+  EXPECT_TRUE(refused(registry->Tag("hello", {{"a", "b"}})));
+  EXPECT_TRUE(refused(registry->SetReservedConcurrency("hello", 3)));
+  EXPECT_TRUE(refused(registry->SetProvisioned("hello", "2", ProvisionedConfig{1, 1})));
+  EXPECT_TRUE(refused(registry->Delete("hello")));
 
-  EXPECT_FALSE(registry.Find("other"));
-  EXPECT_EQ(registry.Find("hello"), latest);
-  EXPECT_EQ(registry.FindAlias("hello", "live"), alias);
-  EXPECT_FALSE(registry.FindAlias("hello", "beta"));
-  EXPECT_EQ(VersionNames(registry, "hello"), (std::vector<std::string>{"$LATEST", "1", "2"}));
-  auto now = *registry.Settings("hello");
+  EXPECT_FALSE(registry->Find("other"));
+  EXPECT_EQ(registry->Find("hello"), latest);
+  EXPECT_EQ(registry->FindAlias("hello", "live"), alias);
+  EXPECT_FALSE(registry->FindAlias("hello", "beta"));
+  EXPECT_EQ(VersionNames(*registry, "hello"), (std::vector<std::string>{"$LATEST", "1", "2"}));
+  auto now = *registry->Settings("hello");
   EXPECT_EQ(now.last_version, settings.last_version);
   EXPECT_EQ(now.tags, settings.tags);
   EXPECT_FALSE(now.reserved_concurrency);
@@ -230,7 +224,7 @@ TEST_F(RegistryTest, EveryChangeTheStoreRefusesLeavesMemoryAsItWas) {
 
   // Once the disk has room again, numbering carries on where the stored state left it.
   disk->full = false;
-  auto published = registry.Update(
+  auto published = registry->Update(
       "hello", "",
       [](FunctionConfig& c) {
         c.timeout_s = 12;
@@ -351,9 +345,7 @@ TEST_F(RegistryTest, PublishingWithNothingChangedReturnsTheNewestVersion) {
 TEST_F(RegistryTest, VersionNumbersAreNeverReusedEvenAfterADeleteAndAReopen) {
   {
     auto registry = OpenRegistry();
-    ASSERT_TRUE(registry->Create(Hello()));
-    ASSERT_TRUE(PublishChanged(*registry, "hello", 4));
-    ASSERT_TRUE(PublishChanged(*registry, "hello", 5));
+    ASSERT_TRUE(CreateHelloWithVersions(*registry, 2));
     auto deleted = registry->DeleteVersion("hello", "2");
     ASSERT_TRUE(deleted) << deleted.error().message();
     EXPECT_EQ((*deleted)->version, "2");
@@ -420,15 +412,12 @@ TEST_F(RegistryTest, CreateAndUpdateCanPublishInTheSameStep) {
 
 TEST_F(RegistryTest, ResolveFindsLatestVersionsAndAliases) {
   auto registry = OpenRegistry();
-  ASSERT_TRUE(registry->Create(Hello()));
-  ASSERT_TRUE(PublishChanged(*registry, "hello", 4));
-  ASSERT_TRUE(PublishChanged(*registry, "hello", 5));
-  Alias live;
-  live.function = "hello";
-  live.name = "live";
-  live.version = "1";
-  live.additional_version = "2";
-  live.additional_weight = 0.25;
+  ASSERT_TRUE(CreateHelloWithVersions(*registry, 2));
+  Alias live{.function = "hello",
+             .name = "live",
+             .version = "1",
+             .additional_version = "2",
+             .additional_weight = 0.25};
   auto created = registry->CreateAlias(live);
   ASSERT_TRUE(created) << created.error().message();
 
@@ -456,17 +445,13 @@ TEST_F(RegistryTest, ResolveFindsLatestVersionsAndAliases) {
 
 TEST_F(RegistryTest, AliasesFollowLambdasRules) {
   auto registry = OpenRegistry();
-  ASSERT_TRUE(registry->Create(Hello()));
-  ASSERT_TRUE(PublishChanged(*registry, "hello", 4));
-  ASSERT_TRUE(PublishChanged(*registry, "hello", 5));
+  ASSERT_TRUE(CreateHelloWithVersions(*registry, 2));
   auto make = [](std::string name, std::string version, std::string extra = "", double w = 0) {
-    Alias a;
-    a.function = "hello";
-    a.name = std::move(name);
-    a.version = std::move(version);
-    a.additional_version = std::move(extra);
-    a.additional_weight = w;
-    return a;
+    return Alias{.function = "hello",
+                 .name = std::move(name),
+                 .version = std::move(version),
+                 .additional_version = std::move(extra),
+                 .additional_weight = w};
   };
   auto code_of = [&](const Alias& a) {
     auto result = registry->CreateAlias(a);
@@ -505,13 +490,8 @@ TEST_F(RegistryTest, AliasesFollowLambdasRules) {
 
 TEST_F(RegistryTest, AnAliasUpdateChecksItsRevisionAndGetsANewOne) {
   auto registry = OpenRegistry();
-  ASSERT_TRUE(registry->Create(Hello()));
-  ASSERT_TRUE(PublishChanged(*registry, "hello", 4));
-  ASSERT_TRUE(PublishChanged(*registry, "hello", 5));
-  Alias live;
-  live.function = "hello";
-  live.name = "live";
-  live.version = "1";
+  ASSERT_TRUE(CreateHelloWithVersions(*registry, 2));
+  Alias live{.function = "hello", .name = "live", .version = "1"};
   auto created = registry->CreateAlias(live);
   ASSERT_TRUE(created);
   std::string first_revision = (*created)->revision_id;
@@ -551,16 +531,12 @@ TEST_F(RegistryTest, AnAliasUpdateChecksItsRevisionAndGetsANewOne) {
 
 TEST_F(RegistryTest, AVersionAnAliasRoutesToCannotBeDeleted) {
   auto registry = OpenRegistry();
-  ASSERT_TRUE(registry->Create(Hello()));
-  ASSERT_TRUE(PublishChanged(*registry, "hello", 4));
-  ASSERT_TRUE(PublishChanged(*registry, "hello", 5));
-  ASSERT_TRUE(PublishChanged(*registry, "hello", 6));
-  Alias a;
-  a.function = "hello";
-  a.name = "live";
-  a.version = "1";
-  a.additional_version = "2";
-  a.additional_weight = 0.5;
+  ASSERT_TRUE(CreateHelloWithVersions(*registry, 3));
+  Alias a{.function = "hello",
+          .name = "live",
+          .version = "1",
+          .additional_version = "2",
+          .additional_weight = 0.5};
   ASSERT_TRUE(registry->CreateAlias(a));
   a.name = "beta";
   a.additional_version.clear();
@@ -593,10 +569,7 @@ TEST_F(RegistryTest, DeletingAFunctionRemovesEverythingItHad) {
     auto registry = OpenRegistry();
     ASSERT_TRUE(registry->Create(Hello(), /*publish=*/true));
     ASSERT_TRUE(PublishChanged(*registry, "hello", 4));
-    Alias a;
-    a.function = "hello";
-    a.name = "live";
-    a.version = "2";
+    Alias a{.function = "hello", .name = "live", .version = "2"};
     ASSERT_TRUE(registry->CreateAlias(a));
     ASSERT_TRUE(registry->SetReservedConcurrency("hello", 5));
     auto deleted = registry->Delete("hello");
@@ -660,11 +633,7 @@ TEST_F(RegistryTest, SettingsSurviveAReopen) {
     FunctionConfig config = Hello();
     config.tags = {{"team", "a"}};
     ASSERT_TRUE(registry->Create(config, /*publish=*/true));
-    Alias a;
-    a.function = "hello";
-    a.name = "live";
-    a.version = "1";
-    a.description = "production";
+    Alias a{.function = "hello", .name = "live", .version = "1", .description = "production"};
     ASSERT_TRUE(registry->CreateAlias(a));
     ASSERT_TRUE(registry->SetReservedConcurrency("hello", 0));
     ASSERT_TRUE(registry->SetProvisioned("hello", "live", ProvisionedConfig{3, 1234}));
@@ -698,10 +667,7 @@ TEST_F(RegistryTest, ProvisionedConcurrencyNeedsAPublishedVersionOrAnAliasOfOne)
   auto registry = OpenRegistry();
   ASSERT_TRUE(registry->Create(Hello(), /*publish=*/true));
   ASSERT_TRUE(PublishChanged(*registry, "hello", 4));
-  Alias a;
-  a.function = "hello";
-  a.name = "dev";
-  a.version = "$LATEST";
+  Alias a{.function = "hello", .name = "dev", .version = "$LATEST"};
   ASSERT_TRUE(registry->CreateAlias(a));
   a.name = "canary";
   a.version = "1";

@@ -37,6 +37,10 @@ Error StaleRevision() {
       "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/"
       "GetAlias API to retrieve the latest Revision Id");
 }
+Result<void> CheckRevision(std::string_view expected, std::string_view current) {
+  if (!expected.empty() && expected != current) return tl::unexpected(StaleRevision());
+  return Ok();
+}
 
 bool IsLatest(std::string_view qualifier) { return qualifier.empty() || qualifier == kLatest; }
 
@@ -91,6 +95,9 @@ bool IsValidAliasName(std::string_view name) {
 Error UnpublishedProvisioned() {
   return Error::Invalid(
       "Provisioned Concurrency Configs cannot be applied to unpublished function versions.");
+}
+Error WeightedProvisioned() {
+  return Error::Invalid("Alias with weights can not be used with Provisioned Concurrency");
 }
 
 bool SameCodeAndConfiguration(const FunctionConfig& latest, const FunctionConfig& version) {

@@ -49,6 +49,9 @@ Error FunctionNotFound(std::string_view name);
 Error QualifiedNotFound(std::string_view name, std::string_view qualifier);
 Error AliasNotFound(std::string_view name, std::string_view alias);
 Error StaleRevision();
+// StaleRevision unless `expected` is empty (the caller asks for no check) or `current`.
+Result<void> CheckRevision(std::string_view expected, std::string_view current);
 Error UnpublishedProvisioned();
+Error WeightedProvisioned();
 
 }  // namespace lambent::registry

@@ -1,27 +1,16 @@
 #include "registry/sqlite_store.h"
 
-#include <unistd.h>
-
-#include <filesystem>
-
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <nlohmann/json.hpp>
 
+#include "registry/test_fixture.h"
+
 namespace lambent::registry {
 namespace {
 
-class SqliteStoreTest : public ::testing::Test {
+class SqliteStoreTest : public StoreDirTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("lambent-sqlite-store-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   // Runs `sql` on the database file beside the store, as another writer (or an older
   // lambent) would.
   void Exec(const std::string& sql) {
@@ -33,17 +22,6 @@ class SqliteStoreTest : public ::testing::Test {
     sqlite3_free(message);
     sqlite3_close(db);
   }
-
-  static FunctionConfig Hello() {
-    FunctionConfig c;
-    c.name = "hello";
-    c.runtime = "python3.11";
-    c.handler = "app.handler";
-    c.environment = {{"A", "1"}};
-    return c;
-  }
-
-  std::filesystem::path dir_;
 };
 
 // What an older lambent wrote: only function_versions, the tags inside the $LATEST row.
@@ -93,10 +71,7 @@ TEST_F(SqliteStoreTest, AChangeIsAppliedWholeOrNotAtAll) {
       "WHEN NEW.name = 'doomed' BEGIN SELECT RAISE(ABORT, 'refused'); END");
   FunctionConfig config = Hello();
   config.name = "doomed";
-  Alias alias;
-  alias.function = "doomed";
-  alias.name = "live";
-  alias.version = "1";
+  Alias alias{.function = "doomed", .name = "live", .version = "1"};
   StoreChanges changes;
   changes.put_versions.push_back(config);
   changes.put_aliases.push_back(alias);
@@ -132,10 +107,7 @@ TEST_F(SqliteStoreTest, DeletingAFunctionRemovesItsRowsFromEveryTable) {
   one.version = "1";
   FunctionConfig other = Hello();
   other.name = "other";
-  Alias alias;
-  alias.function = "hello";
-  alias.name = "live";
-  alias.version = "1";
+  Alias alias{.function = "hello", .name = "live", .version = "1"};
   StoreChanges changes;
   changes.put_versions = {hello, one, other};
   changes.put_aliases = {alias};

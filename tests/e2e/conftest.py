@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -178,6 +179,19 @@ def processes_with_env(marker):
         except OSError:
             pass
     return found
+
+
+@pytest.fixture
+def marker():
+    """A unique value for LAMBENT_TEST_MARKER; whatever still carries it at the end is killed
+    (only processes this test's functions started carry it)."""
+    value = f"lambent-e2e-{uuid.uuid4()}"
+    yield value
+    for pid in processes_with_env(value):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def parents():

@@ -4,21 +4,14 @@ as canary deploys use it, RevisionId preconditions, and versions an alias protec
 
 import collections
 import json
-import os
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import make_zip
-from sample_apps import ROLE
+from lambda_clients import (aws_cli, create_function, error_of, invoke, lambda_client,
+                            update_code)
 
-boto3 = pytest.importorskip("boto3")
-from botocore.config import Config  # noqa: E402
-from botocore.exceptions import ClientError  # noqa: E402
-
-AWS = "/usr/bin/aws"
 
 # Each version says which it is; a trivial handler keeps 2,000 calls quick.
 def source(n):
@@ -27,35 +20,16 @@ def source(n):
 
 @pytest.fixture
 def client(daemon):
-    return boto3.session.Session().client(
-        "lambda", endpoint_url=daemon.endpoint, region_name="us-east-1",
-        aws_access_key_id="x", aws_secret_access_key="x",
-        config=Config(retries={"max_attempts": 0}, connect_timeout=10, read_timeout=60,
-                      max_pool_connections=32))
+    # The weighted-routing test calls from 16 threads.
+    return lambda_client(daemon, max_pool_connections=32)
 
 
 def with_versions(client, name, count):
     """A function with versions 1..count, version n returning n."""
-    client.create_function(FunctionName=name, Runtime="python3.11", Handler="app.handler",
-                           Role=ROLE, Code={"ZipFile": make_zip({"app.py": source(1)})},
-                           Publish=True)
+    create_function(client, name, source(1), Publish=True)
     for n in range(2, count + 1):
-        client.update_function_code(FunctionName=name, ZipFile=make_zip({"app.py": source(n)}),
-                                    Publish=True)
+        update_code(client, name, source(n), Publish=True)
     return client.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-
-
-def invoke(client, name, **extra):
-    response = client.invoke(FunctionName=name, Payload=b"{}", **extra)
-    return response["ExecutedVersion"], json.loads(response["Payload"].read())
-
-
-def error_of(call, *args, **kwargs):
-    with pytest.raises(ClientError) as caught:
-        call(*args, **kwargs)
-    response = caught.value.response
-    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], \
-        response["Error"]["Message"]
 
 
 def test_an_alias_runs_its_version_and_follows_an_update(client):
@@ -216,22 +190,8 @@ def test_list_aliases_pages_and_filters_by_version(client):
 
 
 def test_the_aws_cli_creates_lists_and_invokes_a_weighted_alias(daemon, client, tmp_path):
-    assert os.access(AWS, os.X_OK), f"{AWS} (Debian's awscli) is required"
+    aws = aws_cli(daemon, tmp_path).json
     with_versions(client, "al-cli", 2)
-    home = tmp_path / "home"
-    home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(HOME=str(home), AWS_CONFIG_FILE=str(home / "config"),
-               AWS_SHARED_CREDENTIALS_FILE=str(home / "credentials"),
-               AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret",
-               AWS_DEFAULT_REGION="us-east-1", AWS_DEFAULT_OUTPUT="json", AWS_PAGER="",
-               AWS_EC2_METADATA_DISABLED="true", AWS_MAX_ATTEMPTS="1")
-
-    def aws(*args):
-        proc = subprocess.run([AWS, "--endpoint-url", daemon.endpoint, "lambda", *args],
-                              capture_output=True, text=True, env=env, timeout=90)
-        assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
-        return json.loads(proc.stdout) if proc.stdout.strip() else {}
 
     created = aws("create-alias", "--function-name", "al-cli", "--name", "beta",
                   "--function-version", "1", "--routing-config",

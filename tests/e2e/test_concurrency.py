@@ -139,6 +139,7 @@ def test_provisioned_concurrency_3_is_ready_ahead_of_demand_without_init_duratio
     import base64
     log = base64.b64decode(response["LogResult"]).decode()
     assert "REPORT RequestId" in log and "Init Duration" not in log, log
+    assert f"Version: {version}" in log, log
     # Traffic beyond the three spills to on-demand environments.
     results = in_parallel(5, lambda i: invoke(client, "pc-three", {"sleep": 1}, Qualifier=version))
     assert all(r[0] is None for r in results), results

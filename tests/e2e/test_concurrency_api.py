@@ -4,44 +4,15 @@ the provisioned-concurrency configurations, and lambent's own /lambent/v1/status
 reservations and provisioned environments do to invocations is test_concurrency's.)"""
 
 import json
-import os
-import subprocess
 
 import pytest
 
-from conftest import make_zip
-from sample_apps import APP, ROLE
-
-boto3 = pytest.importorskip("boto3")
-from botocore.config import Config  # noqa: E402
-from botocore.exceptions import ClientError  # noqa: E402
-
-AWS = "/usr/bin/aws"
-
-
-def client_for(daemon):
-    return boto3.session.Session().client(
-        "lambda", endpoint_url=daemon.endpoint, region_name="us-east-1",
-        aws_access_key_id="x", aws_secret_access_key="x",
-        config=Config(retries={"max_attempts": 0}, connect_timeout=10, read_timeout=60))
+from lambda_clients import aws_cli, create_function, error_of, lambda_client
 
 
 @pytest.fixture
 def client(daemon):
-    return client_for(daemon)
-
-
-def create(client, name, **extra):
-    return client.create_function(FunctionName=name, Runtime="python3.11", Handler="app.handler",
-                                  Role=ROLE, Code={"ZipFile": make_zip({"app.py": APP})}, **extra)
-
-
-def error_of(call, *args, **kwargs):
-    with pytest.raises(ClientError) as caught:
-        call(*args, **kwargs)
-    response = caught.value.response
-    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], \
-        response["Error"]["Message"]
+    return lambda_client(daemon)
 
 
 def limits(client):
@@ -50,7 +21,7 @@ def limits(client):
 
 
 def test_reserved_concurrency_round_trips_and_shows_in_account_settings(client):
-    create(client, "cc-reserve")
+    create_function(client, "cc-reserve")
     assert limits(client) == (1000, 1000)
     assert "ReservedConcurrentExecutions" not in client.get_function_concurrency(FunctionName="cc-reserve")
     assert "Concurrency" not in client.get_function(FunctionName="cc-reserve")
@@ -73,8 +44,8 @@ def test_reserved_concurrency_round_trips_and_shows_in_account_settings(client):
 
 
 def test_reservations_may_not_take_the_unreserved_pool_below_its_floor(client):
-    create(client, "cc-big")
-    create(client, "cc-small")
+    create_function(client, "cc-big")
+    create_function(client, "cc-small")
     status, code, message = error_of(client.put_function_concurrency, FunctionName="cc-big",
                                      ReservedConcurrentExecutions=901)
     assert (status, code) == (400, "InvalidParameterValueException")
@@ -96,8 +67,8 @@ def test_reservations_may_not_take_the_unreserved_pool_below_its_floor(client):
 
 def test_the_limit_and_floor_are_server_settings(make_daemon):
     daemon = make_daemon("--concurrency-limit", "20", "--unreserved-concurrency-min", "5").start()
-    client = client_for(daemon)
-    create(client, "cc-small-host")
+    client = lambda_client(daemon)
+    create_function(client, "cc-small-host")
     assert limits(client) == (20, 20)
     status, _, message = error_of(client.put_function_concurrency, FunctionName="cc-small-host",
                                   ReservedConcurrentExecutions=16)
@@ -114,7 +85,7 @@ def test_concurrency_calls_refuse_bad_input(daemon, client):
     for call in (client.get_function_concurrency, client.delete_function_concurrency):
         status, code, _ = error_of(call, FunctionName="cc-nobody")
         assert (status, code) == (404, "ResourceNotFoundException")
-    create(client, "cc-input")
+    create_function(client, "cc-input")
     path = "/2017-10-31/functions/cc-input/concurrency"
     for body in (b"{", b"[]", {}, {"ReservedConcurrentExecutions": -1},
                  {"ReservedConcurrentExecutions": "5"}, {"ReservedConcurrentExecutions": 1.5}):
@@ -126,7 +97,7 @@ def test_concurrency_calls_refuse_bad_input(daemon, client):
 
 
 def test_provisioned_concurrency_configs_have_lambdas_shapes(client):
-    arn = create(client, "cc-prov", Publish=True)["FunctionArn"]
+    arn = create_function(client, "cc-prov", Publish=True)["FunctionArn"]
     client.create_alias(FunctionName="cc-prov", Name="live", FunctionVersion="1")
 
     status, code, message = error_of(client.put_provisioned_concurrency_config, FunctionName="cc-prov",
@@ -181,7 +152,7 @@ def test_provisioned_concurrency_configs_have_lambdas_shapes(client):
 
 
 def test_status_reports_functions_versions_and_the_host(daemon, client):
-    create(client, "cc-status", Publish=True)
+    create_function(client, "cc-status", Publish=True)
     client.create_alias(FunctionName="cc-status", Name="live", FunctionVersion="1")
     client.put_function_concurrency(FunctionName="cc-status", ReservedConcurrentExecutions=7)
     client.invoke(FunctionName="cc-status:live", Payload=b"{}")
@@ -207,22 +178,8 @@ def test_status_reports_functions_versions_and_the_host(daemon, client):
 
 
 def test_the_aws_cli_reserves_and_reads_account_settings(daemon, client, tmp_path):
-    assert os.access(AWS, os.X_OK), f"{AWS} (Debian's awscli) is required"
-    create(client, "cc-cli")
-    home = tmp_path / "home"
-    home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(HOME=str(home), AWS_CONFIG_FILE=str(home / "config"),
-               AWS_SHARED_CREDENTIALS_FILE=str(home / "credentials"),
-               AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret",
-               AWS_DEFAULT_REGION="us-east-1", AWS_DEFAULT_OUTPUT="json", AWS_PAGER="",
-               AWS_EC2_METADATA_DISABLED="true", AWS_MAX_ATTEMPTS="1")
-
-    def aws(*args):
-        proc = subprocess.run([AWS, "--endpoint-url", daemon.endpoint, "lambda", *args],
-                              capture_output=True, text=True, env=env, timeout=90)
-        assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
-        return json.loads(proc.stdout) if proc.stdout.strip() else {}
+    aws = aws_cli(daemon, tmp_path).json
+    create_function(client, "cc-cli")
 
     put = aws("put-function-concurrency", "--function-name", "cc-cli",
               "--reserved-concurrent-executions", "25")

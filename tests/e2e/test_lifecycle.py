@@ -4,12 +4,10 @@ its environment or the daemon."""
 
 import base64
 import json
-import os
 import re
 import signal
 import threading
 import time
-import uuid
 
 import pytest
 
@@ -122,19 +120,6 @@ def daemon(make_daemon):
     function's variables in their /proc/PID/environ, which a prestarted environment's (started
     before it had a function) do not show. test_prestart.py covers those."""
     return make_daemon("--prestart", "0").start()
-
-
-@pytest.fixture
-def marker():
-    """A unique value for LAMBENT_TEST_MARKER; whatever still carries it at the end is killed
-    (only processes this test's functions started carry it)."""
-    value = f"lambent-e2e-{uuid.uuid4()}"
-    yield value
-    for pid in processes_with_env(value):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
 
 
 def assert_no_process_left(marker, timeout=10):
@@ -622,7 +607,7 @@ def test_no_process_outlives_an_environment_that_failed(daemon, marker, ending):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_no_process_outlives_the_daemon(make_daemon, marker, sig):
     # A short grace: SIGTERM lets in-flight calls finish for that long, then stops them.
-    daemon = make_daemon("--shutdown-grace", "1").start()
+    daemon = make_daemon("--prestart", "0", "--shutdown-grace", "1").start()
     create_worker(daemon, "lc-leak-daemon", marker, Timeout=60)
     spawn_grandchild(daemon, "lc-leak-daemon", marker)
     # Two invocations that stay busy: one in the warm environment (which then holds two

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -80,15 +79,22 @@ def wait_exit(daemon, timeout):
     return code, time.monotonic() - start
 
 
-# --- graceful stop ---------------------------------------------------------------------------
-
-def test_sigterm_lets_a_call_in_flight_finish_and_the_daemon_exits_0(make_daemon):
-    daemon = make_daemon("--prestart", "0").start()
-    deploy(daemon, "sd-finish")
-    [call] = start_slow_calls(daemon, "sd-finish", 2)
+def sigterm_during_a_call(make_daemon, name, seconds, *flags):
+    """SIGTERMs a daemon started with `flags` while a call of `seconds` runs on it; returns
+    the daemon, its exit code, how long it took to exit, and the call, finished."""
+    daemon = make_daemon("--prestart", "0", *flags).start()
+    deploy(daemon, name)
+    [call] = start_slow_calls(daemon, name, seconds)
     daemon.proc.send_signal(signal.SIGTERM)
     code, took = wait_exit(daemon, timeout=20)
     call.join(10)
+    return daemon, code, took, call
+
+
+# --- graceful stop ---------------------------------------------------------------------------
+
+def test_sigterm_lets_a_call_in_flight_finish_and_the_daemon_exits_0(make_daemon):
+    daemon, code, took, call = sigterm_during_a_call(make_daemon, "sd-finish", 2)
     assert code == 0, daemon.log()
     assert call.succeeded(), (call.status, call.body, call.error)
     # It waited for the call, not for the grace period (30 s).
@@ -164,12 +170,8 @@ def test_a_second_sigterm_stops_the_calls_in_flight_at_once(make_daemon):
 
 
 def test_the_end_of_the_grace_period_stops_a_call_longer_than_it(make_daemon):
-    daemon = make_daemon("--prestart", "0", "--shutdown-grace", "1").start()
-    deploy(daemon, "sd-grace")
-    [call] = start_slow_calls(daemon, "sd-grace", 60)
-    daemon.proc.send_signal(signal.SIGTERM)
-    code, took = wait_exit(daemon, timeout=15)
-    call.join(10)
+    daemon, code, took, call = sigterm_during_a_call(make_daemon, "sd-grace", 60,
+                                                     "--shutdown-grace", "1")
     assert code == 0, daemon.log()
     assert 0.9 < took < 6, took
     assert not call.succeeded(), (call.status, call.body)
@@ -177,12 +179,8 @@ def test_the_end_of_the_grace_period_stops_a_call_longer_than_it(make_daemon):
 
 
 def test_a_zero_grace_period_stops_calls_at_the_first_signal(make_daemon):
-    daemon = make_daemon("--prestart", "0", "--shutdown-grace", "0").start()
-    deploy(daemon, "sd-zero")
-    [call] = start_slow_calls(daemon, "sd-zero", 60)
-    daemon.proc.send_signal(signal.SIGTERM)
-    code, took = wait_exit(daemon, timeout=10)
-    call.join(10)
+    daemon, code, took, call = sigterm_during_a_call(make_daemon, "sd-zero", 60,
+                                                     "--shutdown-grace", "0")
     assert code == 0 and took < 5, (code, took, daemon.log())
     assert not call.succeeded()
 
@@ -204,17 +202,6 @@ def test_serve_refuses_an_unreserved_floor_above_the_concurrency_limit(bin_dir, 
 @pytest.fixture
 def sandboxed(bin_dir, request):
     require_sandbox(bin_dir, request, "the shutdown leftover checks")
-
-
-@pytest.fixture
-def marker():
-    value = f"lambent-e2e-{uuid.uuid4()}"
-    yield value
-    for pid in processes_with_env(value):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
 
 
 def cgroup_dirs(daemon):

@@ -4,54 +4,21 @@ Qualifier=) on Invoke, GetFunction, GetFunctionConfiguration and DeleteFunction.
 
 import base64
 import json
-import os
-import subprocess
 
 import pytest
 
-from conftest import make_zip
-from sample_apps import APP, APP_V2, ROLE
-
-boto3 = pytest.importorskip("boto3")
-from botocore.config import Config  # noqa: E402
-from botocore.exceptions import ClientError  # noqa: E402
-
-AWS = "/usr/bin/aws"
+from lambda_clients import (aws_cli, create_function, error_of, invoke, lambda_client,
+                            update_code)
+from sample_apps import APP, APP_V2
 
 
 @pytest.fixture
 def client(daemon):
-    return boto3.session.Session().client(
-        "lambda", endpoint_url=daemon.endpoint, region_name="us-east-1",
-        aws_access_key_id="x", aws_secret_access_key="x",
-        config=Config(retries={"max_attempts": 0}, connect_timeout=10, read_timeout=60))
-
-
-def create(client, name, source=APP, **extra):
-    return client.create_function(FunctionName=name, Runtime="python3.11", Handler="app.handler",
-                                  Role=ROLE, Code={"ZipFile": make_zip({"app.py": source})}, **extra)
-
-
-def update_code(client, name, source, **extra):
-    return client.update_function_code(FunctionName=name, ZipFile=make_zip({"app.py": source}),
-                                       **extra)
-
-
-def invoke(client, name, **extra):
-    response = client.invoke(FunctionName=name, Payload=b"{}", **extra)
-    return response["ExecutedVersion"], json.loads(response["Payload"].read())
-
-
-def error_of(call, *args, **kwargs):
-    with pytest.raises(ClientError) as caught:
-        call(*args, **kwargs)
-    response = caught.value.response
-    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], \
-        response["Error"]["Message"]
+    return lambda_client(daemon)
 
 
 def test_published_versions_run_their_own_code_by_number_name_qualifier_and_arn(client):
-    created = create(client, "ver-run")
+    created = create_function(client, "ver-run")
     arn = created["FunctionArn"]
     v1 = client.publish_version(FunctionName="ver-run", Description="first")
     assert v1["ResponseMetadata"]["HTTPStatusCode"] == 201
@@ -81,7 +48,7 @@ def test_published_versions_run_their_own_code_by_number_name_qualifier_and_arn(
 
 
 def test_an_unknown_version_is_not_found_under_its_qualified_arn(client):
-    arn = create(client, "ver-missing")["FunctionArn"]
+    arn = create_function(client, "ver-missing")["FunctionArn"]
     for call in (client.get_function, client.get_function_configuration):
         status, code, message = error_of(call, FunctionName="ver-missing", Qualifier="7")
         assert (status, code) == (404, "ResourceNotFoundException")
@@ -93,7 +60,7 @@ def test_an_unknown_version_is_not_found_under_its_qualified_arn(client):
 
 
 def test_publishing_an_unchanged_function_returns_the_newest_version(client):
-    create(client, "ver-same")
+    create_function(client, "ver-same")
     first = client.publish_version(FunctionName="ver-same")
     again = client.publish_version(FunctionName="ver-same")
     assert again["Version"] == first["Version"] == "1"
@@ -103,7 +70,7 @@ def test_publishing_an_unchanged_function_returns_the_newest_version(client):
 
 
 def test_publish_on_create_and_on_update_code_returns_the_new_version(client):
-    created = create(client, "ver-publish", Publish=True)
+    created = create_function(client, "ver-publish", Publish=True)
     assert created["Version"] == "1"
     updated = update_code(client, "ver-publish", APP_V2, Publish=True)
     assert updated["Version"] == "2"
@@ -116,7 +83,7 @@ def test_publish_on_create_and_on_update_code_returns_the_new_version(client):
 
 
 def test_version_numbers_are_never_reused_after_a_delete(client):
-    create(client, "ver-reuse")
+    create_function(client, "ver-reuse")
     assert client.publish_version(FunctionName="ver-reuse")["Version"] == "1"
     client.update_function_configuration(FunctionName="ver-reuse", Timeout=4)
     assert client.publish_version(FunctionName="ver-reuse")["Version"] == "2"
@@ -133,7 +100,7 @@ def test_version_numbers_are_never_reused_after_a_delete(client):
 
 
 def test_latest_cannot_be_deleted_alone_and_the_whole_function_goes_with_its_versions(client):
-    create(client, "ver-delete", Publish=True)
+    create_function(client, "ver-delete", Publish=True)
     status, code, message = error_of(client.delete_function, FunctionName="ver-delete",
                                      Qualifier="$LATEST")
     assert (status, code) == (400, "InvalidParameterValueException")
@@ -143,11 +110,11 @@ def test_latest_cannot_be_deleted_alone_and_the_whole_function_goes_with_its_ver
         status, _, _ = error_of(client.get_function, FunctionName=name)
         assert status == 404
     # The name can be reused, and numbering starts again with a new function.
-    assert create(client, "ver-delete", Publish=True)["Version"] == "1"
+    assert create_function(client, "ver-delete", Publish=True)["Version"] == "1"
 
 
 def test_a_stale_revision_id_is_refused_with_412(client):
-    created = create(client, "ver-revision")
+    created = create_function(client, "ver-revision")
     stale = created["RevisionId"]
     client.update_function_configuration(FunctionName="ver-revision", Timeout=6)
     calls = [
@@ -171,7 +138,7 @@ def test_a_stale_revision_id_is_refused_with_412(client):
 
 
 def test_updates_of_a_qualified_name_are_refused(client):
-    create(client, "ver-qualified", Publish=True)
+    create_function(client, "ver-qualified", Publish=True)
     status, code, _ = error_of(client.update_function_configuration,
                                FunctionName="ver-qualified:1", Timeout=9)
     assert (status, code) == (400, "InvalidParameterValueException")
@@ -181,7 +148,7 @@ def test_updates_of_a_qualified_name_are_refused(client):
 
 
 def test_a_qualifier_in_the_name_and_another_in_the_query_conflict(daemon, client):
-    create(client, "ver-conflict", Publish=True)
+    create_function(client, "ver-conflict", Publish=True)
     status, _, body = daemon.request("GET", "/2015-03-31/functions/ver-conflict:1?Qualifier=2")
     assert status == 400, body
     assert json.loads(body)["message"] == \
@@ -189,7 +156,7 @@ def test_a_qualifier_in_the_name_and_another_in_the_query_conflict(daemon, clien
 
 
 def test_list_versions_by_function_pages_with_max_items_and_marker(client):
-    create(client, "ver-pages")
+    create_function(client, "ver-pages")
     for i in range(5):
         client.update_function_configuration(FunctionName="ver-pages", Timeout=10 + i)
         assert client.publish_version(FunctionName="ver-pages")["Version"] == str(i + 1)
@@ -206,22 +173,8 @@ def test_list_versions_by_function_pages_with_max_items_and_marker(client):
 
 
 def test_the_aws_cli_publishes_lists_and_invokes_versions(daemon, tmp_path):
-    assert os.access(AWS, os.X_OK), f"{AWS} (Debian's awscli) is required"
+    aws = aws_cli(daemon, tmp_path).json
     daemon.create("ver-cli", {"app.py": APP})
-    home = tmp_path / "home"
-    home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(HOME=str(home), AWS_CONFIG_FILE=str(home / "config"),
-               AWS_SHARED_CREDENTIALS_FILE=str(home / "credentials"),
-               AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret",
-               AWS_DEFAULT_REGION="us-east-1", AWS_DEFAULT_OUTPUT="json", AWS_PAGER="",
-               AWS_EC2_METADATA_DISABLED="true", AWS_MAX_ATTEMPTS="1")
-
-    def aws(*args):
-        proc = subprocess.run([AWS, "--endpoint-url", daemon.endpoint, "lambda", *args],
-                              capture_output=True, text=True, env=env, timeout=90)
-        assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
-        return json.loads(proc.stdout) if proc.stdout.strip() else {}
 
     published = aws("publish-version", "--function-name", "ver-cli", "--description", "v1")
     assert published["Version"] == "1"
@@ -236,8 +189,8 @@ def test_the_aws_cli_publishes_lists_and_invokes_versions(daemon, tmp_path):
 
 
 def test_list_functions_with_function_version_all_lists_every_version(client):
-    create(client, "ver-all-a", Publish=True)
-    create(client, "ver-all-b")
+    create_function(client, "ver-all-a", Publish=True)
+    create_function(client, "ver-all-b")
     pages = client.get_paginator("list_functions").paginate(
         FunctionVersion="ALL", PaginationConfig={"PageSize": 2})
     seen = [(f["FunctionName"], f["Version"]) for page in pages for f in page["Functions"]]
@@ -248,7 +201,7 @@ def test_list_functions_with_function_version_all_lists_every_version(client):
 
 
 def test_updating_latest_leaves_a_published_versions_warm_environment_alone(client):
-    create(client, "ver-warm", Publish=True)
+    create_function(client, "ver-warm", Publish=True)
 
     def init_duration(name):
         response = client.invoke(FunctionName=name, Payload=b"{}", LogType="Tail")
@@ -264,7 +217,7 @@ def test_updating_latest_leaves_a_published_versions_warm_environment_alone(clie
 
 
 def test_malformed_version_and_provisioning_requests_get_lambdas_error_shape(daemon, client):
-    create(client, "ver-bad", Publish=True)
+    create_function(client, "ver-bad", Publish=True)
     client.create_alias(FunctionName="ver-bad", Name="live", FunctionVersion="1")
     cases = [
         ("POST", "/2015-03-31/functions/ver-bad/versions", b"{oops"),
@@ -299,9 +252,9 @@ def test_malformed_version_and_provisioning_requests_get_lambdas_error_shape(dae
 
 
 def test_a_published_versions_code_outlives_later_updates_and_other_deletions(daemon, client):
-    create(client, "ver-keep", Publish=True)
+    create_function(client, "ver-keep", Publish=True)
     update_code(client, "ver-keep", APP_V2)
-    create(client, "ver-keep-other")
+    create_function(client, "ver-keep-other")
     # Deleting a function collects the packages nothing refers to any more: version 1's
     # package is still referred to, though $LATEST has moved on.
     client.delete_function(FunctionName="ver-keep-other")
