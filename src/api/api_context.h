@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "async/event_sink.h"
 #include "code/package_store.h"
 #include "registry/registry.h"
 #include "runtimes/catalog.h"
@@ -28,6 +29,9 @@ struct ApiContext {
   // Held across the account-wide check of a concurrency change and its write, so two
   // reservations made at once cannot together take the unreserved pool below its floor.
   std::mutex concurrency_mutex;
+  // Where Event invocations are stored for delivery (io thread only); null: they run from
+  // memory, as before durable queues (contexts without a daemon, in tests).
+  async::EventSink* events = nullptr;
 
   std::string FunctionArn(const std::string& name, const std::string& qualifier = {}) const {
     std::string arn = "arn:aws:lambda:" + region + ":" + account_id + ":function:" + name;

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/errors.h"
+#include "base/clock.h"
 #include "base/encoding.h"
 #include "base/ids.h"
 
@@ -89,6 +90,36 @@ std::string PayloadError(std::string_view payload) {
                      column);
 }
 
+// Stores an Event invocation and answers 202 only once it is durable: from then on it runs
+// even if the daemon is killed. Its qualifier is resolved again at delivery, as Lambda does.
+void EnqueueEvent(ApiContext& context, const std::string& name, const std::string& qualifier,
+                  std::string payload, std::string client_context, http::Responder respond) {
+  std::string id = NewRequestId();
+  async::AsyncEvent event;
+  event.qualifier = qualifier;
+  event.invoked_arn = context.FunctionArn(name, qualifier);
+  event.client_context = std::move(client_context);
+  event.first_enqueued_ms = NowEpochMs();
+  // std::function needs a copyable callable; the responder is move-only.
+  auto responder = std::make_shared<http::Responder>(std::move(respond));
+  auto stored_done = [responder, id](Result<void> stored) {
+    if (!stored) {
+      spdlog::warn("async invoke {} not stored: {}", id, stored.error().message());
+      // A full backlog is the client's cue to slow down (429), a stopping daemon a 503.
+      ErrorCode code = stored.error().code();
+      auto response = code == ErrorCode::kTooManyRequests || code == ErrorCode::kUnavailable
+                          ? ErrorResponse(stored.error())
+                          : ErrorResponse(500, "ServiceException", "The event could not be stored");
+      response.set("x-amzn-RequestId", id);
+      return (*responder)(std::move(response));
+    }
+    auto response = http::MakeResponse(202, "", "");
+    response.set("x-amzn-RequestId", id);
+    (*responder)(std::move(response));
+  };
+  context.events->Enqueue(name, id, std::move(payload), std::move(event), std::move(stored_done));
+}
+
 }  // namespace
 
 void Invoke(ApiContext& context, const FunctionRef& ref, const RequestTarget& target,
@@ -157,6 +188,11 @@ void Invoke(ApiContext& context, const FunctionRef& ref, const RequestTarget& ta
     return respond(std::move(response));
   }
 
+  if (type == "Event" && context.events != nullptr) {
+    return EnqueueEvent(context, ref.name, qualifier, std::move(payload), std::move(client_context),
+                        std::move(respond));
+  }
+
   auto invocation = std::make_unique<scheduler::Invocation>();
   invocation->request_id = NewRequestId();
   invocation->payload = std::move(payload);
@@ -166,8 +202,7 @@ void Invoke(ApiContext& context, const FunctionRef& ref, const RequestTarget& ta
   invocation->tail_log = log_type == "Tail" && type == "RequestResponse";
 
   if (type == "Event") {
-    // Accepted now, run in the background. Durable queuing, retries and destinations come
-    // with the async-invocation work; until then an event lives in memory only.
+    // No event store (a context without a daemon): accepted now, run from memory.
     auto response = http::MakeResponse(202, "", "");
     response.set("x-amzn-RequestId", invocation->request_id);
     invocation->done = [name = ref.name, id = invocation->request_id](scheduler::Outcome outcome) {

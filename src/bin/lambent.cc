@@ -92,6 +92,14 @@ int main(int argc, char** argv) {
                                      ": reservations could never leave that much");
     }
   });
+  serve_cmd->add_option("--durability", serve.durability,
+                        "what an accepted async event survives: process (the daemon killed at any "
+                        "instant) or power-loss (also a power cut: a disk sync per commit, slower)")
+      ->capture_default_str()->check(CLI::IsMember({"process", "power-loss"}));
+  serve_cmd->add_option("--async-retry-delay-scale", serve.async_retry_delay_scale,
+                        "scales the 1 and 2 minute waits before retrying an async event whose "
+                        "function failed (for tests)")
+      ->capture_default_str()->check(CLI::Range(0.0, 100.0));
   serve_cmd->add_option("--idle-timeout", serve.idle_timeout_s,
                         "seconds an unused warm environment is kept")
       ->capture_default_str()->check(CLI::NonNegativeNumber);

@@ -18,6 +18,8 @@
 #include <spdlog/spdlog.h>
 
 #include "api/gateway.h"
+#include "async/async_invoker.h"
+#include "async/sqlite_queue_engine.h"
 #include "api/provisioning.h"
 #include "cli/fd_budget.h"
 #include "cli/listen_address.h"
@@ -240,6 +242,16 @@ int Serve(const ServeOptions& options) {
 
   asio::io_context io(1);
   asio::thread_pool workers(2);
+  // Async invocations wait here; closed below once the io thread has stopped (its completions
+  // are posted to io).
+  async::SqliteQueueEngineOptions queue_options;
+  queue_options.durability = options.durability == "power-loss" ? async::Durability::kPowerLoss
+                                                                 : async::Durability::kProcess;
+  auto queues = async::SqliteQueueEngine::Open(data_dir / "queues", queue_options);
+  if (!queues) {
+    spdlog::error("{}", queues.error().message());
+    return 1;
+  }
   // A deleted function's package goes at once, or on a worker when the last environment
   // running from it lets go of it (on the io thread, which must not wait for a deletion).
   (*packages)->EnableCollection(
@@ -345,6 +357,13 @@ int Serve(const ServeOptions& options) {
   }
   api::ApiContext api_context{io,      workers, registry, **packages,      scheduler,
                               logs,    catalog, options.region, options.account_id};
+  async::AsyncInvokerOptions async_options;
+  async_options.retry.function_error_delay_scale = options.async_retry_delay_scale;
+  // An async backlog may use the machine without crowding out synchronous calls: twice the
+  // cores at once per function (its reserved concurrency instead, when it has one).
+  async_options.default_in_flight = 2 * cores;
+  async::AsyncInvoker async_invoker(io, **queues, registry, scheduler, async_options);
+  api_context.events = &async_invoker;
   api::Gateway gateway(api_context);
   DrainingHandler front(gateway);
   http::ServerOptions server_options;
@@ -370,6 +389,7 @@ int Serve(const ServeOptions& options) {
                                     [&] {
                                       front.Refuse();
                                       server.Stop();
+                                      async_invoker.Stop();
                                     },
                                 .drain = [&](std::function<void()> drained) { scheduler.Drain(std::move(drained)); },
                                 .in_flight = [&] { return scheduler.Host().running; },
@@ -380,6 +400,8 @@ int Serve(const ServeOptions& options) {
 
   // Once the daemon is sure to serve: provisioned environments start from here.
   RestoreConcurrency(registry, scheduler);
+  // Events accepted by an earlier run (killed or stopped) run again from here.
+  async_invoker.Start();
   spdlog::info("{} functions, data in {}", registry.List().size(), data_dir.string());
   // Scripts wait for this line: the daemon answers from here on.
   std::cout << "lambent listening on http://" << host << ":" << server.port() << std::endl;
@@ -389,6 +411,11 @@ int Serve(const ServeOptions& options) {
   launcher.Stop();
   // Let the environments killed on the way out report to their pools while io still exists.
   io.restart();
+  io.poll();
+  // What those outcomes acknowledged or retried is committed; nothing posts any more but
+  // the engine's last completions, run by the poll after it.
+  async_invoker.Stop();
+  (*queues)->Close();
   io.poll();
   workers.join();
   log_writer.Stop();

@@ -40,6 +40,12 @@ struct ServeOptions {
   int http_body_timeout_ms = 30000;
   int http_idle_timeout_ms = 60000;
   int http_write_timeout_ms = 30000;
+  // What an accepted async event (a 202) survives: "process" (the daemon killed at any
+  // instant) or "power-loss" (a disk sync per commit). See async::Durability.
+  std::string durability = "process";
+  // Scales the 1 and 2 minute waits before an async event's retries after function errors
+  // (tests make them short).
+  double async_retry_delay_scale = 1.0;
   // Requests are not authenticated yet: listening where other hosts reach the daemon is
   // refused unless this says the operator knows.
   bool insecure_no_auth = false;
