@@ -20,6 +20,8 @@ Sections (all by default, or --only a,b,...):
   scale      issue 10's rows: warm latency beside cold starts, a 128 MB function's tail,
              throughput c1..c64, bursts from zero, 200 distinct functions at once, on-demand
              cold starts against the bare interpreter (lib/scale.py)
+  async      issue 12's rows: Event invocations accepted per second and the 202's latency, and
+             the rate at which they are delivered to a no-op function (lib/async_events.py)
   qualifiers issue 11's rows: warm latency invoked as $LATEST, a version, an alias, a weighted
              alias, and with reserved concurrency set (lib/qualifiers.py)
 
@@ -53,11 +55,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 import isolation  # noqa: E402  (bench/lib)
 import scale  # noqa: E402
 import qualifiers  # noqa: E402
+import async_events  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 ALL_SECTIONS = ("bare", "latency", "throughput", "cold", "scaleup", "memory", "tmp", "freeze", "scale",
-                "qualifiers")
+                "qualifiers", "async")
 
 TARGETS = {
     "warm_overhead_p50_us": 100,
@@ -275,10 +278,13 @@ class Wrk(object):
         self.log_dir = log_dir
         self.runs = 0
 
-    def run(self, url, connections, threads, seconds, label):
+    def run(self, url, connections, threads, seconds, label, headers=()):
         self.runs += 1
         argv = ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % seconds, "--latency",
-                "--timeout", "5s", "-s", self.script, url]
+                "--timeout", "5s", "-s", self.script]
+        for header in headers:
+            argv += ["-H", header]
+        argv.append(url)
         try:
             p = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30)
         except subprocess.TimeoutExpired:
@@ -1016,6 +1022,9 @@ class Bench(object):
         self.results["sections"]["scale"] = after
         self.before_scale = before
 
+    def async_(self):
+        self.results["sections"]["async"] = async_events.run(self, log, self.args.quick)
+
     def qualifiers(self):
         self.results["sections"]["qualifiers"] = qualifiers.run(self, log, self.args.quick)
 
@@ -1036,16 +1045,16 @@ class Bench(object):
             self.bare()
         # scale starts daemons of its own.
         needs_daemon = set(sections) & {"latency", "throughput", "cold", "scaleup", "memory", "tmp", "freeze",
-                                         "qualifiers"}
+                                         "qualifiers", "async"}
         if needs_daemon:
             self.start_daemon()
-        for name in ("latency", "qualifiers", "throughput", "cold", "scaleup", "memory", "tmp", "freeze", "scale"):
+        for name in ("latency", "qualifiers", "async", "throughput", "cold", "scaleup", "memory", "tmp", "freeze", "scale"):
             if name in sections:
                 # Idle-state sample first: the benchmark's own processes are idle here, so
                 # this is mostly other work on the machine.
                 busy, load = cpu_busy(0.5), open("/proc/loadavg").read().split()[:3]
                 t = time.time()
-                getattr(self, name)()
+                getattr(self, name + "_" if name == "async" else name)()
                 self.results["sections"][name]["elapsed_s"] = round(time.time() - t, 1)
                 self.results["sections"][name]["cpu_busy_before"] = busy
                 self.results["sections"][name]["loadavg_before"] = load

@@ -10,6 +10,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scale_report  # noqa: E402
 import qualifiers  # noqa: E402
+import async_events  # noqa: E402
 
 
 def _f(v, digits=2):
@@ -224,6 +225,10 @@ def render(r, before=None):
     if s.get("qualifiers"):
         earlier = _get(lat, "rows", "provided", "lambent", "latency_us", "p50")
         out.extend(_with_provenance(qualifiers.render(s["qualifiers"], earlier), _separate_run(r, s["qualifiers"])))
+
+    # ---------------------------------------------------------------- issue 12
+    if s.get("async"):
+        out.extend(_with_provenance(async_events.render(s["async"]), _separate_run(r, s["async"])))
 
     # ---------------------------------------------------------------- latency
     if lat:
