@@ -289,15 +289,23 @@ Result<std::vector<LeasedMessage>> SqliteQueueEngine::Lease(const std::string& q
   return leased;
 }
 
-Result<void> SqliteQueueEngine::Ack(const std::string& queue, std::string_view receipt) {
-  std::lock_guard lock(mutex_);
+Result<SqliteQueueEngine::LeaseRef> SqliteQueueEngine::FindLeaseLocked(const std::string& queue,
+                                                                       std::string_view receipt,
+                                                                       int64_t now) {
   auto state = FindLocked(queue);
   if (!state) return tl::unexpected(state.error());
-  AdvanceLocked(**state, Now());
+  AdvanceLocked(**state, now);
   auto seq = (*state)->FindLease(receipt);
   if (!seq) return tl::unexpected(seq.error());
-  (*state)->Take(*seq);
-  writer_->Submit(Record(JournalRecord::Kind::kDelete, *seq));
+  return LeaseRef{*state, *seq};
+}
+
+Result<void> SqliteQueueEngine::Ack(const std::string& queue, std::string_view receipt) {
+  std::lock_guard lock(mutex_);
+  auto lease = FindLeaseLocked(queue, receipt, Now());
+  if (!lease) return tl::unexpected(lease.error());
+  lease->state->Take(lease->seq);
+  writer_->Submit(Record(JournalRecord::Kind::kDelete, lease->seq));
   return Ok();
 }
 
@@ -308,18 +316,15 @@ Result<void> SqliteQueueEngine::ChangeVisibility(const std::string& queue, std::
   Fired fired;
   {
     std::lock_guard lock(mutex_);
-    auto state = FindLocked(queue);
-    if (!state) return tl::unexpected(state.error());
     const int64_t now = Now();
-    AdvanceLocked(**state, now);
-    auto seq = (*state)->FindLease(receipt);
-    if (!seq) return tl::unexpected(seq.error());
+    auto lease = FindLeaseLocked(queue, receipt, now);
+    if (!lease) return tl::unexpected(lease.error());
     // Not journaled: leases do not outlive the engine, so neither do their deadlines.
     if (timeout_ms == 0) {
-      (*state)->Release(*seq, now, now);
-      TakeWatchesLocked(queue, *state, fired);
+      lease->state->Release(lease->seq, now, now);
+      TakeWatchesLocked(queue, lease->state, fired);
     } else {
-      (*state)->SetDeadline(*seq, now + timeout_ms);
+      lease->state->SetDeadline(lease->seq, now + timeout_ms);
     }
   }
   Run(fired);
@@ -332,18 +337,15 @@ Result<void> SqliteQueueEngine::Retry(const std::string& queue, std::string_view
   Fired fired;
   {
     std::lock_guard lock(mutex_);
-    auto state = FindLocked(queue);
-    if (!state) return tl::unexpected(state.error());
     const int64_t now = Now();
-    AdvanceLocked(**state, now);
-    auto seq = (*state)->FindLease(receipt);
-    if (!seq) return tl::unexpected(seq.error());
-    (*state)->Release(*seq, now + delay_ms, now);
-    JournalRecord record = Record(JournalRecord::Kind::kRequeue, *seq);
+    auto lease = FindLeaseLocked(queue, receipt, now);
+    if (!lease) return tl::unexpected(lease.error());
+    lease->state->Release(lease->seq, now + delay_ms, now);
+    JournalRecord record = Record(JournalRecord::Kind::kRequeue, lease->seq);
     record.visible_at_ms = now + delay_ms;
     writer_->Submit(std::move(record));
     if (delay_ms == 0) {
-      TakeWatchesLocked(queue, *state, fired);
+      TakeWatchesLocked(queue, lease->state, fired);
     } else {
       writer_->Poke();  // a watch may now want a timer for the delay's end
     }

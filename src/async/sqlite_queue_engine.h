@@ -86,6 +86,12 @@ class SqliteQueueEngine final : public QueueEngine {
   explicit SqliteQueueEngine(SqliteQueueEngineOptions options);
   int64_t Now() const { return options_.now_ms ? options_.now_ms() : NowEpochMs(); }
   Result<QueueState*> FindLocked(const std::string& name);
+  // The lease `receipt` names in `queue`, after bringing the queue to `now`.
+  struct LeaseRef {
+    QueueState* state;
+    uint64_t seq;
+  };
+  Result<LeaseRef> FindLeaseLocked(const std::string& queue, std::string_view receipt, int64_t now);
   // Brings a queue to `now`: ends delays and leases, drops messages past retention.
   void AdvanceLocked(QueueState& state, int64_t now);
   // Takes the watches of `queue` when it has a visible message (or `always`).
