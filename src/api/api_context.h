@@ -13,6 +13,16 @@
 #include "scheduler/scheduler.h"
 #include "telemetry/log_store.h"
 
+namespace lambent::async {
+class EventLog;
+}
+namespace lambent::esm {
+class MappingManager;
+}
+namespace lambent::sqs {
+class SqsApi;
+}
+
 namespace lambent::api {
 
 // What the API resources work with. Everything here outlives the gateway.
@@ -32,6 +42,12 @@ struct ApiContext {
   // Where Event invocations are stored for delivery (io thread only); null: they run from
   // memory, as before durable queues (contexts without a daemon, in tests).
   async::EventSink* events = nullptr;
+  // What became of each recent async event (`lambent events`); null: not recorded.
+  async::EventLog* event_log = nullptr;
+  // Event source mappings and their pollers (io thread only); null: not served.
+  esm::MappingManager* mappings = nullptr;
+  // The SQS-compatible API (io thread only); null: not served.
+  sqs::SqsApi* sqs = nullptr;
 
   std::string FunctionArn(const std::string& name, const std::string& qualifier = {}) const {
     std::string arn = "arn:aws:lambda:" + region + ":" + account_id + ":function:" + name;

@@ -10,6 +10,8 @@
 #include "api/concurrency.h"
 #include "api/environments.h"
 #include "api/errors.h"
+#include "api/event_invoke_config.h"
+#include "api/event_source_mappings.h"
 #include "api/functions.h"
 #include "api/invocations.h"
 #include "api/request_target.h"
@@ -18,6 +20,7 @@
 #include "api/versions.h"
 #include "registry/function_config.h"
 #include "base/json.h"
+#include "sqs/sqs_api.h"
 
 namespace lambent::api {
 
@@ -35,6 +38,12 @@ bool IsInvoke(std::string_view target) {
   return path.starts_with("/2015-03-31/functions/") && path.ends_with("/invocations");
 }
 
+bool IsInvokeAsync(std::string_view target) {
+  auto path = target.substr(0, target.find('?'));
+  return path.starts_with("/2014-11-13/functions/") &&
+         (path.ends_with("/invoke-async/") || path.ends_with("/invoke-async"));
+}
+
 http::Response UnknownOperation() {
   return ErrorResponse(404, "UnknownOperationException", "Unknown operation");
 }
@@ -42,9 +51,11 @@ http::Response UnknownOperation() {
 }  // namespace
 
 uint64_t Gateway::BodyLimit(const http::RequestHeader& header) const {
+  if (context_.sqs && sqs::SqsApi::Claims(header)) return context_.sqs->BodyLimit();
   std::string_view target(header.target().data(), header.target().size());
-  if (IsInvoke(target)) {
+  if (IsInvoke(target) || IsInvokeAsync(target)) {
     auto type = header.find("X-Amz-Invocation-Type");
+    if (IsInvokeAsync(target)) return kAsyncPayloadLimit;
     if (type != header.end() && type->value() == "Event") return kAsyncPayloadLimit;
     return kSyncPayloadLimit;
   }
@@ -101,6 +112,9 @@ void Gateway::Handle(http::Request request, http::Responder respond) {
 }
 
 void Gateway::Route(http::Request& request, http::Responder& respond) {
+  if (context_.sqs && sqs::SqsApi::Claims(request.base())) {
+    return context_.sqs->Handle(std::move(request), std::move(respond));
+  }
   std::string_view raw(request.target().data(), request.target().size());
   RequestTarget target = ParseTarget(raw);
   const auto& s = target.segments;
@@ -127,8 +141,12 @@ void Gateway::Route(http::Request& request, http::Responder& respond) {
     }
     return respond(UnknownOperation());
   }
+  if (s.size() >= 2 && s[0] == "2015-03-31" && s[1] == "event-source-mappings") {
+    return RouteEventSourceMappings(context_, target, request, respond);
+  }
   bool functions_path = s.size() >= 2 && s[1] == "functions" &&
-                        (s[0] == "2015-03-31" || s[0] == "2017-10-31" || s[0] == "2019-09-30");
+                        (s[0] == "2015-03-31" || s[0] == "2017-10-31" || s[0] == "2019-09-30" ||
+                         s[0] == "2019-09-25" || s[0] == "2014-11-13");
   if (!functions_path) return respond(UnknownOperation());
 
   if (s.size() == 2 && s[0] == "2015-03-31") {
@@ -156,6 +174,18 @@ void Gateway::Route(http::Request& request, http::Responder& respond) {
   }
 
   if (s[0] == "2017-10-31" || s[0] == "2019-09-30") return RouteConcurrency(target, *ref, request, respond);
+  if (s[0] == "2019-09-25") {
+    if (s.size() >= 4 && s[3] == "event-invoke-config") {
+      return RouteEventInvokeConfig(context_, target, *ref, request, respond);
+    }
+    return respond(UnknownOperation());
+  }
+  if (s[0] == "2014-11-13") {
+    if (s.size() == 4 && s[3] == "invoke-async" && method == verb::post) {
+      return InvokeAsync(context_, *ref, std::move(request), std::move(respond));
+    }
+    return respond(UnknownOperation());
+  }
 
   if (s.size() == 4 && s[3] == "invocations" && method == verb::post) {
     // The data path: stays on the io thread.
@@ -314,6 +344,9 @@ void Gateway::HandleAdmin(const RequestTarget& target, const http::Request& requ
     });
   }
   if (s.size() == 3 && s[2] == "prestarted") return respond(ListPrestarted(context_));
+  if (s.size() == 5 && s[2] == "functions" && s[4] == "events") {
+    return ListAsyncEvents(context_, target, s[3], respond);
+  }
   if (s.size() == 5 && s[2] == "functions" && s[4] == "environments") {
     return respond(ListEnvironments(context_, s[3]));
   }

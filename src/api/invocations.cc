@@ -221,4 +221,9 @@ void Invoke(ApiContext& context, const FunctionRef& ref, const RequestTarget& ta
   context.scheduler.Invoke(std::move(invocation));
 }
 
+// Placeholder until InvokeAsync lands.
+void InvokeAsync(ApiContext&, const FunctionRef&, http::Request, http::Responder respond) {
+  respond(ErrorResponse(404, "UnknownOperationException", "Unknown operation"));
+}
+
 }  // namespace lambent::api

@@ -15,4 +15,10 @@ constexpr uint64_t kAsyncPayloadLimit = 1048576;
 void Invoke(ApiContext& context, const FunctionRef& ref, const RequestTarget& target,
             http::Request request, http::Responder respond);
 
+// InvokeAsync, Lambda's legacy asynchronous operation (POST /2014-11-13/functions/{name}/
+// invoke-async/): stores the event as an Event invoke does and answers 202 {"Status": 202}.
+// io thread only.
+void InvokeAsync(ApiContext& context, const FunctionRef& ref, http::Request request,
+                 http::Responder respond);
+
 }  // namespace lambent::api

@@ -20,6 +20,7 @@
 #include "api/gateway.h"
 #include "async/async_invoker.h"
 #include "async/sqlite_queue_engine.h"
+#include "sqs/sqs_api.h"
 #include "api/provisioning.h"
 #include "cli/fd_budget.h"
 #include "cli/listen_address.h"
@@ -364,6 +365,9 @@ int Serve(const ServeOptions& options) {
   async_options.default_in_flight = 2 * cores;
   async::AsyncInvoker async_invoker(io, **queues, registry, scheduler, async_options);
   api_context.events = &async_invoker;
+  // Queues users make and use through the SQS API live in the same engine.
+  sqs::SqsApi sqs_api(io, **queues, {options.region, options.account_id});
+  api_context.sqs = &sqs_api;
   api::Gateway gateway(api_context);
   DrainingHandler front(gateway);
   http::ServerOptions server_options;
@@ -390,6 +394,7 @@ int Serve(const ServeOptions& options) {
                                       front.Refuse();
                                       server.Stop();
                                       async_invoker.Stop();
+                                      sqs_api.Stop();
                                     },
                                 .drain = [&](std::function<void()> drained) { scheduler.Drain(std::move(drained)); },
                                 .in_flight = [&] { return scheduler.Host().running; },
