@@ -552,8 +552,6 @@ TEST_F(QueueEngineTest, DeletingAQueueWakesItsWatchersAndARedriveSurvivesReopen)
 
 TEST_F(QueueEngineTest, QueueOptionsAreValidatedAndCreateIsIdempotent) {
   Open();
-  EXPECT_EQ(engine_->CreateQueue("f.fifo", {.fifo = true}).error().code(),
-            ErrorCode::kInvalidArgument);
   EXPECT_EQ(engine_->CreateQueue("", {}).error().code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(engine_->CreateQueue("q", {.delay_ms = -1}).error().code(),
             ErrorCode::kInvalidArgument);
@@ -727,6 +725,77 @@ TEST_F(QueueEngineTest, AppendsFromSeveralThreadsAreEachDeliveredOnceToAConcurre
   Flush();
   EXPECT_EQ(durable.load(), kThreads * kPerThread);
   EXPECT_EQ(RowsOnDisk(), 0);
+}
+
+NewMessage InGroup(std::string body, std::string group, std::string dedup = {}) {
+  NewMessage message;
+  message.body = std::move(body);
+  message.group_id = std::move(group);
+  message.dedup_id = std::move(dedup);
+  return message;
+}
+
+std::vector<std::string> Bodies(const std::vector<LeasedMessage>& leased) {
+  std::vector<std::string> bodies;
+  for (const auto& m : leased) bodies.push_back(m.message.body);
+  return bodies;
+}
+
+TEST_F(QueueEngineTest, FifoHandsOutAGroupInOrderOneBatchAtATime) {
+  Open();
+  Create("f.fifo", {.fifo = true});
+  AppendDurably("f.fifo", {InGroup("a1", "a"), InGroup("b1", "b"), InGroup("a2", "a"), InGroup("a3", "a")});
+  auto first = Lease("f.fifo", 2);
+  EXPECT_EQ(Bodies(first), (std::vector<std::string>{"a1", "a2"})) << "a group's messages go together, in order";
+  auto second = Lease("f.fifo", 10);
+  EXPECT_EQ(Bodies(second), (std::vector<std::string>{"b1"})) << "group a waits while a1 and a2 are leased";
+  ASSERT_TRUE(engine_->Ack("f.fifo", first[0].receipt));
+  EXPECT_TRUE(Lease("f.fifo", 10).empty()) << "a2 is still leased";
+  ASSERT_TRUE(engine_->Ack("f.fifo", first[1].receipt));
+  EXPECT_EQ(Bodies(Lease("f.fifo", 10)), (std::vector<std::string>{"a3"}));
+  EXPECT_GT(first[1].message.seq, first[0].message.seq);
+}
+
+TEST_F(QueueEngineTest, FifoRedeliversAFailedMessageBeforeTheRestOfItsGroup) {
+  Open();
+  Create("f.fifo", {.visibility_timeout_ms = 1'000, .fifo = true});
+  AppendDurably("f.fifo", {InGroup("a1", "a"), InGroup("a2", "a")});
+  auto leased = Lease("f.fifo", 1);
+  ASSERT_EQ(Bodies(leased), (std::vector<std::string>{"a1"}));
+  EXPECT_TRUE(Lease("f.fifo", 10).empty());
+  now_ += 1'000;  // the lease ends without an ack
+  auto again = Lease("f.fifo", 1);
+  ASSERT_EQ(Bodies(again), (std::vector<std::string>{"a1"}));
+  EXPECT_EQ(again[0].message.receive_count, 2);
+  ASSERT_TRUE(engine_->Retry("f.fifo", again[0].receipt, 500));
+  EXPECT_TRUE(Lease("f.fifo", 10).empty()) << "a2 waits behind a1's retry";
+  now_ += 500;
+  EXPECT_EQ(Bodies(Lease("f.fifo", 10)), (std::vector<std::string>{"a1", "a2"}));
+}
+
+TEST_F(QueueEngineTest, FifoDeduplicatesWithinFiveMinutesAcrossARestart) {
+  Open();
+  Create("f.fifo", {.fifo = true});
+  auto first = AppendDurably("f.fifo", {InGroup("x", "g", "d1")});
+  auto again = AppendDurably("f.fifo", {InGroup("x again", "g", "d1"), InGroup("y", "g", "d2")});
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0], first[0]) << "a duplicate gets the original's id";
+  Open();  // a restart keeps the window of what is still queued
+  auto after = AppendDurably("f.fifo", {InGroup("x", "g", "d1")});
+  EXPECT_EQ(after[0], first[0]);
+  EXPECT_EQ(Bodies(Lease("f.fifo", 10)), (std::vector<std::string>{"x", "y"}));
+  now_ += QueueState::kDedupWindowMs;
+  auto late = AppendDurably("f.fifo", {InGroup("x", "g", "d1")});
+  EXPECT_NE(late[0], first[0]) << "past the window it is a new message";
+}
+
+TEST_F(QueueEngineTest, FifoMessagesNeedAGroupAndTheSettingIsFixed) {
+  Open();
+  Create("f.fifo", {.fifo = true});
+  NewMessage plain;
+  plain.body = "x";
+  EXPECT_EQ(engine_->Append("f.fifo", {plain}, {}).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(engine_->SetQueueOptions("f.fifo", {}).error().code(), ErrorCode::kInvalidArgument);
 }
 
 }  // namespace

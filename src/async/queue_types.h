@@ -30,7 +30,8 @@ struct QueueOptions {
   // lease attempt instead of being delivered again. 0: never.
   int max_receive_count = 0;
   std::string dead_letter_queue;
-  // Reserved for FIFO queues (ordering per group id, deduplication); refused today.
+  // FIFO: messages of one group_id are delivered in append order, one batch of a group at
+  // a time; a dedup_id seen in the last 5 minutes is not appended again. Fixed at creation.
   bool fifo = false;
   // Opaque to the engine, stored with the queue: what the API above keeps per queue that the
   // engine does not use (SQS's creation time, tags, policy, long-poll default...), as JSON.
@@ -50,7 +51,7 @@ struct NewMessage {
   std::string id;
   // Invisible for this long after the append; negative: the queue's delay_ms.
   int64_t delay_ms = -1;
-  // Reserved for FIFO queues.
+  // FIFO queues: the message group (required there) and the deduplication id (empty: none).
   std::string group_id;
   std::string dedup_id;
 };
@@ -65,6 +66,7 @@ struct Message {
   int64_t first_receive_ms = 0;  // epoch ms of the first lease; 0 before it
   std::string group_id;
   std::string dedup_id;
+  uint64_t seq = 0;  // the engine's append order: FIFO's SequenceNumber
 };
 
 // One message handed out by Lease: a copy of it and the handle that acknowledges it.

@@ -13,7 +13,6 @@ namespace {
 
 Result<void> Validate(const std::string& name, const QueueOptions& options) {
   if (name.empty()) return tl::unexpected(Error::Invalid("a queue needs a name"));
-  if (options.fifo) return tl::unexpected(Error::Invalid("FIFO queues are not supported yet"));
   if (options.visibility_timeout_ms < 0 || options.delay_ms < 0 || options.retention_ms <= 0 ||
       options.max_receive_count < 0) {
     return tl::unexpected(
@@ -155,6 +154,9 @@ Result<void> SqliteQueueEngine::SetQueueOptions(const std::string& name,
   std::lock_guard lock(mutex_);
   auto state = FindLocked(name);
   if (!state) return tl::unexpected(state.error());
+  if ((*state)->options().fifo != options.fifo) {
+    return tl::unexpected(Error::Invalid(fmt::format("queue {}: a queue's FIFO setting cannot change", name)));
+  }
   (*state)->set_options(options);
   JournalRecord record = QueueRecord(JournalRecord::Kind::kPutQueue, name);
   record.options = options;
@@ -210,35 +212,65 @@ Result<std::vector<std::string>> SqliteQueueEngine::Append(const std::string& qu
                                                            Completion completion) {
   std::vector<std::string> ids;
   ids.reserve(messages.size());
-  std::lock_guard lock(mutex_);
-  if (closed_) return tl::unexpected(Error::Internal("the queue engine is closed"));
-  auto state = FindLocked(queue);
-  if (!state) return tl::unexpected(state.error());
-  if (writer_->pending() + messages.size() > options_.max_pending_records) {
-    return tl::unexpected(
-        Error::Throttled("QueueBacklogFull", "too many writes wait for the disk; retry later"));
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return tl::unexpected(Error::Internal("the queue engine is closed"));
+    auto state = FindLocked(queue);
+    if (!state) return tl::unexpected(state.error());
+    QueueState& q = **state;
+    if (writer_->pending() + messages.size() > options_.max_pending_records) {
+      return tl::unexpected(
+          Error::Throttled("QueueBacklogFull", "too many writes wait for the disk; retry later"));
+    }
+    const bool fifo = q.options().fifo;
+    if (fifo) {
+      for (const NewMessage& m : messages) {
+        if (m.group_id.empty()) {
+          return tl::unexpected(Error::Invalid(fmt::format("queue {} is FIFO: every message needs a group id", queue)));
+        }
+      }
+    }
+    const int64_t now = Now();
+    std::vector<JournalRecord> records;
+    records.reserve(messages.size());
+    for (NewMessage& m : messages) {
+      if (fifo && !m.dedup_id.empty()) {
+        if (auto original = q.Deduplicate(m.dedup_id, now)) {
+          // Accepted again, stored once: SQS answers a duplicate with the original's id.
+          ids.push_back(std::move(*original));
+          continue;
+        }
+      }
+      JournalRecord record;
+      record.kind = JournalRecord::Kind::kInsert;
+      record.queue = queue;
+      record.seq = next_seq_++;
+      record.generation = q.generation();
+      record.message.id = m.id.empty() ? NewRequestId() : std::move(m.id);
+      record.message.body = std::move(m.body);
+      record.message.attributes = std::move(m.attributes);
+      record.message.enqueued_ms = now;
+      record.message.group_id = std::move(m.group_id);
+      record.message.dedup_id = std::move(m.dedup_id);
+      record.visible_at_ms =
+          now + std::max<int64_t>(0, m.delay_ms < 0 ? q.options().delay_ms : m.delay_ms);
+      if (fifo && !record.message.dedup_id.empty()) q.Remember(record.message.dedup_id, record.message.id, now);
+      ids.push_back(record.message.id);
+      records.push_back(std::move(record));
+    }
+    if (!records.empty()) {
+      writer_->Submit(std::move(records), std::move(completion));
+      return ids;
+    }
   }
-  const int64_t now = Now();
-  std::vector<JournalRecord> records;
-  records.reserve(messages.size());
-  for (NewMessage& m : messages) {
-    JournalRecord record;
-    record.kind = JournalRecord::Kind::kInsert;
-    record.queue = queue;
-    record.seq = next_seq_++;
-    record.generation = (*state)->generation();
-    record.message.id = m.id.empty() ? NewRequestId() : std::move(m.id);
-    record.message.body = std::move(m.body);
-    record.message.attributes = std::move(m.attributes);
-    record.message.enqueued_ms = now;
-    record.message.group_id = std::move(m.group_id);
-    record.message.dedup_id = std::move(m.dedup_id);
-    record.visible_at_ms =
-        now + std::max<int64_t>(0, m.delay_ms < 0 ? (*state)->options().delay_ms : m.delay_ms);
-    ids.push_back(record.message.id);
-    records.push_back(std::move(record));
+  // Only duplicates: nothing to wait for. Told outside the lock, as the contract says.
+  if (completion.done) {
+    if (completion.post) {
+      completion.post([done = std::move(completion.done)] { done(Ok()); });
+    } else {
+      completion.done(Ok());
+    }
   }
-  writer_->Submit(std::move(records), std::move(completion));
   return ids;
 }
 
@@ -277,12 +309,17 @@ Result<std::vector<LeasedMessage>> SqliteQueueEngine::Lease(const std::string& q
         TakeWatchesLocked(options.dead_letter_queue, dead_letters, fired);
         continue;
       }
-      leased.push_back(state.Lease(*seq, now, now + timeout, QueueState::NewReceipt(*seq)));
-      // Receive counts are journaled so redrive survives a restart; nobody waits for it.
-      JournalRecord record = Record(JournalRecord::Kind::kLeased, *seq);
-      record.receive_count = leased.back().message.receive_count;
-      record.first_receive_ms = leased.back().message.first_receive_ms;
-      writer_->Submit(std::move(record));
+      // FIFO: the rest of the group follows in order while it can go in this batch.
+      for (std::optional<uint64_t> next = seq; next && int(leased.size()) < max_messages;
+           next = state.NextInGroup(leased.back().message.seq)) {
+        if (dead_letters && state.Get(*next).receive_count >= options.max_receive_count) break;
+        leased.push_back(state.Lease(*next, now, now + timeout, QueueState::NewReceipt(*next)));
+        // Receive counts are journaled so redrive survives a restart; nobody waits for it.
+        JournalRecord record = Record(JournalRecord::Kind::kLeased, *next);
+        record.receive_count = leased.back().message.receive_count;
+        record.first_receive_ms = leased.back().message.first_receive_ms;
+        writer_->Submit(std::move(record));
+      }
     }
   }
   Run(fired);
