@@ -44,6 +44,8 @@ class Responder {
   // kernel now, for a request that has waited (a parked long poll) before it is answered
   // with something that must not be lost.
   bool peer_open() const;
+  // The client's IP address ("127.0.0.1"); empty once the connection is gone.
+  std::string peer_address() const;
 
  private:
   std::shared_ptr<Session> session_;

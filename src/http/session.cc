@@ -341,6 +341,19 @@ bool Responder::peer_open() const {
   return (probe.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) == 0;
 }
 
+std::string Responder::peer_address() const {
+  if (!connected()) return {};
+  beast::error_code ec;
+  auto endpoint = session_->socket().remote_endpoint(ec);
+  if (ec) return {};
+  auto address = endpoint.address();
+  // An IPv4 client of a dual-stack socket shows as ::ffff:a.b.c.d.
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6()).to_string();
+  }
+  return address.to_string();
+}
+
 std::shared_ptr<Session> Serve(tcp::socket socket, Handler& handler, SessionOptions options) {
   beast::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
