@@ -33,6 +33,8 @@ class SqsApi {
   static bool Claims(const http::RequestHeader& header);
   // The largest request body an SQS call may have.
   uint64_t BodyLimit() const;
+  // The answer to a call whose body was over BodyLimit, in the call's own protocol.
+  static http::Response Reject(const http::RequestHeader& header, uint64_t limit);
   // Answers through `respond`; never throws.
   void Handle(http::Request request, http::Responder respond);
   // Answers every parked long poll (with no messages) and parks no more: for shutdown.

@@ -63,6 +63,7 @@ std::string MessageMeta::ToEngineAttributes() const {
     doc["md5_attrs"] = md5_of_attributes;
   }
   if (!system_attributes.empty()) doc["system"] = AttributesToJson(system_attributes);
+  if (!sequence_number.empty()) doc["seq"] = sequence_number;
   return DumpJson(doc);
 }
 
@@ -77,6 +78,7 @@ std::optional<MessageMeta> MessageMeta::FromEngineAttributes(std::string_view te
   meta.sender_id = text_of("sender");
   meta.md5_of_body = text_of("md5");
   meta.md5_of_attributes = text_of("md5_attrs");
+  meta.sequence_number = text_of("seq");
   if (auto it = doc.find("attrs"); it != doc.end()) {
     auto attributes = AttributesFromJson(*it);
     if (!attributes) return std::nullopt;

@@ -38,6 +38,7 @@ struct MessageMeta {
   std::string sender_id;
   std::string md5_of_body;        // hex
   std::string md5_of_attributes;  // hex; empty without attributes
+  std::string sequence_number;    // FIFO queues: SendMessage's SequenceNumber; else empty
 
   std::string ToEngineAttributes() const;
   // nullopt for attributes this code did not write.
