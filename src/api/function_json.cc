@@ -5,7 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "async/destination.h"
 #include "base/clock.h"
+#include "sqs/sqs_message.h"
 
 namespace lambent::api {
 
@@ -130,6 +132,11 @@ Result<ConfigFields> ParseConfigFields(const json& body, const runtimes::Catalog
     if (!f.environment) f.environment.emplace();
     if (auto ok = ValidateEnvironment(*f.environment); !ok) return tl::unexpected(ok.error());
   }
+  if (auto it = body.find("DeadLetterConfig"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) return tl::unexpected(TypeError("DeadLetterConfig", "an object"));
+    LAMBENT_TAKE(f.dead_letter_arn, OptionalString(*it, "TargetArn"));
+    if (!f.dead_letter_arn) f.dead_letter_arn.emplace();
+  }
   if (auto it = body.find("TracingConfig"); it != body.end() && !it->is_null()) {
     if (!it->is_object()) return tl::unexpected(TypeError("TracingConfig", "an object"));
     std::optional<std::string> mode;
@@ -177,6 +184,37 @@ void ApplyConfigFields(const ConfigFields& f, registry::FunctionConfig& c) {
   if (f.ephemeral_storage_mb) c.ephemeral_storage_mb = *f.ephemeral_storage_mb;
   if (f.environment) c.environment = *f.environment;
   if (f.network) c.network = *f.network;
+  if (f.dead_letter_arn) c.dead_letter_arn = *f.dead_letter_arn;
+}
+
+Result<void> CheckDeadLetterTarget(const ApiContext& context, const std::string& arn) {
+  if (arn.empty()) return Ok();
+  // Lambda's pattern, (arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|(), checked by hand: a regex
+  // with .* recurses per character in libstdc++.
+  size_t partition_end = arn.find(':', 4);
+  bool shaped = arn.size() <= 1024 && arn.starts_with("arn:aws") &&
+                partition_end != std::string::npos &&
+                arn.find(':', partition_end + 1) != std::string::npos;
+  if (!shaped) {
+    return tl::unexpected(Error::Invalid(fmt::format(
+        "1 validation error detected: Value '{}' at 'deadLetterConfig.targetArn' failed to "
+        "satisfy constraint: Member must satisfy regular expression pattern: "
+        "(arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()",
+        arn.substr(0, 400))));
+  }
+  if (async::DestinationKindOf(arn) == async::DestinationKind::kTopic) {
+    return tl::unexpected(Error::Invalid(fmt::format(
+        "The target ARN {} is invalid: lambent cannot deliver to SNS topics; use a queue of this "
+        "lambent (arn:aws:sqs:{}:{}:<name>).",
+        arn, context.region, context.account_id)));
+  }
+  if (!sqs::QueueNameFromArn(arn, context.region, context.account_id)) {
+    return tl::unexpected(Error::Invalid(fmt::format(
+        "The target ARN {} is invalid. It must be an Amazon SQS queue or Amazon SNS topic ARN; "
+        "lambent delivers to its own queues (arn:aws:sqs:{}:{}:<name>).",
+        arn, context.region, context.account_id)));
+  }
+  return Ok();
 }
 
 json ConfigurationJson(const ApiContext& context, const registry::FunctionConfig& c,
@@ -206,6 +244,7 @@ json ConfigurationJson(const ApiContext& context, const registry::FunctionConfig
          {"LoggingConfig", {{"LogFormat", "Text"}, {"LogGroup", "/aws/lambda/" + c.name}}},
          {"Network", c.network}};
   if (!c.environment.empty()) j["Environment"] = {{"Variables", c.environment}};
+  if (!c.dead_letter_arn.empty()) j["DeadLetterConfig"] = {{"TargetArn", c.dead_letter_arn}};
   return j;
 }
 

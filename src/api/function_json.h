@@ -23,9 +23,13 @@ struct ConfigFields {
   std::optional<std::string> runtime, handler, role, description, revision_id, network;
   std::optional<int> timeout_s, memory_mb, ephemeral_storage_mb;
   std::optional<std::map<std::string, std::string>> environment;
+  std::optional<std::string> dead_letter_arn;  // DeadLetterConfig.TargetArn; "" removes it
 };
 // Reads and range-checks the fields; kInvalidArgument names the offending field.
 Result<ConfigFields> ParseConfigFields(const nlohmann::json& body, const runtimes::Catalog& catalog);
+// A DeadLetterConfig.TargetArn lambent can deliver to: a queue of its own region and
+// account ("" is none). kInvalidArgument otherwise, in Lambda's words where it has them.
+Result<void> CheckDeadLetterTarget(const ApiContext& context, const std::string& arn);
 // Applies parsed fields to a configuration.
 void ApplyConfigFields(const ConfigFields& fields, registry::FunctionConfig& config);
 

@@ -92,8 +92,10 @@ std::string PayloadError(std::string_view payload) {
 
 // Stores an Event invocation and answers 202 only once it is durable: from then on it runs
 // even if the daemon is killed. Its qualifier is resolved again at delivery, as Lambda does.
+// `legacy`: InvokeAsync's answer, {"Status": 202}, rather than Invoke's empty one.
 void EnqueueEvent(ApiContext& context, const std::string& name, const std::string& qualifier,
-                  std::string payload, std::string client_context, http::Responder respond) {
+                  std::string payload, std::string client_context, http::Responder respond,
+                  bool legacy = false) {
   std::string id = NewRequestId();
   async::AsyncEvent event;
   event.qualifier = qualifier;
@@ -102,7 +104,7 @@ void EnqueueEvent(ApiContext& context, const std::string& name, const std::strin
   event.first_enqueued_ms = NowEpochMs();
   // std::function needs a copyable callable; the responder is move-only.
   auto responder = std::make_shared<http::Responder>(std::move(respond));
-  auto stored_done = [responder, id](Result<void> stored) {
+  auto stored_done = [responder, id, legacy](Result<void> stored) {
     if (!stored) {
       spdlog::warn("async invoke {} not stored: {}", id, stored.error().message());
       // A full backlog is the client's cue to slow down (429), a stopping daemon a 503.
@@ -113,7 +115,8 @@ void EnqueueEvent(ApiContext& context, const std::string& name, const std::strin
       response.set("x-amzn-RequestId", id);
       return (*responder)(std::move(response));
     }
-    auto response = http::MakeResponse(202, "", "");
+    auto response = legacy ? http::MakeResponse(202, R"({"Status":202})", "application/json")
+                           : http::MakeResponse(202, "", "");
     response.set("x-amzn-RequestId", id);
     (*responder)(std::move(response));
   };
@@ -221,9 +224,30 @@ void Invoke(ApiContext& context, const FunctionRef& ref, const RequestTarget& ta
   context.scheduler.Invoke(std::move(invocation));
 }
 
-// Placeholder until InvokeAsync lands.
-void InvokeAsync(ApiContext&, const FunctionRef&, http::Request, http::Responder respond) {
-  respond(ErrorResponse(404, "UnknownOperationException", "Unknown operation"));
+void InvokeAsync(ApiContext& context, const FunctionRef& ref, http::Request request,
+                 http::Responder respond) {
+  if (!context.registry.Resolve(ref.name, ref.qualifier)) {
+    return respond(ErrorResponse(Error::NotFound(
+        fmt::format("Function not found: {}", context.FunctionArn(ref.name, ref.qualifier)))));
+  }
+  // The gateway caps the body at kAsyncPayloadLimit; a spooled one that got past is refused.
+  if (request.body().size() > kAsyncPayloadLimit) {
+    return respond(ErrorResponse(413, "RequestTooLargeException",
+                                 fmt::format("Request must be smaller than {} bytes for the "
+                                             "InvokeAsync operation",
+                                             kAsyncPayloadLimit)));
+  }
+  std::string& payload = request.body();
+  if (payload.empty()) {
+    payload = "{}";
+  } else if (!nlohmann::json::accept(payload)) {
+    return respond(ErrorResponse(400, "InvalidRequestContentException", PayloadError(payload)));
+  }
+  if (context.events == nullptr) {
+    return respond(ErrorResponse(503, "ServiceException", "Asynchronous invocation is not served"));
+  }
+  EnqueueEvent(context, ref.name, ref.qualifier, std::move(payload), {}, std::move(respond),
+               /*legacy=*/true);
 }
 
 }  // namespace lambent::api

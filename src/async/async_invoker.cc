@@ -8,6 +8,8 @@
 
 #include "async/async_event.h"
 #include "base/clock.h"
+#include "base/ids.h"
+#include "sqs/sqs_message.h"
 
 namespace lambent::async {
 
@@ -99,16 +101,25 @@ void AsyncInvoker::Enqueue(const std::string& function, std::string request_id, 
                            AsyncEvent event, std::function<void(Result<void>)> stored) {
   if (stopped_)
     return stored(tl::unexpected(Error(ErrorCode::kUnavailable, "the daemon is stopping")));
+  Append(function, std::move(request_id), std::move(payload), std::move(event), std::move(stored));
+}
+
+void AsyncInvoker::Append(const std::string& function, std::string request_id, std::string payload,
+                          AsyncEvent event, std::function<void(Result<void>)> stored) {
   if (auto ok = EnsureQueue(function); !ok) return stored(ok);
   std::vector<NewMessage> messages(1);
-  messages[0].id = std::move(request_id);
+  messages[0].id = request_id;
   messages[0].body = std::move(payload);
   messages[0].attributes = event.ToAttributes();
-  auto appended = engine_.Append(AsyncQueueName(function), std::move(messages),
-                                 {post_, [this, function, stored](Result<void> result) {
-                                    if (result) Watch(PollerFor(function));
-                                    stored(std::move(result));
-                                  }});
+  auto appended = engine_.Append(
+      AsyncQueueName(function), std::move(messages),
+      {post_, [this, function, stored, id = std::move(request_id), event](Result<void> result) {
+         if (result) {
+           Log(function, id, event, EventState::kQueued, event.attempts, {});
+           Watch(PollerFor(function));
+         }
+         stored(std::move(result));
+       }});
   if (!appended) stored(tl::unexpected(appended.error()));
 }
 
@@ -188,18 +199,23 @@ void AsyncInvoker::Deliver(Poller& poller, LeasedMessage leased) {
   Message& message = leased.message;
   auto event = AsyncEvent::FromAttributes(message.attributes);
   if (!event) return Drop(poller, message.id, leased.receipt, "unreadable event attributes");
-  if (policy_.Expired(*event, Now())) {
-    return Drop(poller, message.id, leased.receipt,
-                fmt::format("older than the maximum event age ({} s) after {} attempt(s)",
-                            policy_.options().max_event_age_ms / 1000, event->attempts));
-  }
+  auto invoke_config = registry_.FindEventInvokeConfig(poller.function, event->qualifier);
+  EventLimits limits = LimitsOf(invoke_config);
   auto resolved = registry_.Resolve(poller.function, event->qualifier, Pick());
   if (!resolved) {
     if (resolved.error().code() == ErrorCode::kNotFound) {
+      Log(poller.function, message.id, *event, EventState::kFailed, event->attempts,
+          resolved.error().message());
       return Drop(poller, message.id, leased.receipt, resolved.error().message());
     }
-    Delivery delivery{message.id, leased.receipt, {}, std::move(*event)};
+    Delivery delivery{message.id, leased.receipt, {}, std::move(*event), invoke_config, limits, {}};
     return RetryNotRun(poller, delivery);
+  }
+  if (policy_.Expired(*event, Now(), limits)) {
+    Delivery delivery{std::move(message.id), std::move(leased.receipt), std::move(message.body),
+                      std::move(*event),     invoke_config,            limits,
+                      resolved->config};
+    return Finish(poller, delivery, Condition::kEventAgeExceeded, delivery.event.attempts, nullptr);
   }
 
   auto invocation = std::make_unique<scheduler::Invocation>();
@@ -207,11 +223,12 @@ void AsyncInvoker::Deliver(Poller& poller, LeasedMessage leased) {
   invocation->payload = message.body;
   invocation->client_context = event->client_context;
   invocation->invoked_arn = event->invoked_arn;
-  invocation->config = std::move(resolved->config);
+  invocation->config = resolved->config;
+  Log(poller.function, message.id, *event, EventState::kRunning, event->attempts + 1, {});
   // std::function needs a copyable callable: the delivery is shared, and used once.
-  auto delivery =
-      std::make_shared<Delivery>(Delivery{std::move(message.id), std::move(leased.receipt),
-                                          std::move(message.body), std::move(*event)});
+  auto delivery = std::make_shared<Delivery>(
+      Delivery{std::move(message.id), std::move(leased.receipt), std::move(message.body),
+               std::move(*event), std::move(invoke_config), limits, std::move(resolved->config)});
   invocation->done = [this, &poller, delivery](scheduler::Outcome outcome) {
     OnOutcome(poller, *delivery, std::move(outcome));
   };
@@ -236,35 +253,174 @@ void AsyncInvoker::OnOutcome(Poller& poller, Delivery& delivery, scheduler::Outc
                   outcome.error->message());
   }
   auto it = not_run_.find(delivery.id);
-  auto decision = policy_.Decide(result, delivery.event, it == not_run_.end() ? 0 : it->second);
+  auto decision = policy_.Decide(result, delivery.event, it == not_run_.end() ? 0 : it->second,
+                                 delivery.limits);
   switch (decision.action) {
     case RetryDecision::Action::kDone:
-      if (it != not_run_.end()) not_run_.erase(it);
-      if (auto ok = engine_.Ack(poller.queue, delivery.receipt); !ok) {
-        spdlog::debug("async invoke {} of {}: ack: {}", delivery.id, poller.function,
-                      ok.error().message());
-      }
+      Finish(poller, delivery, Condition::kSuccess, decision.attempts, &outcome);
       break;
     case RetryDecision::Action::kRetrySame:
+      Log(poller.function, delivery.id, delivery.event, EventState::kQueued,
+          delivery.event.attempts, outcome.error->message());
       RetryNotRun(poller, delivery);
       break;
     case RetryDecision::Action::kRetryNext:
       if (it != not_run_.end()) not_run_.erase(it);
+      // A retry that would come after the event's maximum age could only find it expired:
+      // it fails now instead of holding the event for nothing.
+      if (Now() + decision.delay_ms - delivery.event.first_enqueued_ms >
+          delivery.limits.max_event_age_ms) {
+        Finish(poller, delivery, Condition::kEventAgeExceeded, decision.attempts, &outcome);
+        break;
+      }
       spdlog::info("async invoke {} of {}: attempt {} failed; retrying in {} ms", delivery.id,
                    poller.function, decision.attempts, decision.delay_ms);
+      Log(poller.function, delivery.id, delivery.event, EventState::kRetrying, decision.attempts,
+          ErrorMessageOf(outcome.body));
       RetryNextAttempt(poller, std::move(delivery), decision.attempts, decision.delay_ms);
       break;
     case RetryDecision::Action::kDropExhausted:
-      Drop(poller, delivery.id, delivery.receipt,
-           fmt::format("{} attempt(s) failed; no failure destination", decision.attempts));
+      Finish(poller, delivery, Condition::kRetriesExhausted, decision.attempts, &outcome);
       break;
   }
   PostPump(poller);
 }
 
+void AsyncInvoker::Finish(Poller& poller, Delivery& delivery, Condition condition,
+                          int invoke_count, const scheduler::Outcome* outcome) {
+  not_run_.erase(delivery.id);
+  bool success = condition == Condition::kSuccess;
+  std::string error;
+  if (!success) {
+    error = outcome ? ErrorMessageOf(outcome->body)
+                    : fmt::format("older than the maximum event age ({} s)",
+                                  delivery.limits.max_event_age_ms / 1000);
+    spdlog::warn("async invoke {} of {} failed for good ({}) after {} attempt(s): {}", delivery.id,
+                 poller.function, ConditionName(condition), invoke_count, error);
+  }
+  const std::string* destination = nullptr;
+  if (delivery.invoke_config) {
+    destination = success ? &delivery.invoke_config->on_success : &delivery.invoke_config->on_failure;
+  }
+  if (destination && !destination->empty()) {
+    RecordInput input;
+    input.request_id = delivery.id;
+    input.function_arn = QualifiedArn(poller.function, delivery.event.qualifier);
+    input.condition = condition;
+    input.approximate_invoke_count = invoke_count;
+    input.request_payload = delivery.body;
+    if (outcome) {
+      input.response = AttemptResponse{200, delivery.config ? delivery.config->version : "$LATEST",
+                                       outcome->function_error, outcome->body};
+    }
+    input.timestamp_ms = Now();
+    SendRecord(*destination, poller.function, delivery.id, DestinationRecord(input));
+  }
+  if (!success && delivery.config && !delivery.config->dead_letter_arn.empty()) {
+    // Lambda's ErrorCode is the HTTP status of the last attempt: 200 for a function error.
+    SendToDeadLetter(poller.function, delivery, outcome ? "200" : "500", error);
+  }
+  EventState state = success                                    ? EventState::kSucceeded
+                     : condition == Condition::kRetriesExhausted ? EventState::kFailed
+                                                                 : EventState::kExpired;
+  // Acknowledged once the event log has its fate: a crash before then runs it again rather
+  // than leave it "running" in the log for good.
+  auto ack = [this, &poller, id = delivery.id, receipt = delivery.receipt] {
+    if (auto ok = engine_.Ack(poller.queue, receipt); !ok) {
+      spdlog::debug("async invoke {} of {}: ack: {}", id, poller.function, ok.error().message());
+    }
+  };
+  if (!options_.event_log) return ack();
+  options_.event_log->Record(EventEntry{delivery.id, poller.function, delivery.event.qualifier,
+                                        state, invoke_count, std::move(error),
+                                        delivery.event.first_enqueued_ms, Now()},
+                             post_, std::move(ack));
+}
+
+void AsyncInvoker::SendRecord(const std::string& arn, const std::string& function,
+                              const std::string& id, std::string record) {
+  auto skipped = [&](const std::string& why) {
+    spdlog::warn("async invoke {} of {}: its record for {} is dropped: {}", id, function, arn, why);
+  };
+  switch (DestinationKindOf(arn)) {
+    case DestinationKind::kFunction: {
+      auto parts = ParseFunctionArn(arn);
+      if (!parts || parts->region != options_.region || parts->account != options_.account_id) {
+        return skipped("not a function of this region and account");
+      }
+      if (!registry_.Find(parts->name)) return skipped("the function does not exist");
+      AsyncEvent event;
+      event.qualifier = parts->qualifier;
+      event.invoked_arn = arn;
+      event.first_enqueued_ms = Now();
+      // Append, not Enqueue: an outcome that arrives while the daemon stops still delivers
+      // its record.
+      return Append(parts->name, NewRequestId(), std::move(record), std::move(event),
+                    [skipped](Result<void> stored) {
+                      if (!stored) skipped(stored.error().message());
+                    });
+    }
+    case DestinationKind::kQueue: {
+      auto queue = sqs::QueueNameFromArn(arn, options_.region, options_.account_id);
+      if (!queue) return skipped("not a queue of this region and account");
+      auto sent = sqs::Send(engine_, *queue, std::move(record), {}, options_.account_id,
+                            {post_, [skipped](Result<void> stored) {
+                               if (!stored) skipped(stored.error().message());
+                             }});
+      if (!sent) skipped(sent.error().message());
+      return;
+    }
+    default:
+      return skipped("lambent delivers to functions and queues only");
+  }
+}
+
+void AsyncInvoker::SendToDeadLetter(const std::string& function, const Delivery& delivery,
+                                    const std::string& error_code,
+                                    const std::string& error_message) {
+  const std::string& arn = delivery.config->dead_letter_arn;
+  auto skipped = [arn, function, id = delivery.id](const std::string& why) {
+    spdlog::warn("async invoke {} of {}: not sent to its dead-letter queue {}: {}", id, function,
+                 arn, why);
+  };
+  auto queue = sqs::QueueNameFromArn(arn, options_.region, options_.account_id);
+  if (!queue) return skipped("not a queue of this region and account");
+  sqs::MessageAttributes attributes{{"RequestID", {"String", delivery.id}},
+                                    {"ErrorCode", {"Number", error_code}}};
+  // SQS refuses an empty String attribute.
+  if (!error_message.empty()) attributes["ErrorMessage"] = {"String", error_message};
+  auto sent = sqs::Send(engine_, *queue, delivery.body, std::move(attributes), options_.account_id,
+                        {post_, [skipped](Result<void> stored) {
+                           if (!stored) skipped(stored.error().message());
+                         }});
+  if (!sent) skipped(sent.error().message());
+}
+
+void AsyncInvoker::Log(const std::string& function, const std::string& id, const AsyncEvent& event,
+                       EventState state, int attempts, std::string error) {
+  if (!options_.event_log) return;
+  options_.event_log->Record(EventEntry{id, function, event.qualifier, state, attempts,
+                                        std::move(error), event.first_enqueued_ms, Now()});
+}
+
+EventLimits AsyncInvoker::LimitsOf(const std::optional<registry::EventInvokeConfig>& config) const {
+  EventLimits limits = policy_.DefaultLimits();
+  if (config && config->max_retry_attempts) limits.max_retry_attempts = *config->max_retry_attempts;
+  if (config && config->max_event_age_s) {
+    limits.max_event_age_ms = int64_t(*config->max_event_age_s) * 1000;
+  }
+  return limits;
+}
+
+std::string AsyncInvoker::QualifiedArn(const std::string& function,
+                                       const std::string& qualifier) const {
+  return fmt::format("arn:aws:lambda:{}:{}:function:{}:{}", options_.region, options_.account_id,
+                     function, qualifier.empty() ? "$LATEST" : qualifier);
+}
+
 void AsyncInvoker::RetryNotRun(Poller& poller, const Delivery& delivery) {
   int& count = not_run_[delivery.id];
-  auto decision = policy_.Decide(AttemptResult::kNotRun, delivery.event, count);
+  auto decision = policy_.Decide(AttemptResult::kNotRun, delivery.event, count, delivery.limits);
   ++count;
   if (auto ok = engine_.Retry(poller.queue, delivery.receipt, decision.delay_ms); !ok) {
     spdlog::debug("async invoke {} of {}: retry: {}", delivery.id, poller.function,

@@ -10,7 +10,7 @@ constexpr int64_t kFirstRetryDelayMs = 60'000;  // then twice that before the se
 }  // namespace
 
 RetryDecision RetryPolicy::Decide(AttemptResult result, const AsyncEvent& event,
-                                  int not_run_before) const {
+                                  int not_run_before, const EventLimits& limits) const {
   RetryDecision decision;
   decision.attempts = event.attempts;
   switch (result) {
@@ -26,7 +26,7 @@ RetryDecision RetryPolicy::Decide(AttemptResult result, const AsyncEvent& event,
     }
     case AttemptResult::kFunctionError: {
       decision.attempts = event.attempts + 1;
-      if (decision.attempts > options_.max_retry_attempts) {
+      if (decision.attempts > limits.max_retry_attempts) {
         decision.action = RetryDecision::Action::kDropExhausted;
         return decision;
       }
@@ -40,8 +40,9 @@ RetryDecision RetryPolicy::Decide(AttemptResult result, const AsyncEvent& event,
   return decision;
 }
 
-bool RetryPolicy::Expired(const AsyncEvent& event, int64_t now_ms) const {
-  return now_ms - event.first_enqueued_ms > options_.max_event_age_ms;
+bool RetryPolicy::Expired(const AsyncEvent& event, int64_t now_ms,
+                          const EventLimits& limits) const {
+  return now_ms - event.first_enqueued_ms > limits.max_event_age_ms;
 }
 
 }  // namespace lambent::async

@@ -41,6 +41,12 @@ struct RetryDecision {
   int attempts = 0;  // attempts spent once this decision is carried out
 };
 
+// The limits of one event: its qualifier's event invoke config, or the defaults.
+struct EventLimits {
+  int max_retry_attempts = 2;
+  int64_t max_event_age_ms = 21'600'000;
+};
+
 // What happens to an async event after each attempt: pure, clock passed in, so that the
 // rules are tested without a daemon.
 class RetryPolicy {
@@ -48,10 +54,22 @@ class RetryPolicy {
   explicit RetryPolicy(RetryPolicyOptions options = {}) : options_(options) {}
 
   // `not_run_before`: how many times this event was already retried without running
-  // (throttles in a row), which sets the backoff.
-  RetryDecision Decide(AttemptResult result, const AsyncEvent& event, int not_run_before) const;
+  // (throttles in a row), which sets the backoff. `limits`: the event's own (its
+  // qualifier's config); without, the options'.
+  RetryDecision Decide(AttemptResult result, const AsyncEvent& event, int not_run_before) const {
+    return Decide(result, event, not_run_before, DefaultLimits());
+  }
+  RetryDecision Decide(AttemptResult result, const AsyncEvent& event, int not_run_before,
+                       const EventLimits& limits) const;
   // Whether the event is too old to run at `now_ms` (it is then dropped).
-  bool Expired(const AsyncEvent& event, int64_t now_ms) const;
+  bool Expired(const AsyncEvent& event, int64_t now_ms) const {
+    return Expired(event, now_ms, DefaultLimits());
+  }
+  bool Expired(const AsyncEvent& event, int64_t now_ms, const EventLimits& limits) const;
+
+  EventLimits DefaultLimits() const {
+    return {options_.max_retry_attempts, options_.max_event_age_ms};
+  }
 
   const RetryPolicyOptions& options() const { return options_; }
 

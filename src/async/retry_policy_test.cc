@@ -77,6 +77,21 @@ TEST(RetryPolicyTest, EventsExpireAfterTheMaximumAge) {
   EXPECT_TRUE(short_lived.Expired(event, kStart + 60'001));
 }
 
+TEST(RetryPolicyTest, AnEventsOwnLimitsOverrideTheDefaults) {
+  RetryPolicy policy;
+  EventLimits one_retry{.max_retry_attempts = 1, .max_event_age_ms = 60'000};
+  EXPECT_EQ(policy.Decide(AttemptResult::kFunctionError, EventWith(0), 0, one_retry).action,
+            Action::kRetryNext);
+  EXPECT_EQ(policy.Decide(AttemptResult::kFunctionError, EventWith(1), 0, one_retry).action,
+            Action::kDropExhausted);
+  // The defaults still allow a second retry.
+  EXPECT_EQ(policy.Decide(AttemptResult::kFunctionError, EventWith(1), 0).action,
+            Action::kRetryNext);
+  AsyncEvent event = EventWith(0, kStart);
+  EXPECT_TRUE(policy.Expired(event, kStart + 60'001, one_retry));
+  EXPECT_FALSE(policy.Expired(event, kStart + 60'001));
+}
+
 TEST(AsyncEventTest, AttributesRoundTrip) {
   AsyncEvent event = EventWith(2, kStart + 5);
   event.qualifier = "live";

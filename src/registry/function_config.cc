@@ -21,6 +21,7 @@ json ToStorageJson(const FunctionConfig& c) {
               {"architectures", c.architectures},
               {"package_type", c.package_type},
               {"network", c.network},
+              {"dead_letter_arn", c.dead_letter_arn},
               {"code_key", c.code_key},
               {"code_sha256", c.code_sha256},
               {"code_size", c.code_size},
@@ -45,6 +46,7 @@ Result<FunctionConfig> FromStorageJson(const json& j) {
     c.architectures = j.value("architectures", std::vector<std::string>{"x86_64"});
     c.package_type = j.value("package_type", "Zip");
     c.network = j.value("network", "none");
+    c.dead_letter_arn = j.value("dead_letter_arn", "");
     c.code_key = j.value("code_key", "");
     c.code_sha256 = j.value("code_sha256", "");
     c.code_size = j.value("code_size", int64_t{0});
@@ -88,7 +90,19 @@ json ToStorageJson(const FunctionSettings& s) {
     provisioned[qualifier] =
         json{{"requested", config.requested}, {"last_modified_ms", config.last_modified_ms}};
   }
-  json out{{"last_version", s.last_version}, {"tags", s.tags}, {"provisioned", provisioned}};
+  json event_invoke = json::object();
+  for (const auto& [qualifier, config] : s.event_invoke) {
+    json entry{{"on_success", config.on_success},
+               {"on_failure", config.on_failure},
+               {"last_modified_ms", config.last_modified_ms}};
+    if (config.max_retry_attempts) entry["max_retry_attempts"] = *config.max_retry_attempts;
+    if (config.max_event_age_s) entry["max_event_age_s"] = *config.max_event_age_s;
+    event_invoke[qualifier] = std::move(entry);
+  }
+  json out{{"last_version", s.last_version},
+           {"tags", s.tags},
+           {"provisioned", provisioned},
+           {"event_invoke", event_invoke}};
   // Absent, not null, when unset: "no reservation" and "reserved 0" must stay apart.
   if (s.reserved_concurrency) out["reserved_concurrency"] = *s.reserved_concurrency;
   return out;
@@ -110,6 +124,21 @@ Result<FunctionSettings> SettingsFromStorageJson(const json& j) {
         p.requested = config.value("requested", 0);
         p.last_modified_ms = config.value("last_modified_ms", int64_t{0});
         s.provisioned[qualifier] = p;
+      }
+    }
+    if (auto it = j.find("event_invoke"); it != j.end() && it->is_object()) {
+      for (const auto& [qualifier, config] : it->items()) {
+        EventInvokeConfig e;
+        if (auto r = config.find("max_retry_attempts"); r != config.end() && !r->is_null()) {
+          e.max_retry_attempts = r->get<int>();
+        }
+        if (auto a = config.find("max_event_age_s"); a != config.end() && !a->is_null()) {
+          e.max_event_age_s = a->get<int>();
+        }
+        e.on_success = config.value("on_success", "");
+        e.on_failure = config.value("on_failure", "");
+        e.last_modified_ms = config.value("last_modified_ms", int64_t{0});
+        s.event_invoke[qualifier] = std::move(e);
       }
     }
     return s;

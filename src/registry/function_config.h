@@ -30,6 +30,9 @@ struct FunctionConfig {
   std::vector<std::string> architectures{"x86_64"};
   std::string package_type = "Zip";
   std::string network = "none";  // lambent's own setting: "none" (loopback only) or "host"
+  // DeadLetterConfig.TargetArn: the SQS queue that gets an async event's original payload
+  // once it has failed for good. Empty: none. Part of a version, as on Lambda.
+  std::string dead_letter_arn;
   std::string code_key;     // hex SHA-256 of the zip: where the code store keeps it
   std::string code_sha256;  // base64 SHA-256 (Lambda's CodeSha256)
   int64_t code_size = 0;
@@ -55,12 +58,26 @@ struct ProvisionedConfig {
   int64_t last_modified_ms = 0;
 };
 
+// Lambda's FunctionEventInvokeConfig for one qualifier: how its async events are retried
+// and where their records go. An unset limit means Lambda's default.
+struct EventInvokeConfig {
+  std::optional<int> max_retry_attempts;    // 0-2
+  std::optional<int> max_event_age_s;       // 60-21600
+  std::string on_success;                   // destination ARN; empty: none
+  std::string on_failure;                   // destination ARN; empty: none
+  int64_t last_modified_ms = 0;
+
+  bool operator==(const EventInvokeConfig&) const = default;
+};
+
 // What belongs to a function as a whole rather than to one version.
 struct FunctionSettings {
   int last_version = 0;  // the highest version number ever published: numbers are not reused
   std::map<std::string, std::string> tags;
   std::optional<int> reserved_concurrency;
   std::map<std::string, ProvisionedConfig> provisioned;  // by qualifier
+  // By qualifier: "$LATEST" (an unqualified call's), a version number or an alias.
+  std::map<std::string, EventInvokeConfig> event_invoke;
 };
 
 // Storage forms; each round-trips every field.

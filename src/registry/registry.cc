@@ -373,6 +373,11 @@ Result<ConfigPtr> Registry::DeleteVersion(const std::string& name, const std::st
   next.versions.erase(found->first);
   StoreChanges changes;
   changes.delete_versions.emplace_back(name, old->version);
+  // Its event invoke config goes with it: a version published later under another number
+  // must not inherit it.
+  if (next.settings.event_invoke.erase(old->version) > 0) {
+    changes.put_settings.emplace_back(name, next.settings);
+  }
   return OnceStored(Commit(name, changes, Snapshot(std::move(next))), old);
 }
 
@@ -452,9 +457,9 @@ Result<void> Registry::DeleteAlias(const std::string& name, const std::string& a
   changes.delete_aliases.emplace_back(name, alias);
   // The alias's provisioned concurrency goes with it, as on Lambda: its environments have
   // nothing left to serve.
-  if (next.settings.provisioned.erase(alias) > 0) {
-    changes.put_settings.emplace_back(name, next.settings);
-  }
+  bool provisioned = next.settings.provisioned.erase(alias) > 0;
+  bool event_invoke = next.settings.event_invoke.erase(alias) > 0;
+  if (provisioned || event_invoke) changes.put_settings.emplace_back(name, next.settings);
   return Commit(name, changes, Snapshot(std::move(next)));
 }
 
@@ -553,6 +558,69 @@ Result<void> Registry::SetProvisioned(const std::string& name, const std::string
   next.settings.provisioned[qualifier] = *config;
   StoreChanges changes = SettingsChange(name, next.settings);
   return Commit(name, changes, Snapshot(std::move(next)));
+}
+
+namespace {
+
+std::string EventInvokeKey(const std::string& qualifier) {
+  return qualifier.empty() ? std::string(kLatest) : qualifier;
+}
+
+Error NoEventInvokeConfig(const std::string& name, const std::string& qualifier) {
+  return Error::NotFound(fmt::format("The function {}:{} doesn't have an EventInvokeConfig", name,
+                                     EventInvokeKey(qualifier)));
+}
+
+}  // namespace
+
+Result<EventInvokeConfig> Registry::ChangeEventInvokeConfig(
+    const std::string& name, const std::string& qualifier, bool must_exist,
+    const std::function<Result<void>(EventInvokeConfig&)>& mutate) {
+  std::lock_guard changing(change_mutex_);
+  auto it = functions_.find(name);
+  if (it == functions_.end()) return tl::unexpected(FunctionNotFound(name));
+  const Function& current = *it->second;
+  std::string key = EventInvokeKey(qualifier);
+  bool exists = IsLatest(key) ||
+                (AllDigits(key) ? current.versions.contains(VersionNumber(key))
+                                : current.aliases.contains(key));
+  if (!exists) return tl::unexpected(QualifiedNotFound(name, key));
+  auto found = current.settings.event_invoke.find(key);
+  if (must_exist && found == current.settings.event_invoke.end()) {
+    return tl::unexpected(NoEventInvokeConfig(name, key));
+  }
+  EventInvokeConfig config =
+      found == current.settings.event_invoke.end() ? EventInvokeConfig{} : found->second;
+  if (auto ok = mutate(config); !ok) return tl::unexpected(ok.error());
+  config.last_modified_ms = NowEpochMs();
+  Function next = current;
+  next.settings.event_invoke[key] = config;
+  StoreChanges changes = SettingsChange(name, next.settings);
+  return OnceStored(Commit(name, changes, Snapshot(std::move(next))), config);
+}
+
+Result<void> Registry::DeleteEventInvokeConfig(const std::string& name,
+                                               const std::string& qualifier) {
+  std::lock_guard changing(change_mutex_);
+  auto it = functions_.find(name);
+  if (it == functions_.end()) return tl::unexpected(NoEventInvokeConfig(name, qualifier));
+  Function next = *it->second;
+  if (next.settings.event_invoke.erase(EventInvokeKey(qualifier)) == 0) {
+    return tl::unexpected(NoEventInvokeConfig(name, qualifier));
+  }
+  StoreChanges changes = SettingsChange(name, next.settings);
+  return Commit(name, changes, Snapshot(std::move(next)));
+}
+
+std::optional<EventInvokeConfig> Registry::FindEventInvokeConfig(
+    const std::string& name, const std::string& qualifier) const {
+  std::shared_lock lock(mutex_);
+  auto it = functions_.find(name);
+  if (it == functions_.end()) return std::nullopt;
+  const auto& configs = it->second->settings.event_invoke;
+  auto found = configs.find(EventInvokeKey(qualifier));
+  if (found == configs.end()) return std::nullopt;
+  return found->second;
 }
 
 }  // namespace lambent::registry

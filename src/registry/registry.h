@@ -114,6 +114,19 @@ class Registry {
   Result<void> SetProvisioned(const std::string& name, const std::string& qualifier,
                               std::optional<ProvisionedConfig> config);
 
+  // Event invoke configs, one per qualifier ("" and "$LATEST" are the same one). `mutate`
+  // gets the current config (a default one when there is none and !`must_exist`) and its
+  // result is stored with LastModified set. kNotFound when the function or qualifier does
+  // not exist, or with `must_exist` when there is no config yet; `mutate`'s own error aborts.
+  Result<EventInvokeConfig> ChangeEventInvokeConfig(
+      const std::string& name, const std::string& qualifier, bool must_exist,
+      const std::function<Result<void>(EventInvokeConfig&)>& mutate);
+  // kNotFound when there is none.
+  Result<void> DeleteEventInvokeConfig(const std::string& name, const std::string& qualifier);
+  // The config of exactly that qualifier, if any (the async path: a shared lock, one lookup).
+  std::optional<EventInvokeConfig> FindEventInvokeConfig(const std::string& name,
+                                                         const std::string& qualifier) const;
+
  private:
   struct Function {
     ConfigPtr latest;

@@ -759,5 +759,76 @@ TEST(FunctionName, FollowsLambdasNamingRule) {
   EXPECT_FALSE(IsValidFunctionName(std::string(65, 'a')));
 }
 
+TEST_F(RegistryTest, EventInvokeConfigsSurviveAReopenAndGoWithTheirAliasOrVersion) {
+  {
+    auto registry = OpenRegistry();
+    ASSERT_TRUE(CreateHelloWithVersions(*registry, 2));
+    ASSERT_TRUE(registry->CreateAlias(Alias{.function = "hello", .name = "live", .version = "1"}));
+    auto set = [&](const std::string& qualifier, int retries) {
+      return registry->ChangeEventInvokeConfig("hello", qualifier, false, [&](EventInvokeConfig& c) {
+        c.max_retry_attempts = retries;
+        c.on_failure = "arn:aws:sqs:us-east-1:000000000000:dlq";
+        return Ok();
+      });
+    };
+    ASSERT_TRUE(set("", 0));
+    ASSERT_TRUE(set("2", 1));
+    ASSERT_TRUE(set("live", 2));
+    EXPECT_EQ(set("7", 1).error().code(), ErrorCode::kNotFound);
+    EXPECT_EQ(set("nope", 1).error().code(), ErrorCode::kNotFound);
+  }
+  auto registry = OpenRegistry();
+  auto latest = registry->FindEventInvokeConfig("hello", "$LATEST");
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->max_retry_attempts, 0);
+  EXPECT_EQ(latest->on_failure, "arn:aws:sqs:us-east-1:000000000000:dlq");
+  EXPECT_GT(latest->last_modified_ms, 0);
+  EXPECT_FALSE(latest->max_event_age_s);
+  EXPECT_EQ(registry->FindEventInvokeConfig("hello", "live")->max_retry_attempts, 2);
+
+  // Update merges: a field it does not set stays.
+  auto merged = registry->ChangeEventInvokeConfig("hello", "live", true, [](EventInvokeConfig& c) {
+    c.max_event_age_s = 60;
+    return Ok();
+  });
+  ASSERT_TRUE(merged);
+  EXPECT_EQ(merged->max_retry_attempts, 2);
+  EXPECT_EQ(merged->max_event_age_s, 60);
+  EXPECT_EQ(registry->ChangeEventInvokeConfig("hello", "1", true, [](EventInvokeConfig&) {
+              return Ok();
+            }).error().code(),
+            ErrorCode::kNotFound);
+
+  ASSERT_TRUE(registry->DeleteAlias("hello", "live"));
+  ASSERT_TRUE(registry->DeleteVersion("hello", "2"));
+  EXPECT_FALSE(registry->FindEventInvokeConfig("hello", "live"));
+  EXPECT_FALSE(registry->FindEventInvokeConfig("hello", "2"));
+  ASSERT_TRUE(registry->DeleteEventInvokeConfig("hello", ""));
+  EXPECT_FALSE(registry->FindEventInvokeConfig("hello", "$LATEST"));
+  EXPECT_EQ(registry->DeleteEventInvokeConfig("hello", "").error().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(RegistryTest, ADeadLetterTargetIsPartOfThePublishedVersion) {
+  auto registry = OpenRegistry();
+  ASSERT_TRUE(registry->Create(Hello()));
+  ASSERT_TRUE(registry->Update("hello", "", [](FunctionConfig& c) {
+    c.dead_letter_arn = "arn:aws:sqs:us-east-1:000000000000:dlq";
+    return Ok();
+  }));
+  auto version = registry->Publish("hello", "", "", "");
+  ASSERT_TRUE(version);
+  EXPECT_EQ((*version)->dead_letter_arn, "arn:aws:sqs:us-east-1:000000000000:dlq");
+  // Only the target changed since: a new version, not the same one.
+  ASSERT_TRUE(registry->Update("hello", "", [](FunctionConfig& c) {
+    c.dead_letter_arn.clear();
+    return Ok();
+  }));
+  auto second = registry->Publish("hello", "", "", "");
+  ASSERT_TRUE(second);
+  EXPECT_EQ((*second)->version, "2");
+  EXPECT_EQ(OpenRegistry()->FindVersion("hello", "1")->dead_letter_arn,
+            "arn:aws:sqs:us-east-1:000000000000:dlq");
+}
+
 }  // namespace
 }  // namespace lambent::registry

@@ -108,7 +108,8 @@ bool SameCodeAndConfiguration(const FunctionConfig& latest, const FunctionConfig
          latest.ephemeral_storage_mb == version.ephemeral_storage_mb &&
          latest.environment == version.environment &&
          latest.architectures == version.architectures && latest.network == version.network &&
-         latest.package_type == version.package_type;
+         latest.package_type == version.package_type &&
+         latest.dead_letter_arn == version.dead_letter_arn;
 }
 
 namespace {
