@@ -22,6 +22,8 @@ Sections (all by default, or --only a,b,...):
              cold starts against the bare interpreter (lib/scale.py)
   async      issue 12's rows: Event invocations accepted per second and the 202's latency, and
              the rate at which they are delivered to a no-op function (lib/async_events.py)
+  sqs        issue 12's SQS rows: SendMessage and ReceiveMessage + DeleteMessage(Batch) rates and
+             per-call latency, beside sqslite (npm) and NATS JetStream run here (lib/sqs.py)
   qualifiers issue 11's rows: warm latency invoked as $LATEST, a version, an alias, a weighted
              alias, and with reserved concurrency set (lib/qualifiers.py)
 
@@ -56,11 +58,12 @@ import isolation  # noqa: E402  (bench/lib)
 import scale  # noqa: E402
 import qualifiers  # noqa: E402
 import async_events  # noqa: E402
+import sqs  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 ALL_SECTIONS = ("bare", "latency", "throughput", "cold", "scaleup", "memory", "tmp", "freeze", "scale",
-                "qualifiers", "async")
+                "qualifiers", "async", "sqs")
 
 TARGETS = {
     "warm_overhead_p50_us": 100,
@@ -1025,6 +1028,9 @@ class Bench(object):
     def async_(self):
         self.results["sections"]["async"] = async_events.run(self, log, self.args.quick)
 
+    def sqs(self):
+        self.results["sections"]["sqs"] = sqs.run(self, PROCS, log, self.args.quick, wait_port, free_port)
+
     def qualifiers(self):
         self.results["sections"]["qualifiers"] = qualifiers.run(self, log, self.args.quick)
 
@@ -1045,10 +1051,11 @@ class Bench(object):
             self.bare()
         # scale starts daemons of its own.
         needs_daemon = set(sections) & {"latency", "throughput", "cold", "scaleup", "memory", "tmp", "freeze",
-                                         "qualifiers", "async"}
+                                         "qualifiers", "async", "sqs"}
         if needs_daemon:
             self.start_daemon()
-        for name in ("latency", "qualifiers", "async", "throughput", "cold", "scaleup", "memory", "tmp", "freeze", "scale"):
+        for name in ("latency", "qualifiers", "async", "sqs", "throughput", "cold", "scaleup", "memory", "tmp",
+                     "freeze", "scale"):
             if name in sections:
                 # Idle-state sample first: the benchmark's own processes are idle here, so
                 # this is mostly other work on the machine.

@@ -18,8 +18,8 @@ packages=(
   procps
   # mkfs.ext4: environments' disk-backed /tmp
   e2fsprogs
-  # benchmarks
-  wrk
+  # benchmarks (nats-server: the durable-queue peer of the SQS rows)
+  wrk nats-server
 )
 
 missing=()

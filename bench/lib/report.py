@@ -11,6 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scale_report  # noqa: E402
 import qualifiers  # noqa: E402
 import async_events  # noqa: E402
+import sqs  # noqa: E402
 
 
 def _f(v, digits=2):
@@ -229,6 +230,8 @@ def render(r, before=None):
     # ---------------------------------------------------------------- issue 12
     if s.get("async"):
         out.extend(_with_provenance(async_events.render(s["async"]), _separate_run(r, s["async"])))
+    if s.get("sqs"):
+        out.extend(_with_provenance(sqs.render(s["sqs"]), _separate_run(r, s["sqs"])))
 
     # ---------------------------------------------------------------- latency
     if lat:
