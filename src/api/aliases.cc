@@ -1,12 +1,15 @@
 #include "api/aliases.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "api/common.h"
 #include "api/errors.h"
 #include "api/function_json.h"
 #include "api/functions.h"
 #include "api/scheduler_updates.h"
+#include "permissions/policy_store.h"
+#include "urls/url_directory.h"
 
 namespace lambent::api {
 
@@ -253,6 +256,17 @@ http::Response DeleteAlias(ApiContext& context, const FunctionRef& ref, const st
     return ErrorResponse(deleted.error());
   }
   PostProvisioned(context, ref.name);
+  // The alias's URL and policy go with it.
+  if (context.urls) {
+    if (auto ok = context.urls->Delete(ref.name, alias); !ok && ok.error().code() != ErrorCode::kNotFound) {
+      spdlog::warn("the URL of {}:{} stays: {}", ref.name, alias, ok.error().message());
+    }
+  }
+  if (context.policies) {
+    if (auto ok = context.policies->DeleteQualifier(ref.name, alias); !ok) {
+      spdlog::warn("the policy of {}:{} stays: {}", ref.name, alias, ok.error().message());
+    }
+  }
   return http::MakeResponse(204, "", "");
 }
 

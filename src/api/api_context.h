@@ -22,6 +22,16 @@ class MappingManager;
 namespace lambent::sqs {
 class SqsApi;
 }
+namespace lambent::permissions {
+class PolicyStore;
+}
+namespace lambent::urls {
+class UrlDirectory;
+}
+namespace lambent::eventbridge {
+class EventBridgeApi;
+class EventRouter;
+}
 
 namespace lambent::api {
 
@@ -48,6 +58,13 @@ struct ApiContext {
   esm::MappingManager* mappings = nullptr;
   // The SQS-compatible API (io thread only); null: not served.
   sqs::SqsApi* sqs = nullptr;
+  // The EventBridge API and its router (io thread only); null: not served.
+  eventbridge::EventBridgeApi* eventbridge = nullptr;
+  eventbridge::EventRouter* event_router = nullptr;
+  // Function URLs' configs (thread-safe); null: not served.
+  urls::UrlDirectory* urls = nullptr;
+  // Resource-based policies (thread-safe); null: not served.
+  permissions::PolicyStore* policies = nullptr;
 
   std::string FunctionArn(const std::string& name, const std::string& qualifier = {}) const {
     std::string arn = "arn:aws:lambda:" + region + ":" + account_id + ":function:" + name;

@@ -11,6 +11,9 @@
 #include "api/errors.h"
 #include "api/function_json.h"
 #include "api/scheduler_updates.h"
+#include "async/event_log.h"
+#include "permissions/policy_store.h"
+#include "urls/url_directory.h"
 #include "base/encoding.h"
 #include "base/json.h"
 
@@ -134,6 +137,9 @@ http::Response CreateFunction(ApiContext& context, const http::Request& request)
   if (auto refused = RefuseForeignRef(context, *ref)) return std::move(*refused);
   auto fields = ParseConfigFields(*body, context.catalog);
   if (!fields) return ErrorResponse(fields.error());
+  if (auto ok = CheckDeadLetterTarget(context, fields->dead_letter_arn.value_or("")); !ok) {
+    return ErrorResponse(ok.error());
+  }
   if (auto type = OptionalString(*body, "PackageType"); !type) {
     return ErrorResponse(type.error());
   } else if (*type && **type != "Zip") {
@@ -316,6 +322,9 @@ http::Response UpdateFunctionConfiguration(ApiContext& context, const FunctionRe
   if (auto refused = RefuseQualifier(ref)) return std::move(*refused);
   auto fields = ParseConfigFields(*body, context.catalog);
   if (!fields) return ErrorResponse(fields.error());
+  if (auto ok = CheckDeadLetterTarget(context, fields->dead_letter_arn.value_or("")); !ok) {
+    return ErrorResponse(ok.error());
+  }
   auto updated = context.registry.Update(
       ref.name, fields->revision_id.value_or(""), [&](registry::FunctionConfig& c) -> Result<void> {
         ApplyConfigFields(*fields, c);
@@ -351,6 +360,11 @@ http::Response DeleteFunction(ApiContext& context, const FunctionRef& ref) {
     }
     PostRetire(context, ref.name, ref.qualifier, nullptr);
     PostProvisioned(context, ref.name);
+    if (context.policies) {
+      if (auto ok = context.policies->DeleteQualifier(ref.name, ref.qualifier); !ok) {
+        spdlog::warn("the policy of {}:{} stays: {}", ref.name, ref.qualifier, ok.error().message());
+      }
+    }
     context.code.Collect();
     return http::MakeResponse(204, "", "");
   }
@@ -363,6 +377,18 @@ http::Response DeleteFunction(ApiContext& context, const FunctionRef& ref) {
   // The function is gone for good now: its log and its packages (unless another function uses
   // one; while an environment still runs from it, it goes when that one has stopped).
   context.logs.Remove(ref.name);
+  if (context.event_log) context.event_log->Forget(ref.name);
+  // Its URLs and policies go with it: a function made later under the name starts bare.
+  if (context.urls) {
+    if (auto ok = context.urls->DeleteFunction(ref.name); !ok) {
+      spdlog::warn("the URLs of deleted function {} stay: {}", ref.name, ok.error().message());
+    }
+  }
+  if (context.policies) {
+    if (auto ok = context.policies->DeleteFunction(ref.name); !ok) {
+      spdlog::warn("the policies of deleted function {} stay: {}", ref.name, ok.error().message());
+    }
+  }
   context.code.Collect();
   PostRetireFunction(context, ref.name);
   return http::MakeResponse(204, "", "");

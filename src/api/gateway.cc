@@ -12,14 +12,18 @@
 #include "api/errors.h"
 #include "api/event_invoke_config.h"
 #include "api/event_source_mappings.h"
+#include "api/function_urls.h"
 #include "api/functions.h"
 #include "api/invocations.h"
+#include "api/policies.h"
 #include "api/request_target.h"
 #include "api/status.h"
 #include "api/tags.h"
 #include "api/versions.h"
 #include "registry/function_config.h"
 #include "base/json.h"
+#include "eventbridge/event_router.h"
+#include "eventbridge/eventbridge_api.h"
 #include "sqs/sqs_api.h"
 
 namespace lambent::api {
@@ -51,6 +55,7 @@ http::Response UnknownOperation() {
 }  // namespace
 
 uint64_t Gateway::BodyLimit(const http::RequestHeader& header) const {
+  if (context_.urls && IsFunctionUrlRequest(header)) return kSyncPayloadLimit;
   if (context_.sqs && sqs::SqsApi::Claims(header)) return context_.sqs->BodyLimit();
   std::string_view target(header.target().data(), header.target().size());
   if (IsInvoke(target) || IsInvokeAsync(target)) {
@@ -70,6 +75,14 @@ uint64_t Gateway::BodyLimit(const http::RequestHeader& header) const {
 }
 
 http::Response Gateway::Reject(const http::RequestHeader& header, uint64_t limit) {
+  if (context_.sqs && sqs::SqsApi::Claims(header) && !(context_.urls && IsFunctionUrlRequest(header))) {
+    return sqs::SqsApi::Reject(header, limit);
+  }
+  if (context_.urls && IsFunctionUrlRequest(header)) {
+    return http::MakeResponse(
+        413, fmt::format(R"({{"Message":"Request must be smaller than {} bytes for the InvokeFunction operation"}})", limit),
+        "application/json");
+  }
   std::string_view target(header.target().data(), header.target().size());
   if (IsInvoke(target)) {
     return ErrorResponse(
@@ -112,8 +125,15 @@ void Gateway::Handle(http::Request request, http::Responder respond) {
 }
 
 void Gateway::Route(http::Request& request, http::Responder& respond) {
+  // First: a function URL's request may look like anything else (a form POST to "/").
+  if (context_.urls && IsFunctionUrlRequest(request.base())) {
+    return ServeFunctionUrl(context_, std::move(request), std::move(respond));
+  }
   if (context_.sqs && sqs::SqsApi::Claims(request.base())) {
     return context_.sqs->Handle(std::move(request), std::move(respond));
+  }
+  if (context_.eventbridge && eventbridge::EventBridgeApi::Claims(request.base())) {
+    return context_.eventbridge->Handle(std::move(request), std::move(respond));
   }
   std::string_view raw(request.target().data(), request.target().size());
   RequestTarget target = ParseTarget(raw);
@@ -146,7 +166,7 @@ void Gateway::Route(http::Request& request, http::Responder& respond) {
   }
   bool functions_path = s.size() >= 2 && s[1] == "functions" &&
                         (s[0] == "2015-03-31" || s[0] == "2017-10-31" || s[0] == "2019-09-30" ||
-                         s[0] == "2019-09-25" || s[0] == "2014-11-13");
+                         s[0] == "2019-09-25" || s[0] == "2014-11-13" || s[0] == "2021-10-31");
   if (!functions_path) return respond(UnknownOperation());
 
   if (s.size() == 2 && s[0] == "2015-03-31") {
@@ -174,6 +194,7 @@ void Gateway::Route(http::Request& request, http::Responder& respond) {
   }
 
   if (s[0] == "2017-10-31" || s[0] == "2019-09-30") return RouteConcurrency(target, *ref, request, respond);
+  if (s[0] == "2021-10-31") return RouteFunctionUrlConfig(context_, target, *ref, request, respond);
   if (s[0] == "2019-09-25") {
     if (s.size() >= 4 && s[3] == "event-invoke-config") {
       return RouteEventInvokeConfig(context_, target, *ref, request, respond);
@@ -187,6 +208,9 @@ void Gateway::Route(http::Request& request, http::Responder& respond) {
     return respond(UnknownOperation());
   }
 
+  if (s.size() >= 4 && s.size() <= 5 && s[3] == "policy" && s[0] == "2015-03-31") {
+    return RoutePolicy(context_, target, *ref, request, respond);
+  }
   if (s.size() == 4 && s[3] == "invocations" && method == verb::post) {
     // The data path: stays on the io thread.
     return Invoke(context_, *ref, target, std::move(request), std::move(respond));
@@ -344,6 +368,11 @@ void Gateway::HandleAdmin(const RequestTarget& target, const http::Request& requ
     });
   }
   if (s.size() == 3 && s[2] == "prestarted") return respond(ListPrestarted(context_));
+  if (s.size() == 3 && s[2] == "rules" && context_.event_router) {
+    int count = 3;
+    if (auto text = target.Query("count")) count = std::clamp(std::atoi(text->c_str()), 1, 100);
+    return respond(http::MakeResponse(200, DumpJson(context_.event_router->Rules(count))));
+  }
   if (s.size() == 5 && s[2] == "functions" && s[4] == "events") {
     return ListAsyncEvents(context_, target, s[3], respond);
   }

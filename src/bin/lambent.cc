@@ -8,6 +8,8 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/mapping_commands.h"
+#include "cli/rule_commands.h"
 #include "cli/memory_size.h"
 #include "cli/serve.h"
 
@@ -100,6 +102,10 @@ int main(int argc, char** argv) {
                         "scales the 1 and 2 minute waits before retrying an async event whose "
                         "function failed (for tests)")
       ->capture_default_str()->check(CLI::Range(0.0, 100.0));
+  serve_cmd->add_option("--schedule-rate-scale", serve.schedule_rate_scale,
+                        "scales the periods of rate() schedules: 0.01 makes rate(1 minute) fire every "
+                        "0.6 s (for tests)")
+      ->capture_default_str()->check(CLI::Range(0.0001, 100.0));
   serve_cmd->add_option("--idle-timeout", serve.idle_timeout_s,
                         "seconds an unused warm environment is kept")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
@@ -289,6 +295,16 @@ int main(int argc, char** argv) {
   logs_cmd->add_flag("-f,--follow", logs.follow, "keep printing new lines");
   logs_cmd->add_flag("-t,--timestamps", logs.timestamps, "start each line with the time it was logged");
 
+  lambent::cli::QueueOptions queue;
+  auto* queue_cmd = lambent::cli::AddQueueCommand(app, queue);
+
+  lambent::cli::EventsOptions events;
+  auto* events_cmd = lambent::cli::AddEventsCommand(app, events);
+
+  lambent::cli::MappingsOptions mappings_options;
+  auto* mappings_cmd = lambent::cli::AddMappingsCommand(app, mappings_options);
+  lambent::cli::RuleOptions rule_options;
+  auto rule_cmds = lambent::cli::AddRuleCommands(app, rule_options);
   auto* runtimes_cmd = app.add_subcommand("runtimes", "list the runtimes this host runs");
   auto* doctor_cmd = app.add_subcommand("doctor", "show which protections this host allows");
   auto* status_cmd = app.add_subcommand(
@@ -339,6 +355,12 @@ int main(int argc, char** argv) {
   if (untag_cmd->parsed()) return lambent::cli::Untag(endpoint, name, tag_args);
   if (tags_cmd->parsed()) return lambent::cli::Tags(endpoint, name, tags_json);
   if (logs_cmd->parsed()) return lambent::cli::Logs(endpoint, logs);
+  if (queue_cmd->parsed()) return lambent::cli::Queue(endpoint, queue);
+  if (events_cmd->parsed()) return lambent::cli::Events(endpoint, events);
+  if (mappings_cmd->parsed()) return lambent::cli::Mappings(endpoint, mappings_options);
+  for (auto* cmd : rule_cmds) {
+    if (cmd->parsed()) return lambent::cli::Rules(endpoint, rule_options);
+  }
   if (runtimes_cmd->parsed()) return lambent::cli::Runtimes(endpoint);
   if (doctor_cmd->parsed()) return lambent::cli::Doctor();
   if (status_cmd->parsed()) return lambent::cli::Status(endpoint);

@@ -5,6 +5,10 @@
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace lambent::cli {
 
 // Client commands: each talks to the daemon at `endpoint` over its HTTP API, prints what a
@@ -92,6 +96,39 @@ int Concurrency(const std::string& endpoint, const ConcurrencyOptions& options);
 int Tag(const std::string& endpoint, const std::string& function, const std::vector<std::string>& tags);
 int Untag(const std::string& endpoint, const std::string& function, const std::vector<std::string>& keys);
 int Tags(const std::string& endpoint, const std::string& function, bool json_output);
+// SQS-compatible queues (queue_commands.cc): `lambent queue ACTION NAME ...`, spoken in the
+// SQS JSON protocol.
+struct QueueOptions {
+  std::string action;  // create, ls, send, read, purge, rm, stats
+  std::string name;
+  std::optional<int> visibility_timeout;  // create
+  std::optional<int> delay;               // create (the queue's), send (this message's)
+  std::optional<int> retention;           // create
+  std::string dlq;                        // create: the dead-letter queue's name
+  int max_receive_count = 3;              // create, with dlq
+  std::string body;                       // send; "-": stdin
+  std::vector<std::string> attributes;    // send: KEY=VALUE String attributes
+  std::string group;                      // send: MessageGroupId
+  std::string dedup_id;                   // send: MessageDeduplicationId
+  bool content_dedup = false;             // create: ContentBasedDeduplication (FIFO)
+  int max = 1;                            // read
+  int wait = 0;                           // read: long poll seconds
+  bool keep = false;                      // read: do not delete
+  bool json_output = false;
+};
+// Declares `queue` and its actions on `app`, filling `options` when parsed.
+CLI::App* AddQueueCommand(CLI::App& app, QueueOptions& options);
+int Queue(const std::string& endpoint, const QueueOptions& options);
+// Recent asynchronous events of a function and their fate (event_commands.cc).
+struct EventsOptions {
+  std::string function;
+  std::string state;  // queued, running, retrying, succeeded, failed, expired; empty: all
+  int limit = 100;    // 1-1000
+  bool json_output = false;
+};
+// Declares `events` on `app`, filling `options` when parsed.
+CLI::App* AddEventsCommand(CLI::App& app, EventsOptions& options);
+int Events(const std::string& endpoint, const EventsOptions& options);
 int Runtimes(const std::string& endpoint);
 // Prints which protections this host allows the daemon to apply, without a daemon.
 int Doctor();

@@ -19,8 +19,14 @@
 
 #include "api/gateway.h"
 #include "async/async_invoker.h"
+#include "async/event_log.h"
 #include "async/sqlite_queue_engine.h"
 #include "sqs/sqs_api.h"
+#include "eventbridge/eventbridge_api.h"
+#include "eventbridge/rule_store.h"
+#include "urls/url_directory.h"
+#include "permissions/policy_store.h"
+#include "esm/mapping_manager.h"
 #include "api/provisioning.h"
 #include "cli/fd_budget.h"
 #include "cli/listen_address.h"
@@ -363,11 +369,66 @@ int Serve(const ServeOptions& options) {
   // An async backlog may use the machine without crowding out synchronous calls: twice the
   // cores at once per function (its reserved concurrency instead, when it has one).
   async_options.default_in_flight = 2 * cores;
+  async_options.region = options.region;
+  async_options.account_id = options.account_id;
+  // What became of each async event, for `lambent events`: written by a thread of its own.
+  auto event_log = async::EventLog::Open(data_dir / "events.db");
+  if (!event_log) {
+    spdlog::error("{}", event_log.error().message());
+    return 1;
+  }
+  async_options.event_log = event_log->get();
+  api_context.event_log = event_log->get();
   async::AsyncInvoker async_invoker(io, **queues, registry, scheduler, async_options);
   api_context.events = &async_invoker;
   // Queues users make and use through the SQS API live in the same engine.
   sqs::SqsApi sqs_api(io, **queues, {options.region, options.account_id});
   api_context.sqs = &sqs_api;
+  // EventBridge: rules and buses in their own SQLite file; matching events and schedule
+  // firings go to functions through the async path and to queues through the engine.
+  auto rule_store = eventbridge::RuleStore::Open(data_dir / "eventbridge");
+  if (!rule_store) {
+    spdlog::error("{}", rule_store.error().message());
+    return 1;
+  }
+  eventbridge::EventBusService event_buses(**rule_store, {options.region, options.account_id, {}});
+  if (auto loaded = event_buses.Load(); !loaded) {
+    spdlog::error("{}", loaded.error().message());
+    return 1;
+  }
+  eventbridge::EventRouter event_router(io, event_buses, async_invoker, **queues,
+                                        {options.region, options.account_id, options.schedule_rate_scale, {}});
+  event_buses.set_on_change([&io, &event_router] { asio::post(io, [&event_router] { event_router.Reschedule(); }); });
+  eventbridge::EventBridgeApi eventbridge_api(io, workers, event_buses, event_router);
+  api_context.eventbridge = &eventbridge_api;
+  api_context.event_router = &event_router;
+  auto url_directory = urls::UrlDirectory::Open(data_dir / "urls");
+  if (!url_directory) {
+    spdlog::error("{}", url_directory.error().message());
+    return 1;
+  }
+  api_context.urls = url_directory->get();
+  auto policies = permissions::PolicyStore::Open(data_dir / "policies");
+  if (!policies) {
+    spdlog::error("{}", policies.error().message());
+    return 1;
+  }
+  api_context.policies = policies->get();
+  // Event source mappings: a poller per enabled mapping runs its queue's batches through the
+  // scheduler, at most twice the cores of them at once per mapping unless its
+  // ScalingConfig says otherwise.
+  esm::PollerOptions mapping_options{options.region, options.account_id};
+  mapping_options.default_max_concurrency = 2 * cores;
+  auto mappings = esm::MappingManager::Open(
+      io, **queues, registry,
+      [&scheduler](auto invocation) { scheduler.Invoke(std::move(invocation)); },
+      [&workers](std::function<void()> task) { asio::post(workers, std::move(task)); },
+      data_dir / "event_source_mappings.db", mapping_options);
+  if (!mappings) {
+    spdlog::error("event source mappings: {}", mappings.error().message());
+    return 1;
+  }
+  api_context.mappings = mappings->get();
   api::Gateway gateway(api_context);
   DrainingHandler front(gateway);
   http::ServerOptions server_options;
@@ -394,7 +455,9 @@ int Serve(const ServeOptions& options) {
                                       front.Refuse();
                                       server.Stop();
                                       async_invoker.Stop();
+                                      (*mappings)->Stop();
                                       sqs_api.Stop();
+                                      event_router.Stop();
                                     },
                                 .drain = [&](std::function<void()> drained) { scheduler.Drain(std::move(drained)); },
                                 .in_flight = [&] { return scheduler.Host().running; },
@@ -407,6 +470,9 @@ int Serve(const ServeOptions& options) {
   RestoreConcurrency(registry, scheduler);
   // Events accepted by an earlier run (killed or stopped) run again from here.
   async_invoker.Start();
+  // Schedules fire from here, from their next time after now: none missed while down.
+  event_router.Reschedule();
+  (*mappings)->Start();
   spdlog::info("{} functions, data in {}", registry.List().size(), data_dir.string());
   // Scripts wait for this line: the daemon answers from here on.
   std::cout << "lambent listening on http://" << host << ":" << server.port() << std::endl;
@@ -420,6 +486,11 @@ int Serve(const ServeOptions& options) {
   // What those outcomes acknowledged or retried is committed; nothing posts any more but
   // the engine's last completions, run by the poll after it.
   async_invoker.Stop();
+  (*mappings)->Stop();
+  // The fates recorded last reach the event log, and the acknowledgements that wait for them
+  // run before the engine closes.
+  (*event_log)->Flush();
+  io.poll();
   (*queues)->Close();
   io.poll();
   workers.join();

@@ -46,6 +46,8 @@ struct ServeOptions {
   // Scales the 1 and 2 minute waits before an async event's retries after function errors
   // (tests make them short).
   double async_retry_delay_scale = 1.0;
+  // Scales the periods of rate() schedules (tests make a minute last a fraction of a second).
+  double schedule_rate_scale = 1.0;
   // Requests are not authenticated yet: listening where other hosts reach the daemon is
   // refused unless this says the operator knows.
   bool insecure_no_auth = false;

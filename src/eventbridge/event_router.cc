@@ -260,12 +260,11 @@ void EventRouter::PutEvents(const json& request, std::function<void(json)> done)
   pending->Settle();
 }
 
-json EventRouter::Schedules(int count) const {
+json EventRouter::Rules(int count) const {
   auto snapshot = service_.snapshot();
   const int64_t now = Now();
   json rules = json::array();
   for (const auto& rule : snapshot->rules) {
-    if (!rule->schedule) continue;
     json times = json::array();
     int64_t t = now;
     for (int i = 0; i < count && rule->rule.enabled; ++i) {
@@ -276,12 +275,17 @@ json EventRouter::Schedules(int count) const {
     }
     json targets = json::array();
     for (const Target& target : rule->rule.targets) targets.push_back(target.arn);
-    rules.push_back({{"Name", rule->rule.name},
-                     {"Arn", rule->arn},
-                     {"ScheduleExpression", rule->rule.schedule_expression},
-                     {"State", rule->rule.enabled ? "ENABLED" : "DISABLED"},
-                     {"Targets", targets},
-                     {"NextFirings", times}});
+    json entry{{"Name", rule->rule.name},
+               {"Arn", rule->arn},
+               {"EventBusName", rule->rule.bus},
+               {"State", rule->rule.enabled ? "ENABLED" : "DISABLED"},
+               {"Targets", targets}};
+    if (rule->schedule) {
+      entry["ScheduleExpression"] = rule->rule.schedule_expression;
+      entry["NextFirings"] = times;
+    }
+    if (!rule->rule.event_pattern.empty()) entry["EventPattern"] = rule->rule.event_pattern;
+    rules.push_back(std::move(entry));
   }
   return json{{"Rules", rules}};
 }

@@ -46,8 +46,9 @@ class EventRouter {
   // PutEvents: answers once every matched target's input is stored (or failed).
   void PutEvents(const nlohmann::json& request, std::function<void(nlohmann::json)> done);
 
-  // The next firing times of each scheduled rule (for `lambent rules` and the admin API).
-  nlohmann::json Schedules(int count) const;
+  // Every rule of every bus, with its targets' ARNs and a schedule's next `count` firing
+  // times (for `lambent rules` and the admin API).
+  nlohmann::json Rules(int count) const;
 
  private:
   struct Pending;

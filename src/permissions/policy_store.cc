@@ -123,6 +123,15 @@ Result<void> PolicyStore::Remove(const std::string& function, const std::string&
   return Ok();
 }
 
+Result<void> PolicyStore::DeleteQualifier(const std::string& function, const std::string& qualifier) {
+  std::lock_guard lock(mutex_);
+  auto it = policies_.find({function, qualifier});
+  if (it == policies_.end()) return Ok();
+  if (auto ok = Write(function, qualifier, nullptr); !ok) return ok;
+  policies_.erase(it);
+  return Ok();
+}
+
 Result<void> PolicyStore::DeleteFunction(const std::string& function) {
   std::lock_guard lock(mutex_);
   for (auto it = policies_.lower_bound({function, ""}); it != policies_.end() && it->first.first == function;) {

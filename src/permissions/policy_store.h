@@ -31,6 +31,8 @@ class PolicyStore {
   // kNotFound when no statement has the Sid.
   Result<void> Remove(const std::string& function, const std::string& qualifier, const std::string& sid,
                       const std::string& revision_id);
+  // The policy of one version or alias (it was deleted).
+  Result<void> DeleteQualifier(const std::string& function, const std::string& qualifier);
   // Every policy of a function (it was deleted).
   Result<void> DeleteFunction(const std::string& function);
 
