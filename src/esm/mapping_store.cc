@@ -3,43 +3,21 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include "async/sqlite_statement.h"
+
 namespace lambent::esm {
 
 namespace {
 
-Error SqliteError(sqlite3* db, std::string_view what) {
-  return Error(ErrorCode::kSystem, fmt::format("sqlite {}: {}", what, sqlite3_errmsg(db)));
-}
-
-// A prepared statement, finalized on scope exit.
-class Statement {
- public:
-  Statement() = default;
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  ~Statement() { sqlite3_finalize(stmt_); }
-
-  Result<void> Prepare(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
-      return tl::unexpected(SqliteError(db, fmt::format("prepare '{}'", sql)));
-    }
-    return Ok();
-  }
-  void Bind(int index, std::string_view text) {
-    sqlite3_bind_text(stmt_, index, text.data(), int(text.size()), SQLITE_TRANSIENT);
-  }
-  sqlite3_stmt* get() const { return stmt_; }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
+using async::SqliteError;
+using async::Statement;
 
 Result<void> Run(sqlite3* db, const char* sql, std::initializer_list<std::string_view> params,
                  std::string_view what) {
   Statement s;
   if (auto ok = s.Prepare(db, sql); !ok) return ok;
   int index = 1;
-  for (std::string_view param : params) s.Bind(index++, param);
+  for (std::string_view param : params) s.BindText(index++, param);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return tl::unexpected(SqliteError(db, what));
   return Ok();
 }
