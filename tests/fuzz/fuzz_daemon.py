@@ -47,7 +47,20 @@ PATHS = [FUNCTIONS, FUNCTIONS + "/{n}", FUNCTIONS + "/{n}/invocations", FUNCTION
          FUNCTIONS + "/{n}/invocations?Qualifier={n}", "/2017-03-31/tags/{n}",
          "/2017-03-31/tags/{n}?tagKeys={n}&tagKeys={q}", "/2017-10-31/functions/{n}/concurrency",
          "/2019-09-30/functions/{n}/concurrency", "/2019-09-30/functions/{n}/provisioned-concurrency?Qualifier={q}",
-         "/2019-09-30/functions/{n}/provisioned-concurrency?List=ALL", "/lambent/v1/status"]
+         "/2019-09-30/functions/{n}/provisioned-concurrency?List=ALL", "/lambent/v1/status",
+         # The event plane and triggers (issues 12 and 13).
+         "/2019-09-25/functions/{n}/event-invoke-config?Qualifier={q}", "/2019-09-25/functions/{n}/event-invoke-config/list",
+         "/2014-11-13/functions/{n}/invoke-async/", "/2015-03-31/event-source-mappings/",
+         "/2015-03-31/event-source-mappings/{n}", "/2015-03-31/event-source-mappings/?FunctionName={n}&Marker={q}",
+         "/2021-10-31/functions/{n}/url?Qualifier={q}", "/2021-10-31/functions/{n}/urls",
+         FUNCTIONS + "/{n}/policy", FUNCTIONS + "/{n}/policy/{n}?RevisionId={q}", "/lambent/v1/rules?count={q}",
+         "/lambent/v1/functions/{n}/events?state={q}&limit={q}", "/lambda-url/{u}/{n}?{q}={n}"]
+EVENTBRIDGE_OPERATIONS = ["PutRule", "DescribeRule", "ListRules", "EnableRule", "DisableRule", "DeleteRule",
+                          "PutTargets", "ListTargetsByRule", "RemoveTargets", "ListRuleNamesByTarget",
+                          "CreateEventBus", "DescribeEventBus", "DeleteEventBus", "ListEventBuses",
+                          "TestEventPattern", "PutEvents", "Frobnicate", ""]
+# Function URL ids the front may hit by Host (a real one is added at start).
+URL_IDS = ["0" * 32, "x", ""]
 HEADER_NAMES = ["Content-Type", "X-Amz-Invocation-Type", "X-Amz-Log-Type", "X-Amz-Client-Context",
                 "Host", "Expect", "Connection", "Authorization", "X-Amz-Date", "Transfer-Encoding"]
 
@@ -121,9 +134,22 @@ def body(rng, known):
 def structured_request(rng, known):
     """A request with valid framing and hostile content: the daemon must answer it."""
     method = rng.choice([b"GET", b"POST", b"PUT", b"DELETE"])
-    path = rng.choice(PATHS).format(n=name(rng, known), q=rng.choice(["5", "-1", "x", "99999999999999"]))
+    path = rng.choice(PATHS).format(n=name(rng, known), q=rng.choice(["5", "-1", "x", "99999999999999"]),
+                                    u=rng.choice(URL_IDS))
     data = body(rng, known) if method in (b"POST", b"PUT") else b""
     headers = [(b"Host", b"127.0.0.1")]
+    roll = rng.random()
+    if roll < 0.12:
+        # EventBridge's JSON protocol, with a hostile document.
+        method, path = b"POST", "/"
+        data = body(rng, known)
+        headers.append((b"X-Amz-Target", ("AWSEvents." + rng.choice(EVENTBRIDGE_OPERATIONS)).encode()))
+        headers.append((b"Content-Type", b"application/x-amz-json-1.1"))
+    elif roll < 0.2:
+        # A function URL by its Host, any method, path and body.
+        headers = [(b"Host", (rng.choice(URL_IDS) + ".lambda-url.us-east-1.localhost").encode())]
+        method = rng.choice([b"GET", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH"])
+        data = body(rng, known) if method in (b"POST", b"PUT", b"PATCH") else b""
     for _ in range(rng.randint(0, 4)):
         headers.append((rng.choice(HEADER_NAMES).encode(), header_value(rng)))
     headers = [(k, v) for k, v in headers if k not in (b"Transfer-Encoding", b"Expect")]
@@ -550,6 +576,10 @@ def main():
             known = ["front-a", "front-b"]
             for function in known:
                 daemon.create(function, {"app.py": "def handler(event, context):\n    return event\n"})
+            status, _, answer = daemon.request("POST", "/2021-10-31/functions/front-a/url",
+                                               json.dumps({"AuthType": "NONE"}).encode())
+            if status == 201:
+                URL_IDS.append(json.loads(answer)["FunctionUrl"].split("//")[1].split(".")[0])
             start = time.time()
             fuzz_front(daemon, rng, start + args.seconds * 0.45, known, stats)
             fuzz_sqs(daemon, rng, start + args.seconds * 0.7, stats)
