@@ -122,6 +122,7 @@ void EventLog::Insert(EventEntry entry, bool persist) {
   if (inserted) events.order.push_back(entry.request_id);
   it->second = std::move(entry);
   if (persist && db_) pending_.rows[it->first] = it->second;
+  if (!persist) on_disk_.insert(it->first);
   if (inserted) Evict(events, Now());
 }
 
@@ -133,7 +134,13 @@ void EventLog::Evict(FunctionEvents& events, int64_t now) {
     if (it != events.by_id.end() && !too_many && !too_old) break;
     if (it != events.by_id.end()) events.by_id.erase(it);
     // Loaded rows are deleted too: the file keeps what memory keeps.
-    if (db_) pending_.rows[events.order.front()] = std::nullopt;
+    if (db_) {
+      if (on_disk_.contains(events.order.front())) {
+        pending_.rows[events.order.front()] = std::nullopt;
+      } else {
+        pending_.rows.erase(events.order.front());
+      }
+    }
     events.order.pop_front();
   }
 }
@@ -160,7 +167,10 @@ void EventLog::Forget(const std::string& function) {
   std::lock_guard lock(mutex_);
   auto found = functions_.find(function);
   if (found == functions_.end()) return;
-  for (const auto& [id, entry] : found->second.by_id) pending_.rows.erase(id);
+  for (const auto& [id, entry] : found->second.by_id) {
+    pending_.rows.erase(id);
+    on_disk_.erase(id);
+  }
   functions_.erase(found);
   if (db_) pending_.forgotten.push_back(function);
 }
@@ -184,6 +194,13 @@ void EventLog::Run() {
     flush_now_ = false;
     Pending batch = std::move(pending_);
     pending_ = Pending{};
+    for (const auto& [id, row] : batch.rows) {
+      if (row) {
+        on_disk_.insert(id);
+      } else {
+        on_disk_.erase(id);
+      }
+    }
     uint64_t number = ++submitted_;
     lock.unlock();
     if (!batch.empty()) {

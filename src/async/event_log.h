@@ -13,6 +13,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "async/queue_types.h"
@@ -102,6 +103,9 @@ class EventLog {
   std::condition_variable flushed_;
   std::map<std::string, FunctionEvents> functions_;  // GUARDED_BY(mutex_)
   Pending pending_;                                  // GUARDED_BY(mutex_)
+  // The ids whose row is in the file or in the batch being written: an event evicted before
+  // it reached the file needs no DELETE (under a burst most never reach it).
+  std::unordered_set<std::string> on_disk_;          // GUARDED_BY(mutex_)
   uint64_t submitted_ = 0;                           // GUARDED_BY(mutex_): batches taken
   uint64_t written_ = 0;                             // GUARDED_BY(mutex_): batches done
   bool flush_now_ = false;                           // GUARDED_BY(mutex_)
