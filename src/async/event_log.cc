@@ -30,33 +30,21 @@ std::optional<EventState> ParseEventState(std::string_view name) {
 Result<std::unique_ptr<EventLog>> EventLog::Open(const std::filesystem::path& path,
                                                  EventLogOptions options) {
   if (path.empty()) return std::unique_ptr<EventLog>(new EventLog(nullptr, std::move(options)));
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    Error error(ErrorCode::kSystem, fmt::format("sqlite open({}): {}", path.string(),
-                                                db ? sqlite3_errmsg(db) : "out of memory"));
-    sqlite3_close(db);
-    return tl::unexpected(error);
-  }
-  // Owned from here: the destructor closes it, on every path below.
-  std::unique_ptr<EventLog> log(new EventLog(db, std::move(options)));
-  sqlite3_busy_timeout(db, 5000);
   // A record of what happened, not the events themselves: losing the last moments of it in
   // a power cut is acceptable, so commits never sync.
-  for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=OFF",
-                          "CREATE TABLE IF NOT EXISTS events ("
-                          " request_id TEXT NOT NULL PRIMARY KEY, function TEXT NOT NULL,"
-                          " qualifier TEXT NOT NULL, state TEXT NOT NULL,"
-                          " attempts INTEGER NOT NULL, last_error TEXT NOT NULL,"
-                          " enqueued_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL)",
-                          "CREATE INDEX IF NOT EXISTS events_by_function ON events (function)"}) {
-    if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
-      return tl::unexpected(SqliteError(db, sql));
-    }
-  }
+  auto opened = OpenDatabase(path,
+                         "PRAGMA journal_mode=WAL;"
+                         "PRAGMA synchronous=OFF;"
+                         "CREATE TABLE IF NOT EXISTS events ("
+                         " request_id TEXT NOT NULL PRIMARY KEY, function TEXT NOT NULL,"
+                         " qualifier TEXT NOT NULL, state TEXT NOT NULL,"
+                         " attempts INTEGER NOT NULL, last_error TEXT NOT NULL,"
+                         " enqueued_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+                         "CREATE INDEX IF NOT EXISTS events_by_function ON events (function);");
+  if (!opened) return tl::unexpected(opened.error());
+  sqlite3* db = *opened;
+  // Owned from here: the destructor closes it, on every path below.
+  std::unique_ptr<EventLog> log(new EventLog(db, std::move(options)));
   Statement select;
   if (auto ok = select.Prepare(db,
                                "SELECT request_id, function, qualifier, state, attempts, "
@@ -68,7 +56,7 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::filesystem::path& pa
   {
     std::lock_guard lock(log->mutex_);
     while (true) {
-      rc = sqlite3_step(select.get());
+      int rc = sqlite3_step(select.get());
       if (rc == SQLITE_DONE) break;
       if (rc != SQLITE_ROW) return tl::unexpected(SqliteError(db, "load events"));
       auto state = ParseEventState(select.Text(3));

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <string_view>
 
 #include "base/error.h"
@@ -12,6 +13,30 @@ namespace lambent::async {
 
 inline Error SqliteError(sqlite3* db, std::string_view what) {
   return Error(ErrorCode::kSystem, fmt::format("sqlite {}: {}", what, sqlite3_errmsg(db)));
+}
+
+// Opens (creating it and its directory when missing) the SQLite file at `path` for one
+// thread at a time, then runs `setup` (pragmas, CREATE TABLE IF NOT EXISTS...). The caller
+// owns the connection and closes it.
+inline Result<sqlite3*> OpenDatabase(const std::filesystem::path& path, const char* setup) {
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    Error error(ErrorCode::kSystem,
+                fmt::format("sqlite open({}): {}", path.string(), db ? sqlite3_errmsg(db) : "out of memory"));
+    sqlite3_close(db);
+    return tl::unexpected(error);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  if (sqlite3_exec(db, setup, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    Error error = SqliteError(db, fmt::format("set up {}", path.string()));
+    sqlite3_close(db);
+    return tl::unexpected(error);
+  }
+  return db;
 }
 
 // A prepared statement, finalized on destruction; reusable through Reset. Move-only.

@@ -9,26 +9,14 @@ using async::SqliteError;
 using async::Statement;
 
 Result<std::unique_ptr<RuleStore>> RuleStore::Open(const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  sqlite3* db = nullptr;
-  std::string path = (dir / "eventbridge.db").string();
-  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
-    Error error = SqliteError(db, "open " + path);
-    sqlite3_close(db);
-    return tl::unexpected(error);
-  }
-  std::unique_ptr<RuleStore> store(new RuleStore(db));
-  const char* schema =
-      "PRAGMA journal_mode=WAL;"
-      "PRAGMA synchronous=FULL;"
-      "CREATE TABLE IF NOT EXISTS buses (name TEXT PRIMARY KEY, created_ms INTEGER NOT NULL);"
-      "CREATE TABLE IF NOT EXISTS rules (bus TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL,"
-      " PRIMARY KEY (bus, name));";
-  if (sqlite3_exec(db, schema, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return tl::unexpected(SqliteError(db, "create the eventbridge tables"));
-  }
-  return store;
+  auto db = async::OpenDatabase(dir / "eventbridge.db",
+                                "PRAGMA journal_mode=WAL;"
+                                "PRAGMA synchronous=FULL;"
+                                "CREATE TABLE IF NOT EXISTS buses (name TEXT PRIMARY KEY, created_ms INTEGER NOT NULL);"
+                                "CREATE TABLE IF NOT EXISTS rules (bus TEXT NOT NULL, name TEXT NOT NULL,"
+                                " doc TEXT NOT NULL, PRIMARY KEY (bus, name));");
+  if (!db) return tl::unexpected(db.error());
+  return std::unique_ptr<RuleStore>(new RuleStore(*db));
 }
 
 RuleStore::~RuleStore() { sqlite3_close(db_); }

@@ -11,26 +11,15 @@ using SqlStatement = async::Statement;
 using nlohmann::json;
 
 Result<std::unique_ptr<PolicyStore>> PolicyStore::Open(const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  std::string path = (dir / "policies.db").string();
-  sqlite3* db = nullptr;
-  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
-    Error error = SqliteError(db, "open " + path);
-    sqlite3_close(db);
-    return tl::unexpected(error);
-  }
-  std::unique_ptr<PolicyStore> store(new PolicyStore(db));
-  const char* schema =
-      "PRAGMA journal_mode=WAL;"
-      "PRAGMA synchronous=FULL;"
-      "CREATE TABLE IF NOT EXISTS policies (function TEXT NOT NULL, qualifier TEXT NOT NULL, doc TEXT NOT NULL,"
-      " PRIMARY KEY (function, qualifier));";
-  if (sqlite3_exec(db, schema, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return tl::unexpected(SqliteError(db, "create the policy table"));
-  }
+  auto db = async::OpenDatabase(dir / "policies.db",
+                                "PRAGMA journal_mode=WAL;"
+                                "PRAGMA synchronous=FULL;"
+                                "CREATE TABLE IF NOT EXISTS policies (function TEXT NOT NULL, qualifier TEXT NOT NULL,"
+                                " doc TEXT NOT NULL, PRIMARY KEY (function, qualifier));");
+  if (!db) return tl::unexpected(db.error());
+  std::unique_ptr<PolicyStore> store(new PolicyStore(*db));
   SqlStatement rows;
-  if (auto ok = rows.Prepare(db, "SELECT function, qualifier, doc FROM policies"); !ok) return tl::unexpected(ok.error());
+  if (auto ok = rows.Prepare(*db, "SELECT function, qualifier, doc FROM policies"); !ok) return tl::unexpected(ok.error());
   while (sqlite3_step(rows.get()) == SQLITE_ROW) {
     json doc = json::parse(rows.Text(2), nullptr, false);
     if (!doc.is_object() || !doc.contains("statements") || !doc["statements"].is_array()) continue;

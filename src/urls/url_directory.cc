@@ -11,26 +11,15 @@ using async::SqliteError;
 using async::Statement;
 
 Result<std::unique_ptr<UrlDirectory>> UrlDirectory::Open(const std::filesystem::path& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  std::string path = (dir / "function_urls.db").string();
-  sqlite3* db = nullptr;
-  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
-    Error error = SqliteError(db, "open " + path);
-    sqlite3_close(db);
-    return tl::unexpected(error);
-  }
-  std::unique_ptr<UrlDirectory> directory(new UrlDirectory(db));
-  const char* schema =
-      "PRAGMA journal_mode=WAL;"
-      "PRAGMA synchronous=FULL;"
-      "CREATE TABLE IF NOT EXISTS urls (function TEXT NOT NULL, qualifier TEXT NOT NULL, doc TEXT NOT NULL,"
-      " PRIMARY KEY (function, qualifier));";
-  if (sqlite3_exec(db, schema, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return tl::unexpected(SqliteError(db, "create the function URL table"));
-  }
+  auto db = async::OpenDatabase(dir / "function_urls.db",
+                                "PRAGMA journal_mode=WAL;"
+                                "PRAGMA synchronous=FULL;"
+                                "CREATE TABLE IF NOT EXISTS urls (function TEXT NOT NULL, qualifier TEXT NOT NULL,"
+                                " doc TEXT NOT NULL, PRIMARY KEY (function, qualifier));");
+  if (!db) return tl::unexpected(db.error());
+  std::unique_ptr<UrlDirectory> directory(new UrlDirectory(*db));
   Statement rows;
-  if (auto ok = rows.Prepare(db, "SELECT doc FROM urls"); !ok) return tl::unexpected(ok.error());
+  if (auto ok = rows.Prepare(*db, "SELECT doc FROM urls"); !ok) return tl::unexpected(ok.error());
   while (sqlite3_step(rows.get()) == SQLITE_ROW) {
     auto doc = nlohmann::json::parse(rows.Text(0), nullptr, false);
     if (!doc.is_object()) continue;
