@@ -9,6 +9,7 @@
 
 #include "api/common.h"
 #include "api/errors.h"
+#include "api/function_url_stream.h"
 #include "api/invocations.h"
 #include "base/clock.h"
 #include "base/ids.h"
@@ -103,9 +104,6 @@ Result<void> CheckModes(const json& body, urls::UrlConfig& config, bool required
     if (!it->is_string() || (*it != "BUFFERED" && *it != "RESPONSE_STREAM")) {
       return tl::unexpected(Error::Invalid("1 validation error detected: Value at 'invokeMode' failed to satisfy "
                                            "constraint: Member must satisfy enum value set: [BUFFERED, RESPONSE_STREAM]"));
-    }
-    if (*it == "RESPONSE_STREAM") {
-      return tl::unexpected(Error::Invalid("InvokeMode RESPONSE_STREAM is not supported yet: use BUFFERED."));
     }
     config.invoke_mode = it->get<std::string>();
   }
@@ -253,6 +251,13 @@ void ServeFunctionUrl(ApiContext& context, http::Request request, http::Responde
   invocation->config = std::move(resolved->config);
   // What the answer needs of the request once it has moved on.
   auto request_head = std::make_shared<http::Request>(request.base());
+  if (config->invoke_mode == "RESPONSE_STREAM") {
+    auto relay = std::make_shared<UrlStreamRelay>(std::move(respond), request_head, config->cors,
+                                                  invocation->request_id);
+    invocation->stream = relay;
+    invocation->done = [relay](scheduler::Outcome outcome) { relay->Finish(std::move(outcome)); };
+    return context.scheduler.Invoke(std::move(invocation));
+  }
   auto responder = std::make_shared<http::Responder>(std::move(respond));
   invocation->done = [responder, request_head, cors = config->cors,
                       id = invocation->request_id](scheduler::Outcome outcome) {

@@ -39,7 +39,8 @@ constexpr uint64_t kSmallBodyLimit = 1024 * 1024;
 
 bool IsInvoke(std::string_view target) {
   auto path = target.substr(0, target.find('?'));
-  return path.starts_with("/2015-03-31/functions/") && path.ends_with("/invocations");
+  return (path.starts_with("/2015-03-31/functions/") && path.ends_with("/invocations")) ||
+         (path.starts_with("/2021-11-15/functions/") && path.ends_with("/response-streaming-invocations"));
 }
 
 bool IsInvokeAsync(std::string_view target) {
@@ -166,7 +167,8 @@ void Gateway::Route(http::Request& request, http::Responder& respond) {
   }
   bool functions_path = s.size() >= 2 && s[1] == "functions" &&
                         (s[0] == "2015-03-31" || s[0] == "2017-10-31" || s[0] == "2019-09-30" ||
-                         s[0] == "2019-09-25" || s[0] == "2014-11-13" || s[0] == "2021-10-31");
+                         s[0] == "2019-09-25" || s[0] == "2014-11-13" || s[0] == "2021-10-31" ||
+                         s[0] == "2021-11-15");
   if (!functions_path) return respond(UnknownOperation());
 
   if (s.size() == 2 && s[0] == "2015-03-31") {
@@ -198,6 +200,12 @@ void Gateway::Route(http::Request& request, http::Responder& respond) {
   if (s[0] == "2019-09-25") {
     if (s.size() >= 4 && s[3] == "event-invoke-config") {
       return RouteEventInvokeConfig(context_, target, *ref, request, respond);
+    }
+    return respond(UnknownOperation());
+  }
+  if (s[0] == "2021-11-15") {
+    if (s.size() == 4 && s[3] == "response-streaming-invocations" && method == verb::post) {
+      return InvokeWithResponseStream(context_, *ref, target, std::move(request), std::move(respond));
     }
     return respond(UnknownOperation());
   }

@@ -125,54 +125,61 @@ void EnqueueEvent(ApiContext& context, const std::string& name, const std::strin
 
 }  // namespace
 
-void Invoke(ApiContext& context, const FunctionRef& ref, const RequestTarget& target,
-            http::Request request, http::Responder respond) {
+std::optional<CheckedInvoke> CheckInvoke(ApiContext& context, const FunctionRef& ref, const RequestTarget& target,
+                                         http::Request& request, http::Responder& respond, bool streaming) {
   std::string qualifier = ref.qualifier;
   if (auto q = target.Query("Qualifier")) {
     if (!qualifier.empty() && *q != qualifier) {
-      return respond(ErrorResponse(Error::Invalid(
+      respond(ErrorResponse(Error::Invalid(
           "The derived qualifier from the function name does not match the specified qualifier.")));
+      return std::nullopt;
     }
     qualifier = *q;
   }
   auto resolved = context.registry.Resolve(ref.name, qualifier, Pick());
   if (!resolved) {
     if (resolved.error().code() == ErrorCode::kNotFound) {
-      return respond(ErrorResponse(Error::NotFound(
+      respond(ErrorResponse(Error::NotFound(
           fmt::format("Function not found: {}", context.FunctionArn(ref.name, qualifier)))));
+    } else {
+      respond(ErrorResponse(resolved.error()));
     }
-    return respond(ErrorResponse(resolved.error()));
+    return std::nullopt;
   }
-  registry::ConfigPtr config = std::move(resolved->config);
 
   std::string type = HeaderValue(request, "X-Amz-Invocation-Type");
   if (type.empty()) type = "RequestResponse";
-  if (type != "RequestResponse" && type != "Event" && type != "DryRun") {
-    return respond(ErrorResponse(Error::Invalid(fmt::format(
+  bool known = type == "RequestResponse" || type == "DryRun" || (type == "Event" && !streaming);
+  if (!known) {
+    respond(ErrorResponse(Error::Invalid(fmt::format(
         "1 validation error detected: Value '{}' at 'invocationType' failed to satisfy constraint: "
-        "Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
-        type))));
+        "Member must satisfy enum value set: [{}]",
+        type, streaming ? "RequestResponse, DryRun" : "Event, RequestResponse, DryRun"))));
+    return std::nullopt;
   }
   std::string log_type = HeaderValue(request, "X-Amz-Log-Type");
   if (!log_type.empty() && log_type != "None" && log_type != "Tail") {
-    return respond(ErrorResponse(Error::Invalid(fmt::format(
+    respond(ErrorResponse(Error::Invalid(fmt::format(
         "1 validation error detected: Value '{}' at 'logType' failed to satisfy constraint: "
         "Member must satisfy enum value set: [None, Tail]",
         log_type))));
+    return std::nullopt;
   }
   if (type == "Event" && request.body().size() > kAsyncPayloadLimit) {
-    return respond(ErrorResponse(413, "RequestTooLargeException",
-                                 fmt::format("Request must be smaller than {} bytes for the "
-                                             "InvokeFunction operation",
-                                             kAsyncPayloadLimit)));
+    respond(ErrorResponse(413, "RequestTooLargeException",
+                          fmt::format("Request must be smaller than {} bytes for the "
+                                      "InvokeFunction operation",
+                                      kAsyncPayloadLimit)));
+    return std::nullopt;
   }
 
   std::string client_context;
   if (auto encoded = HeaderValue(request, "X-Amz-Client-Context"); !encoded.empty()) {
     auto decoded = Base64Decode(encoded);
     if (!decoded || !nlohmann::json::accept(*decoded)) {
-      return respond(ErrorResponse(400, "InvalidRequestContentException",
-                                   "Client context must be a valid Base64-encoded JSON object."));
+      respond(ErrorResponse(400, "InvalidRequestContentException",
+                            "Client context must be a valid Base64-encoded JSON object."));
+      return std::nullopt;
     }
     client_context = std::move(*decoded);
   }
@@ -183,13 +190,33 @@ void Invoke(ApiContext& context, const FunctionRef& ref, const RequestTarget& ta
   if (payload.empty()) {
     payload = "{}";
   } else if (!nlohmann::json::accept(payload)) {
-    return respond(ErrorResponse(400, "InvalidRequestContentException", PayloadError(payload)));
+    respond(ErrorResponse(400, "InvalidRequestContentException", PayloadError(payload)));
+    return std::nullopt;
   }
   if (type == "DryRun") {
     auto response = http::MakeResponse(204, "", "");
     response.set("x-amzn-RequestId", NewRequestId());
-    return respond(std::move(response));
+    respond(std::move(response));
+    return std::nullopt;
   }
+  CheckedInvoke checked;
+  checked.config = std::move(resolved->config);
+  checked.qualifier = std::move(qualifier);
+  checked.type = std::move(type);
+  checked.client_context = std::move(client_context);
+  checked.tail_log = log_type == "Tail" && checked.type == "RequestResponse";
+  return checked;
+}
+
+void Invoke(ApiContext& context, const FunctionRef& ref, const RequestTarget& target,
+            http::Request request, http::Responder respond) {
+  auto checked = CheckInvoke(context, ref, target, request, respond, /*streaming=*/false);
+  if (!checked) return;
+  const std::string& type = checked->type;
+  const std::string& qualifier = checked->qualifier;
+  std::string& payload = request.body();
+  std::string& client_context = checked->client_context;
+  registry::ConfigPtr config = std::move(checked->config);
 
   if (type == "Event" && context.events != nullptr) {
     return EnqueueEvent(context, ref.name, qualifier, std::move(payload), std::move(client_context),
@@ -202,7 +229,7 @@ void Invoke(ApiContext& context, const FunctionRef& ref, const RequestTarget& ta
   invocation->client_context = std::move(client_context);
   invocation->invoked_arn = context.FunctionArn(ref.name, qualifier);
   invocation->config = std::move(config);
-  invocation->tail_log = log_type == "Tail" && type == "RequestResponse";
+  invocation->tail_log = checked->tail_log;
 
   if (type == "Event") {
     // No event store (a context without a daemon): accepted now, run from memory.

@@ -37,6 +37,8 @@ bool OutOfDescriptors(const beast::error_code& ec) {
 
 }  // namespace
 
+BodyPieceSink Handler::StreamBody(const RequestHeader&) { return nullptr; }
+
 Response Handler::ProtocolError(unsigned status, std::string_view message) {
   auto response = MakeResponse(status, ErrorJson(status, message));
   response.set("x-amzn-ErrorType", ErrorTypeFor(status));

@@ -24,8 +24,37 @@ namespace beast_http = boost::beast::http;
 using Request = beast_http::request<beast_http::string_body>;
 using Response = beast_http::response<beast_http::string_body>;
 using RequestHeader = beast_http::request_header<>;
+using ResponseHeader = beast_http::response_header<>;
+// Takes a request body piece by piece as it arrives (see Handler::StreamBody).
+using BodyPieceSink = std::function<void(std::string_view piece)>;
 
 class Session;
+
+// Writes one response while it is produced: the header first, then the body in pieces as
+// they come, with chunked transfer coding (an HTTP/1.0 client gets the body raw and the
+// connection closes after it). Move-only; callable from any thread. Destroying it before
+// End() ends the response the way Abort() does.
+class StreamWriter {
+ public:
+  explicit StreamWriter(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+  StreamWriter(StreamWriter&&) noexcept = default;
+  StreamWriter& operator=(StreamWriter&&) noexcept = default;
+  ~StreamWriter();
+
+  // Queues a piece of the body; an empty one is ignored (it would end a chunked body).
+  void Write(std::string piece);
+  // The body is complete: the last chunk, and the connection serves its next request.
+  void End();
+  // The body cannot be completed (the function failed midway): what is queued is sent and
+  // the connection closes without the last chunk, so the client sees a truncated response
+  // rather than a complete wrong one.
+  void Abort();
+  // True while the connection has not failed (a client that left makes writes no-ops).
+  bool connected() const;
+
+ private:
+  std::shared_ptr<Session> session_;
+};
 
 // Writes the response to one request. Move-only; call it exactly once, from any thread (the
 // write is dispatched onto the session's executor). Destroying it uncalled closes the
@@ -38,6 +67,9 @@ class Responder {
   ~Responder();
 
   void operator()(Response response);
+  // Answers with a response whose body follows in pieces; `header`'s status and fields are
+  // sent as they are (the transfer coding and connection fields are set here).
+  StreamWriter Stream(ResponseHeader header);
   // True while the connection this responder answers on has not failed.
   bool connected() const;
   // connected(), and the peer has not closed or reset its end meanwhile: asked of the
@@ -61,6 +93,11 @@ class Handler {
   virtual Response Reject(const RequestHeader& header, uint64_t limit) = 0;
   // Handles one complete request; `respond` may be called later, from any thread.
   virtual void Handle(Request request, Responder respond) = 0;
+  // Where the body of a chunked request with this header goes as it arrives, instead of
+  // into request.body(); unset (the default): the body is read whole. Asked once the header
+  // is in. Handle() still follows the body's end, with an empty body and the trailer fields
+  // among the header's. BodyLimit() still caps the whole body.
+  virtual BodyPieceSink StreamBody(const RequestHeader& header);
   // Answers a request the session refuses itself before Handle (the connection closes
   // afterwards): 400 malformed, 431 header too large, 501 a transfer coding it does not
   // implement, 503 no room for the body. The default gives Lambda's error shape:

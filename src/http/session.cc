@@ -5,7 +5,9 @@
 #include <poll.h>
 
 #include <array>
+#include <deque>
 #include <optional>
+#include <vector>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -29,6 +31,14 @@ constexpr size_t kReadSize = 64 * 1024;
 constexpr size_t kIdleBufferBytes = 4096;
 constexpr size_t kMaxLingerBytes = 128 * 1024 * 1024;
 constexpr auto kNever = Clock::time_point::max();
+constexpr size_t kMaxGather = 64;  // body pieces per write of a streamed response
+
+// A field whose name or value would end the header line early (a function's own headers
+// reach streamed responses): it is left out rather than sent as a header injection.
+bool SafeField(std::string_view name, std::string_view value) {
+  auto clean = [](std::string_view text) { return text.find_first_of("\r\n") == std::string_view::npos; };
+  return !name.empty() && clean(name) && clean(value);
+}
 
 // Transfer codings other than chunked (gzip, deflate, compress, anything unknown): RFC 9112
 // 6.1 says to answer 501 to a coding the server does not understand. Beast would otherwise
@@ -79,6 +89,52 @@ class Session : public std::enable_shared_from_this<Session> {
     WriteSome();
   }
 
+  // A streamed response (Responder::Stream): the header now, then pieces as they come.
+  void StartStream(ResponseHeader header) {
+    if (closed_) return;
+    phase_ = Phase::kStreaming;
+    stream_chunked_ = request_version_ >= 11;
+    if (!stream_chunked_) keep_alive_ = false;
+    std::string head = fmt::format("HTTP/1.1 {} {}\r\n", header.result_int(),
+                                   std::string_view(header.reason()));
+    for (const auto& field : header) {
+      auto name = std::string_view(field.name_string());
+      auto value = std::string_view(field.value());
+      if (field.name() == beast_http::field::transfer_encoding || field.name() == beast_http::field::content_length ||
+          field.name() == beast_http::field::connection) {
+        continue;
+      }
+      if (!SafeField(name, value)) {
+        spdlog::warn("http: left out a response header with a line break in it");
+        continue;
+      }
+      head.append(name).append(": ").append(value).append("\r\n");
+    }
+    if (stream_chunked_) head += "Transfer-Encoding: chunked\r\n";
+    head += keep_alive_ ? "\r\n" : "Connection: close\r\n\r\n";
+    stream_out_.push_back(std::move(head));
+    Flush();
+  }
+
+  void StreamWrite(std::string piece) {
+    if (closed_ || phase_ != Phase::kStreaming || stream_end_ != StreamState::kOpen || piece.empty()) return;
+    if (stream_chunked_) {
+      stream_out_.push_back(fmt::format("{:x}\r\n", piece.size()));
+      stream_out_.push_back(std::move(piece));
+      stream_out_.push_back("\r\n");
+    } else {
+      stream_out_.push_back(std::move(piece));
+    }
+    Flush();
+  }
+
+  void StreamEnd(bool complete) {
+    if (closed_ || phase_ != Phase::kStreaming || stream_end_ != StreamState::kOpen) return;
+    stream_end_ = complete ? StreamState::kComplete : StreamState::kAborted;
+    if (complete && stream_chunked_) stream_out_.push_back("0\r\n\r\n");
+    Flush();
+  }
+
   void Abandon() {
     // A request that will never be answered: the client must not wait forever.
     asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->Shutdown(); });
@@ -98,7 +154,8 @@ class Session : public std::enable_shared_from_this<Session> {
   tcp::socket& socket() { return socket_; }
 
  private:
-  enum class Phase { kIdle, kHeader, kBody, kHandling, kWriting, kLinger };
+  enum class Phase { kIdle, kHeader, kBody, kHandling, kWriting, kStreaming, kLinger };
+  enum class StreamState { kOpen, kComplete, kAborted };
 
   void NextRequest() {
     parser_.emplace();
@@ -106,6 +163,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // The body limit is chosen per route once the header is known.
     parser_->body_limit(boost::none);
     parser_->get().body().set_spool(options_.spool.get());
+    body_sink_ = nullptr;
     // Bytes already here (a pipelined request) start its header clock at once.
     phase_ = buffer_.size() ? Phase::kHeader : Phase::kIdle;
     // An idle connection keeps no read buffer: thousands of them would hold 64 KiB each.
@@ -115,8 +173,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Read() {
-    // Small reads until a request proves large (Beast's read_size grows with the buffer).
-    socket_.async_read_some(buffer_.prepare(beast::read_size(buffer_, kReadSize)),
+    // Small reads until a request proves large (Beast's read_size grows with the buffer). A
+    // streamed body never grows the buffer (its pieces leave as they are parsed): it reads
+    // large at once, or its pieces would be a few hundred bytes each.
+    size_t want = body_sink_ ? kReadSize : beast::read_size(buffer_, kReadSize);
+    socket_.async_read_some(buffer_.prepare(want),
                             [self = shared_from_this()](beast::error_code ec, size_t n) {
                               self->OnRead(ec, n);
                             });
@@ -166,8 +227,28 @@ class Session : public std::enable_shared_from_this<Session> {
       return false;
     }
     parser_->body_limit(limit);
+    if (parser_->chunked()) {
+      if (auto sink = handler_.StreamBody(header)) {
+        body_sink_ = std::move(sink);
+        parser_->on_chunk_body(on_chunk_body_);
+      }
+    }
     Arm(options_.body_timeout);
     return true;
+  }
+
+  // A streamed body's pieces go to the handler's sink, not into the body (Beast's parser
+  // calls this with each piece of chunk data as it is parsed).
+  size_t OnChunkBody(uint64_t, std::string_view piece, beast::error_code& ec) {
+    if (!body_sink_) return piece.size();
+    try {
+      body_sink_(piece);
+    } catch (const std::exception& e) {
+      spdlog::error("http: a streamed request body's sink failed: {}", e.what());
+      ec = beast_http::error::bad_chunk;
+      return 0;
+    }
+    return piece.size();
   }
 
   void OnParseError(beast::error_code ec) {
@@ -185,6 +266,8 @@ class Session : public std::enable_shared_from_this<Session> {
     // Nothing is read while a request is handled, however long that takes.
     Disarm();
     keep_alive_ = parser_->get().keep_alive();
+    request_version_ = parser_->get().version();
+    body_sink_ = nullptr;
     auto message = parser_->release();
     parser_.reset();
     if (message.body().spooled() && options_.blocking) {
@@ -240,6 +323,33 @@ class Session : public std::enable_shared_from_this<Session> {
     if (close_after_write_) return Linger();
     if (!keep_alive_) return Shutdown();
     NextRequest();
+  }
+
+  // Sends what a streamed response has queued, gathered into one write; waits for more when
+  // the queue is empty (a function may take minutes between pieces: no deadline then).
+  void Flush() {
+    if (stream_writing_ || closed_) return;
+    if (stream_out_.empty()) {
+      Disarm();
+      if (stream_end_ == StreamState::kOpen) return;
+      bool complete = stream_end_ == StreamState::kComplete;
+      stream_end_ = StreamState::kOpen;
+      if (!complete || !keep_alive_) return Shutdown();
+      return NextRequest();
+    }
+    std::vector<asio::const_buffer> gather;
+    size_t count = std::min(stream_out_.size(), kMaxGather);
+    gather.reserve(count);
+    for (size_t i = 0; i < count; ++i) gather.push_back(asio::buffer(stream_out_[i]));
+    stream_writing_ = true;
+    Arm(options_.write_timeout);
+    asio::async_write(socket_, gather, [self = shared_from_this(), count](beast::error_code ec, size_t) {
+      self->stream_writing_ = false;
+      if (self->closed_) return;
+      if (ec) return self->Shutdown();
+      self->stream_out_.erase(self->stream_out_.begin(), self->stream_out_.begin() + long(count));
+      self->Flush();
+    });
   }
 
   // After refusing a request we did not read: half-close and discard what the client still
@@ -305,6 +415,15 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<beast_http::request_parser<SpooledBody>> parser_;
   std::optional<Response> response_;
   std::optional<beast_http::response_serializer<beast_http::string_body>> serializer_;
+  BodyPieceSink body_sink_;
+  // Beast holds the chunk callback by reference: it lives here, as long as the session.
+  std::function<size_t(uint64_t, std::string_view, beast::error_code&)> on_chunk_body_ =
+      [this](uint64_t remain, std::string_view piece, beast::error_code& ec) { return OnChunkBody(remain, piece, ec); };
+  std::deque<std::string> stream_out_;
+  StreamState stream_end_ = StreamState::kOpen;
+  bool stream_writing_ = false;
+  bool stream_chunked_ = true;
+  unsigned request_version_ = 11;
   std::unique_ptr<std::array<char, 65536>> discard_;
   size_t lingered_ = 0;
   Phase phase_ = Phase::kIdle;
@@ -329,6 +448,40 @@ void Responder::operator()(Response response) {
                    session->Write(std::move(response));
                  });
 }
+
+StreamWriter Responder::Stream(ResponseHeader header) {
+  auto session = std::move(session_);
+  if (!session) return StreamWriter(nullptr);
+  asio::dispatch(session->socket().get_executor(), [session, header = std::move(header)]() mutable {
+    session->StartStream(std::move(header));
+  });
+  return StreamWriter(std::move(session));
+}
+
+StreamWriter::~StreamWriter() {
+  if (session_) Abort();
+}
+
+void StreamWriter::Write(std::string piece) {
+  if (!session_) return;
+  asio::dispatch(session_->socket().get_executor(), [session = session_, piece = std::move(piece)]() mutable {
+    session->StreamWrite(std::move(piece));
+  });
+}
+
+void StreamWriter::End() {
+  auto session = std::move(session_);
+  if (!session) return;
+  asio::dispatch(session->socket().get_executor(), [session] { session->StreamEnd(true); });
+}
+
+void StreamWriter::Abort() {
+  auto session = std::move(session_);
+  if (!session) return;
+  asio::dispatch(session->socket().get_executor(), [session] { session->StreamEnd(false); });
+}
+
+bool StreamWriter::connected() const { return session_ && !session_->closed(); }
 
 bool Responder::connected() const { return session_ && !session_->closed(); }
 

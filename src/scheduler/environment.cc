@@ -313,6 +313,7 @@ void Environment::Complete(Outcome outcome, bool timed_out) {
     if (inv.tail_log) active->tail += lines;
   };
 
+  outcome.streamed = active->streaming && inv.stream != nullptr;
   auto done = std::move(inv.done);
   if (inv.tail_log) {
     write_report();

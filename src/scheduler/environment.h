@@ -126,6 +126,8 @@ class Environment : public ExecutionEnvironment,
   uint64_t BodyLimit(const http::RequestHeader& header) const override;
   http::Response Reject(const http::RequestHeader& header, uint64_t limit) override;
   void Handle(http::Request request, http::Responder respond) override;
+  // A streaming response's body goes on to the caller piece by piece as it arrives.
+  http::BodyPieceSink StreamBody(const http::RequestHeader& header) override;
 
  private:
   enum class DeathCause { kExited, kKilled, kTimeout, kInitTimeout, kSpawnFailed, kAssignFailed };
@@ -136,6 +138,9 @@ class Environment : public ExecutionEnvironment,
     bool delivered = false;
     SteadyTime started;
     std::string tail;  // START..REPORT, kept only when the caller asked for the log tail
+    bool streaming = false;     // the runtime is posting its response in streaming mode
+    bool overflowed = false;    // ... and it outgrew what a buffered caller may get
+    std::string joined;         // ... its pieces, for a caller that wants the response whole
   };
 
   // Handle()'s body; throws only on a bug, which Handle() answers with a 500.
@@ -167,6 +172,9 @@ class Environment : public ExecutionEnvironment,
   void Deliver(http::Responder respond);
   void OnResult(const std::string& id, http::Request& request, bool is_error,
                 http::Responder respond);
+  void OnStreamPiece(std::string_view piece);
+  // How a streamed response ended: the runtime's error trailers, or what the caller gets.
+  Outcome StreamOutcome(const http::Request& request);
   void OnInitError(http::Request& request, http::Responder respond);
   void BecomeAvailable();
   void Complete(Outcome outcome, bool timed_out);

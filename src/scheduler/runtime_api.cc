@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "base/encoding.h"
 #include "base/ids.h"
 #include "base/json.h"
 #include "init/protocol.h"
@@ -23,6 +24,7 @@ using nlohmann::json;
 namespace {
 
 constexpr uint64_t kMaxResponseBytes = 6291556;  // Lambda's synchronous response limit
+constexpr uint64_t kMaxStreamBytes = 20 * 1024 * 1024;  // and its streamed response limit
 constexpr std::string_view kRuntimePrefix = "/2018-06-01/runtime/";
 // Where a prestarted runtime (lambent's own) waits for its function: not part of Lambda's API.
 constexpr std::string_view kAssignmentPath = "/lambent/v1/runtime/assignment";
@@ -36,6 +38,20 @@ std::string TraceId() {
                      RandomHex(8));
 }
 
+bool IsResponse(const http::RequestHeader& header) {
+  return std::string_view(header.target().data(), header.target().size()).ends_with("/response");
+}
+
+bool IsStreaming(const http::RequestHeader& header) {
+  return IsResponse(header) &&
+         boost::beast::iequals(header["Lambda-Runtime-Function-Response-Mode"], "streaming");
+}
+
+std::string TooLarge(uint64_t limit) {
+  return ErrorDocument("Function.ResponseSizeTooLarge",
+                       fmt::format("Response payload size exceeded maximum allowed payload size ({} bytes).", limit));
+}
+
 std::string FunctionArn(const EnvironmentContext& c, const registry::FunctionConfig& f) {
   return fmt::format("arn:aws:lambda:{}:{}:function:{}", c.region, c.account_id, f.name);
 }
@@ -43,8 +59,8 @@ std::string FunctionArn(const EnvironmentContext& c, const registry::FunctionCon
 }  // namespace
 
 uint64_t Environment::BodyLimit(const http::RequestHeader& header) const {
-  std::string_view target(header.target().data(), header.target().size());
-  if (target.ends_with("/response")) return kMaxResponseBytes;
+  if (IsStreaming(header)) return kMaxStreamBytes;
+  if (IsResponse(header)) return kMaxResponseBytes;
   return 1024 * 1024;
 }
 
@@ -52,15 +68,62 @@ http::Response Environment::Reject(const http::RequestHeader& header, uint64_t l
   std::string_view target(header.target().data(), header.target().size());
   if (active_ && active_->delivered && target.ends_with("/response") &&
       target.find(active_->invocation->request_id) != std::string_view::npos) {
-    Complete({ErrorDocument("Function.ResponseSizeTooLarge",
-                            fmt::format("Response payload size exceeded maximum allowed payload "
-                                        "size ({} bytes).",
-                                        limit)),
-              true},
-             false);
+    Complete({TooLarge(limit), true}, false);
   }
   return RuntimeError(413, "RequestEntityTooLarge",
                       fmt::format("Request must be smaller than {} bytes", limit));
+}
+
+http::BodyPieceSink Environment::StreamBody(const http::RequestHeader& header) {
+  LAMBENT_DCHECK_THREAD(io_thread_);
+  if (!IsStreaming(header) || !active_ || !active_->delivered) return nullptr;
+  std::string_view target(header.target().data(), header.target().size());
+  const std::string& id = active_->invocation->request_id;
+  if (!target.ends_with(fmt::format("/invocation/{}/response", id))) return nullptr;
+  active_->streaming = true;
+  if (auto& sink = active_->invocation->stream) {
+    std::string_view type = header[beast_http::field::content_type];
+    sink->OnStreamStart(type.empty() ? "application/octet-stream" : type);
+  }
+  // Pieces of an invocation that has ended meanwhile (timed out, too large) go nowhere.
+  return [weak = weak_from_this(), id](std::string_view piece) {
+    auto self = weak.lock();
+    if (self && self->active_ && self->active_->streaming && self->active_->invocation->request_id == id) {
+      self->OnStreamPiece(piece);
+    }
+  };
+}
+
+void Environment::OnStreamPiece(std::string_view piece) {
+  if (auto& sink = active_->invocation->stream) return sink->OnStreamPiece(piece);
+  if (active_->overflowed) return;
+  if (active_->joined.size() + piece.size() > kMaxResponseBytes) {
+    active_->overflowed = true;
+    active_->joined.clear();
+    active_->joined.shrink_to_fit();
+    return;
+  }
+  active_->joined.append(piece);
+}
+
+Outcome Environment::StreamOutcome(const http::Request& request) {
+  // A streaming post with a Content-Length arrives whole: it is one piece.
+  if (!request.body().empty()) OnStreamPiece(request.body());
+  Outcome outcome;
+  auto type = request.find("Lambda-Runtime-Function-Error-Type");
+  if (type != request.end()) {
+    outcome.function_error = true;
+    auto body = request.find("Lambda-Runtime-Function-Error-Body");
+    if (body != request.end()) {
+      auto decoded = Base64Decode(body->value());
+      if (decoded && json::parse(*decoded, nullptr, false).is_object()) outcome.body = std::move(*decoded);
+    }
+    if (outcome.body.empty()) outcome.body = ErrorDocument(std::string(type->value()), "");
+    return outcome;
+  }
+  if (active_->overflowed) return {TooLarge(kMaxResponseBytes), true};
+  if (!active_->invocation->stream) outcome.body = std::move(active_->joined);
+  return outcome;
 }
 
 void Environment::Handle(http::Request request, http::Responder respond) {
@@ -225,7 +288,9 @@ void Environment::OnResult(const std::string& id, http::Request& request, bool i
   DrainOutput();
   Outcome outcome;
   outcome.function_error = is_error;
-  if (!is_error) {
+  if (active_->streaming && !is_error) {
+    outcome = StreamOutcome(request);
+  } else if (!is_error) {
     outcome.body = std::move(request.body());
   } else {
     // The runtime's error document goes to the caller as it is when it is one; otherwise

@@ -76,6 +76,39 @@ std::string HeaderText(const json& value) {
   return DumpJson(value);
 }
 
+// A header the function set, unless its name or value would break the response's header
+// (a line break is a header injection; Beast writes fields as they are).
+void InsertSafe(http::Response& response, std::string_view name, std::string_view value) {
+  auto clean = [](std::string_view text) { return text.find_first_of("\r\n") == std::string_view::npos; };
+  if (name.empty() || !clean(name) || !clean(value) || name.find_first_of(" \t:") != std::string_view::npos) return;
+  response.insert(name, value);
+}
+
+// The headers, multiValueHeaders and cookies of a function's response object; true when
+// they give a Content-Type.
+bool AddFunctionHeaders(const json& value, http::Response& response) {
+  bool has_type = false;
+  if (auto it = value.find("headers"); it != value.end() && it->is_object()) {
+    for (auto h = it->begin(); h != it->end(); ++h) {
+      if (Lower(h.key()) == "content-type") has_type = true;
+      InsertSafe(response, h.key(), HeaderText(h.value()));
+    }
+  }
+  if (auto it = value.find("multiValueHeaders"); it != value.end() && it->is_object()) {
+    for (auto h = it->begin(); h != it->end(); ++h) {
+      if (!h.value().is_array()) continue;
+      if (Lower(h.key()) == "content-type") has_type = true;
+      for (const json& v : h.value()) InsertSafe(response, h.key(), HeaderText(v));
+    }
+  }
+  if (auto it = value.find("cookies"); it != value.end() && it->is_array()) {
+    for (const json& cookie : *it) {
+      if (cookie.is_string()) InsertSafe(response, "Set-Cookie", cookie.get<std::string>());
+    }
+  }
+  return has_type;
+}
+
 bool OriginAllowed(const Cors& cors, std::string_view origin) {
   return std::any_of(cors.allow_origins.begin(), cors.allow_origins.end(),
                      [&](const std::string& o) { return o == "*" || Lower(o) == Lower(origin); });
@@ -194,28 +227,24 @@ http::Response ResultToResponse(std::string_view result, bool function_error) {
     body = std::move(*decoded);
   }
   http::Response response(beast_http::status(unsigned(status.get<int64_t>())), 11);
-  bool has_type = false;
-  if (auto it = value.find("headers"); it != value.end() && it->is_object()) {
-    for (auto h = it->begin(); h != it->end(); ++h) {
-      if (Lower(h.key()) == "content-type") has_type = true;
-      response.insert(h.key(), HeaderText(h.value()));
-    }
-  }
-  if (auto it = value.find("multiValueHeaders"); it != value.end() && it->is_object()) {
-    for (auto h = it->begin(); h != it->end(); ++h) {
-      if (!h.value().is_array()) continue;
-      if (Lower(h.key()) == "content-type") has_type = true;
-      for (const json& v : h.value()) response.insert(h.key(), HeaderText(v));
-    }
-  }
-  if (auto it = value.find("cookies"); it != value.end() && it->is_array()) {
-    for (const json& cookie : *it) {
-      if (cookie.is_string()) response.insert(beast_http::field::set_cookie, cookie.get<std::string>());
-    }
-  }
+  bool has_type = AddFunctionHeaders(value, response);
   if (!has_type) response.set(beast_http::field::content_type, "application/json");
   response.body() = std::move(body);
   response.prepare_payload();
+  return response;
+}
+
+std::optional<http::Response> PreludeToResponse(std::string_view prelude) {
+  json value = json::parse(prelude, nullptr, false);
+  if (!value.is_object()) return std::nullopt;
+  int64_t status = 200;
+  if (auto it = value.find("statusCode"); it != value.end()) {
+    if (!it->is_number_integer()) return std::nullopt;
+    status = it->get<int64_t>();
+  }
+  if (status < 100 || status > 599) return std::nullopt;
+  http::Response response(beast_http::status(unsigned(status)), 11);
+  if (!AddFunctionHeaders(value, response)) response.set(beast_http::field::content_type, "application/octet-stream");
   return response;
 }
 

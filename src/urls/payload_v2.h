@@ -31,6 +31,14 @@ std::string BuildEvent(const http::Request& request, std::string_view raw_path, 
 // value is a 200 application/json body. A function error or a malformed response is 502.
 http::Response ResultToResponse(std::string_view result, bool function_error);
 
+// What a streamed response to a function URL begins with when its content type is
+// kHttpIntegrationType: a JSON prelude, then kPreludeSeparator, then the body.
+inline constexpr std::string_view kHttpIntegrationType = "application/vnd.awslambda.http-integration-response";
+inline constexpr std::string_view kPreludeSeparator{"\0\0\0\0\0\0\0\0", 8};
+// The status, headers and cookies of such a prelude ({"statusCode":..,"headers":{..},
+// "cookies":[..]}, all optional) as a response with an empty body; nullopt when it is not one.
+std::optional<http::Response> PreludeToResponse(std::string_view prelude);
+
 // The answer to a CORS preflight (OPTIONS with Origin and Access-Control-Request-Method),
 // made from the config alone; nullopt when `request` is not one.
 std::optional<http::Response> Preflight(const std::optional<Cors>& cors, const http::Request& request);

@@ -80,6 +80,33 @@ TEST(PayloadV2, AStructuredResultSetsStatusHeadersCookiesAndBody) {
   EXPECT_EQ(binary.body(), std::string("\x89PNG\x00\x01", 6));
 }
 
+TEST(PayloadV2, HeadersWithLineBreaksAreLeftOut) {
+  auto response = ResultToResponse(
+      R"({"statusCode": 200, "headers": {"X-Bad": "a\r\nInjected: 1", "Bad\nName": "v", "X-Good": "ok"},
+          "cookies": ["c=1\r\nX: y"], "body": ""})",
+      false);
+  EXPECT_EQ(response["X-Good"], "ok");
+  EXPECT_EQ(response.count("X-Bad"), 0u);
+  EXPECT_EQ(response.count(beast_http::field::set_cookie), 0u);
+  for (const auto& field : response) EXPECT_EQ(std::string(field.name_string()).find('\n'), std::string::npos);
+}
+
+TEST(PayloadV2, AStreamPreludeGivesStatusHeadersAndCookies) {
+  auto response = PreludeToResponse(R"({"statusCode": 201, "headers": {"X-A": "1"}, "cookies": ["a=1", "b=2"]})");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->result_int(), 201u);
+  EXPECT_EQ((*response)["X-A"], "1");
+  EXPECT_EQ((*response)[beast_http::field::content_type], "application/octet-stream");
+  EXPECT_EQ(response->count(beast_http::field::set_cookie), 2u);
+  auto empty = PreludeToResponse("{}");
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->result_int(), 200u);
+  EXPECT_FALSE(PreludeToResponse(R"({"statusCode": 42})"));
+  EXPECT_FALSE(PreludeToResponse(R"({"statusCode": "200"})"));
+  EXPECT_FALSE(PreludeToResponse("[1]"));
+  EXPECT_FALSE(PreludeToResponse("not json"));
+}
+
 TEST(PayloadV2, ABareValueIsA200JsonBodyAndErrorsAre502) {
   auto bare = ResultToResponse(R"({"hello": "world"})", false);
   EXPECT_EQ(bare.result_int(), 200u);

@@ -170,8 +170,8 @@ def test_errors_are_lambdas_statuses(daemon, url):
             client.create_function_url_config(FunctionName="web2", **bad)
         assert refused.value.response["Error"]["Code"] in ("ValidationException", "InvalidParameterValueException")
     status, _, raw = daemon.request("POST", "/2021-10-31/functions/web2/url",
-                                    body=json.dumps({"AuthType": "NONE", "InvokeMode": "RESPONSE_STREAM"}).encode())
-    assert status == 400 and b"RESPONSE_STREAM is not supported yet" in raw
+                                    body=json.dumps({"AuthType": "NONE", "InvokeMode": "STREAMING"}).encode())
+    assert status == 400 and b"invokeMode" in raw
     client.update_function_url_config(FunctionName="web", Cors={"AllowOrigins": ["*"]})
     assert client.get_function_url_config(FunctionName="web")["Cors"]["AllowOrigins"] == ["*"]
     client.delete_function_url_config(FunctionName="web")
