@@ -172,6 +172,7 @@ class Environment : public ExecutionEnvironment,
   void Deliver(http::Responder respond);
   void OnResult(const std::string& id, http::Request& request, bool is_error,
                 http::Responder respond);
+  void BeginStream(const http::RequestHeader& header);
   void OnStreamPiece(std::string_view piece);
   // How a streamed response ended: the runtime's error trailers, or what the caller gets.
   Outcome StreamOutcome(const http::Request& request);

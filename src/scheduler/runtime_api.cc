@@ -80,11 +80,7 @@ http::BodyPieceSink Environment::StreamBody(const http::RequestHeader& header) {
   std::string_view target(header.target().data(), header.target().size());
   const std::string& id = active_->invocation->request_id;
   if (!target.ends_with(fmt::format("/invocation/{}/response", id))) return nullptr;
-  active_->streaming = true;
-  if (auto& sink = active_->invocation->stream) {
-    std::string_view type = header[beast_http::field::content_type];
-    sink->OnStreamStart(type.empty() ? "application/octet-stream" : type);
-  }
+  BeginStream(header);
   // Pieces of an invocation that has ended meanwhile (timed out, too large) go nowhere.
   return [weak = weak_from_this(), id](std::string_view piece) {
     auto self = weak.lock();
@@ -92,6 +88,14 @@ http::BodyPieceSink Environment::StreamBody(const http::RequestHeader& header) {
       self->OnStreamPiece(piece);
     }
   };
+}
+
+void Environment::BeginStream(const http::RequestHeader& header) {
+  active_->streaming = true;
+  if (auto& sink = active_->invocation->stream) {
+    std::string_view type = header[beast_http::field::content_type];
+    sink->OnStreamStart(type.empty() ? "application/octet-stream" : type);
+  }
 }
 
 void Environment::OnStreamPiece(std::string_view piece) {
@@ -288,6 +292,8 @@ void Environment::OnResult(const std::string& id, http::Request& request, bool i
   DrainOutput();
   Outcome outcome;
   outcome.function_error = is_error;
+  // A streaming response sent with a Content-Length was read whole: it starts only now.
+  if (!is_error && !active_->streaming && IsStreaming(request.base())) BeginStream(request.base());
   if (active_->streaming && !is_error) {
     outcome = StreamOutcome(request);
   } else if (!is_error) {

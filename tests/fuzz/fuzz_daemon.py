@@ -54,13 +54,15 @@ PATHS = [FUNCTIONS, FUNCTIONS + "/{n}", FUNCTIONS + "/{n}/invocations", FUNCTION
          "/2015-03-31/event-source-mappings/{n}", "/2015-03-31/event-source-mappings/?FunctionName={n}&Marker={q}",
          "/2021-10-31/functions/{n}/url?Qualifier={q}", "/2021-10-31/functions/{n}/urls",
          FUNCTIONS + "/{n}/policy", FUNCTIONS + "/{n}/policy/{n}?RevisionId={q}", "/lambent/v1/rules?count={q}",
-         "/lambent/v1/functions/{n}/events?state={q}&limit={q}", "/lambda-url/{u}/{n}?{q}={n}"]
+         "/lambent/v1/functions/{n}/events?state={q}&limit={q}", "/lambda-url/{u}/{n}?{q}={n}",
+         "/2021-11-15/functions/{n}/response-streaming-invocations?Qualifier={q}"]
 EVENTBRIDGE_OPERATIONS = ["PutRule", "DescribeRule", "ListRules", "EnableRule", "DisableRule", "DeleteRule",
                           "PutTargets", "ListTargetsByRule", "RemoveTargets", "ListRuleNamesByTarget",
                           "CreateEventBus", "DescribeEventBus", "DeleteEventBus", "ListEventBuses",
                           "TestEventPattern", "PutEvents", "Frobnicate", ""]
 # Function URL ids the front may hit by Host (a real one is added at start).
 URL_IDS = ["0" * 32, "x", ""]
+STREAM_URL = []  # the RESPONSE_STREAM URL of fuzz-runtime, once made
 HEADER_NAMES = ["Content-Type", "X-Amz-Invocation-Type", "X-Amz-Log-Type", "X-Amz-Client-Context",
                 "Host", "Expect", "Connection", "Authorization", "X-Amz-Date", "Transfer-Encoding"]
 
@@ -539,6 +541,10 @@ def deploy_fuzz_functions(daemon):
     for name, mode in (("fuzz-runtime", "invoke"), ("fuzz-init", "init")):
         daemon.create(name, bootstrap, runtime="provided.al2023", handler="x", Timeout=10,
                       Environment={"Variables": {"FUZZ_MODE": mode}})
+    status, _, answer = daemon.request("POST", "/2021-10-31/functions/fuzz-runtime/url",
+                                       json.dumps({"AuthType": "NONE", "InvokeMode": "RESPONSE_STREAM"}).encode())
+    if status == 201:
+        STREAM_URL.append(json.loads(answer)["FunctionUrl"].split("//")[1].split(".")[0])
 
 
 def fuzz_runtime(daemon, rng, deadline, stats):
@@ -546,6 +552,26 @@ def fuzz_runtime(daemon, rng, deadline, stats):
     while time.time() < deadline:
         function = "fuzz-runtime" if rng.random() < 0.8 else "fuzz-init"
         payload = json.dumps({"seed": rng.getrandbits(32), "requests": rng.randint(5, 40)}).encode()
+        way = rng.random()
+        if function == "fuzz-runtime" and way < 0.2 and STREAM_URL:
+            # Through a RESPONSE_STREAM URL: any status, a cut stream, but an answer in time.
+            try:
+                status, _, _ = daemon.request("POST", f"/lambda-url/{STREAM_URL[0]}/", payload, timeout=40)
+            except http.client.IncompleteRead:
+                status = 200  # a stream cut because the function failed midway, as Lambda does
+            if status is None or status >= 600:
+                raise Failure(f"streamed URL payload {payload!r}: status {status}")
+            stats["runtime"] += 1
+            check_alive(daemon, f"runtime streamed URL {payload!r}")
+            continue
+        if way < 0.4:
+            status, headers, answer = daemon.request(
+                "POST", f"/2021-11-15/functions/{function}/response-streaming-invocations", payload, timeout=40)
+            stats["runtime"] += 1
+            if status not in (200, 429):
+                raise Failure(f"{function} streamed payload {payload!r}: status {status}: {answer[:500]!r}")
+            check_alive(daemon, f"runtime streamed {function} {payload!r}")
+            continue
         status, headers, answer = daemon.invoke(function, payload, timeout=40)
         stats["runtime"] += 1
         if status not in (200, 429):

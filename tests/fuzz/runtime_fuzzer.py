@@ -3,7 +3,8 @@
 
 FUZZ_MODE=init: reports an init error with arbitrary bytes, then exits.
 FUZZ_MODE=invoke: for each event {"seed", "requests"}, sends that many mutated requests to
-every Runtime API endpoint (arbitrary ids, bodies, headers; abandoned long polls), then
+every Runtime API endpoint (arbitrary ids, bodies, headers; abandoned long polls; streamed
+responses with broken chunking, preludes and trailers), then
 answers the invocation with an error document of arbitrary bytes.
 """
 import json
@@ -50,6 +51,39 @@ def send(method, path, body=b"", headers=(), wait=5.0):
         s.close()
 
 
+def send_streamed(rng, path):
+    """A streaming-mode response: chunked, with pieces, sizes and trailers that may be wrong."""
+    pieces = [bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 300))) for _ in range(rng.randint(0, 6))]
+    if rng.random() < 0.3:
+        prelude = json.dumps({"statusCode": rng.choice([200, 99, "x", None, 700]),
+                              "headers": {obs_text(rng, 5).decode("latin-1"): obs_text(rng, 8).decode("latin-1")},
+                              "cookies": [rng.choice(["a=1", 5, None])]}).encode()
+        pieces.insert(0, prelude + rng.choice([b"\0" * 8, b"\0" * 3, b""]))
+    content_type = rng.choice([b"application/vnd.awslambda.http-integration-response", b"application/octet-stream",
+                               b"text/plain", obs_text(rng, 20)])
+    head = [b"POST " + path + b" HTTP/1.1", b"Host: runtime", b"Transfer-Encoding: chunked",
+            b"Lambda-Runtime-Function-Response-Mode: " + rng.choice([b"streaming", b"STREAMING", b"buffered"]),
+            b"Content-Type: " + content_type]
+    body = b""
+    for piece in pieces:
+        size = len(piece) if rng.random() < 0.9 else rng.randint(0, 1 << 20)
+        body += b"%x\r\n" % size + piece + b"\r\n"
+    trailers = b""
+    if rng.random() < 0.4:
+        trailers += b"Lambda-Runtime-Function-Error-Type: " + obs_text(rng, 20) + b"\r\n"
+        trailers += b"Lambda-Runtime-Function-Error-Body: " + rng.choice([obs_text(rng, 30), b"eyJ4Ijog"]) + b"\r\n"
+    body += rng.choice([b"0\r\n" + trailers + b"\r\n", b"", b"zz\r\n"])
+    # A body left unfinished is waited for (a runtime may stream for minutes): give up soon.
+    s = socket.create_connection((HOST, PORT), timeout=0.3)
+    try:
+        s.sendall(b"\r\n".join(head) + b"\r\n\r\n" + body)
+        s.recv(65536)
+    except (socket.timeout, OSError):
+        pass
+    finally:
+        s.close()
+
+
 def next_event():
     answer = send(b"GET", PREFIX + b"/invocation/next", wait=None)
     head, _, body = answer.partition(b"\r\n\r\n")
@@ -66,6 +100,8 @@ def fuzz_request(rng, request_id):
                            b"/init/error", b"/invocation/%s", b"/", b"/invocation/%s/error/x"])
     if b"%s" in endpoint:
         endpoint = endpoint.replace(b"%s", rng.choice(ids))
+    if rng.random() < 0.2:
+        return send_streamed(rng, PREFIX + b"/invocation/" + rng.choice(ids) + b"/response")
     method = rng.choice([b"POST", b"POST", b"GET", b"PUT", b"DELETE"])
     roll = rng.random()
     if roll < 0.4:
