@@ -6,11 +6,11 @@
 #include <nlohmann/json.hpp>
 
 #include "api/errors.h"
-#include "api/event_stream.h"
 #include "api/invocations.h"
 #include "base/encoding.h"
 #include "base/ids.h"
 #include "base/json.h"
+#include "http/event_stream.h"
 
 namespace lambent::api {
 
@@ -49,7 +49,7 @@ class EventStreamRelay : public scheduler::StreamSink {
 
   void OnStreamPiece(std::string_view piece) override {
     if (writer_ && writer_->connected()) {
-      writer_->Write(EventStreamMessage("PayloadChunk", "application/octet-stream", piece));
+      writer_->Write(http::EventStreamMessage("PayloadChunk", "application/octet-stream", piece));
     }
   }
 
@@ -67,7 +67,7 @@ class EventStreamRelay : public scheduler::StreamSink {
       shown.function_error = true;
       shown.body = DumpJson(json{{"errorType", "ServiceException"}, {"errorMessage", shown.error->message()}});
     }
-    writer_->Write(EventStreamMessage("InvokeComplete", "application/json", DumpJson(CompleteEvent(shown))));
+    writer_->Write(http::EventStreamMessage("InvokeComplete", "application/json", DumpJson(CompleteEvent(shown))));
     writer_->End();
   }
 

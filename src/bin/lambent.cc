@@ -189,6 +189,8 @@ int main(int argc, char** argv) {
   invoke_cmd->add_option("--qualifier", invoke.qualifier, "a version or alias (as FUNCTION:QUALIFIER does)");
   invoke_cmd->add_flag("--log", invoke.log, "print the invocation's log tail to stderr");
   invoke_cmd->add_flag("--async", invoke.async, "queue the event and return at once");
+  invoke_cmd->add_flag("--stream", invoke.stream,
+                       "InvokeWithResponseStream: print the response while the function produces it");
 
   bool ls_json = false;
   auto* ls_cmd = app.add_subcommand("ls", "list functions");

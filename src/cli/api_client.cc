@@ -10,13 +10,14 @@ namespace lambent::cli {
 using nlohmann::json;
 
 Call Request(const std::string& endpoint, http::beast_http::verb method, const std::string& target,
-             std::string body, const std::map<std::string, std::string>& headers) {
+             std::string body, const std::map<std::string, std::string>& headers,
+             const http::BodyPieceSink& on_piece) {
   auto parsed = http::ParseEndpoint(endpoint);
   if (!parsed) {
     std::cerr << "lambent: " << parsed.error().message() << "\n";
     return {};
   }
-  auto response = http::Fetch(*parsed, method, target, std::move(body), headers);
+  auto response = http::Fetch(*parsed, method, target, std::move(body), headers, on_piece);
   if (!response) {
     std::cerr << fmt::format(
         "lambent: cannot reach the daemon at {} ({}); is `lambent serve` running?\n", endpoint,

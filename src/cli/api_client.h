@@ -21,8 +21,10 @@ struct Call {
   http::Response response;
 };
 
+// `on_piece`: see http::Fetch.
 Call Request(const std::string& endpoint, http::beast_http::verb method, const std::string& target,
-             std::string body = {}, const std::map<std::string, std::string>& headers = {});
+             std::string body = {}, const std::map<std::string, std::string>& headers = {},
+             const http::BodyPieceSink& on_piece = nullptr);
 
 // Prints an API error as "lambent: Type: message" and returns 1.
 int Failed(const http::Response& response);

@@ -16,6 +16,7 @@
 #include "base/json.h"
 #include "cli/api_client.h"
 #include "code/zip_writer.h"
+#include "http/event_stream.h"
 
 namespace lambent::cli {
 
@@ -156,6 +157,61 @@ int Deploy(const std::string& endpoint, const DeployOptions& o) {
   return 0;
 }
 
+namespace {
+
+// InvokeWithResponseStream: each PayloadChunk goes to stdout as it arrives; InvokeComplete
+// says whether the function failed and carries the log tail.
+int InvokeStreaming(const std::string& endpoint, const InvokeOptions& o, std::string payload,
+                    std::map<std::string, std::string> headers) {
+  // FunctionPath's encoding of NAME, NAME:QUALIFIER or an ARN, under the streaming API's version.
+  std::string target = "/2021-11-15" + FunctionPath(o.name).substr(std::string_view("/2015-03-31").size()) +
+                       "/response-streaming-invocations";
+  if (!o.qualifier.empty()) target += "?Qualifier=" + Escape(o.qualifier);
+  http::EventStreamReader reader;
+  std::optional<json> complete;
+  std::string corrupt;
+  auto on_piece = [&](std::string_view piece) {
+    reader.Add(piece);
+    while (auto next = reader.Next()) {
+      if (!*next) {
+        corrupt = next->error().message();
+        return;
+      }
+      if ((*next)->type == "PayloadChunk") {
+        std::cout.write((*next)->payload.data(), std::streamsize((*next)->payload.size()));
+        std::cout.flush();
+      } else if ((*next)->type == "InvokeComplete") {
+        complete = json::parse((*next)->payload, nullptr, false);
+      }
+    }
+  };
+  auto call = Request(endpoint, verb::post, target, std::move(payload), headers, on_piece);
+  if (!call.reached) return 2;
+  if (!Ok(call.response)) return Failed(call.response);
+  std::cout << "\n";
+  if (!corrupt.empty()) {
+    std::cerr << "lambent: " << corrupt << "\n";
+    return 1;
+  }
+  if (!complete || !complete->is_object()) {
+    std::cerr << "lambent: the stream ended before the invocation completed\n";
+    return 1;
+  }
+  if (o.log) {
+    auto tail = Base64Decode(complete->value("LogResult", ""));
+    if (tail) std::cerr << *tail;
+  }
+  if (complete->contains("ErrorCode")) {
+    std::cerr << "lambent: the function failed: " << complete->value("ErrorCode", "")
+              << (complete->value("ErrorDetails", "").empty() ? "" : ": " + complete->value("ErrorDetails", ""))
+              << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
 int Invoke(const std::string& endpoint, const InvokeOptions& o) {
   std::string payload = o.payload;
   if (!o.payload_file.empty()) {
@@ -170,6 +226,7 @@ int Invoke(const std::string& endpoint, const InvokeOptions& o) {
   }
   std::map<std::string, std::string> headers;
   if (o.log) headers["X-Amz-Log-Type"] = "Tail";
+  if (o.stream) return InvokeStreaming(endpoint, o, std::move(payload), std::move(headers));
   if (o.async) headers["X-Amz-Invocation-Type"] = "Event";
   // NAME:QUALIFIER and ARNs go in the path as they are: the API resolves them as Lambda does.
   std::string target = FunctionPath(o.name) + "/invocations";

@@ -38,6 +38,7 @@ struct InvokeOptions {
   std::string qualifier;
   bool log = false;
   bool async = false;
+  bool stream = false;  // InvokeWithResponseStream: print the response as it is produced
 };
 int Invoke(const std::string& endpoint, const InvokeOptions& options);
 

@@ -5,6 +5,8 @@
 #include <boost/beast/core.hpp>
 #include <fmt/format.h>
 
+#include <utility>
+
 namespace lambent::http {
 
 namespace asio = boost::asio;
@@ -26,7 +28,8 @@ Result<Endpoint> ParseEndpoint(const std::string& url) {
 }
 
 Result<Response> Fetch(const Endpoint& endpoint, beast_http::verb method, const std::string& target,
-                       std::string body, const std::map<std::string, std::string>& headers) {
+                       std::string body, const std::map<std::string, std::string>& headers,
+                       const BodyPieceSink& on_piece) {
   asio::io_context io;
   asio::ip::tcp::resolver resolver(io);
   beast::tcp_stream stream(io);
@@ -54,10 +57,20 @@ Result<Response> Fetch(const Endpoint& endpoint, beast_http::verb method, const 
   beast_http::response_parser<beast_http::string_body> parser;
   parser.body_limit(512ull * 1024 * 1024);
   parser.header_limit(1024 * 1024);
-  beast_http::read(stream, buffer, parser, ec);
+  std::function<size_t(uint64_t, std::string_view, beast::error_code&)> to_sink =
+      [&on_piece](uint64_t, std::string_view piece, beast::error_code&) {
+        on_piece(piece);
+        return piece.size();
+      };
+  beast_http::read_header(stream, buffer, parser, ec);
+  bool streamed = !ec && on_piece && parser.get().result_int() / 100 == 2;
+  if (streamed && parser.chunked()) parser.on_chunk_body(to_sink);
+  if (!ec) beast_http::read(stream, buffer, parser, ec);
   if (ec) return tl::unexpected(Error::System("read", where, ec.value()));
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  return parser.release();
+  auto response = parser.release();
+  if (streamed && !response.body().empty()) on_piece(std::exchange(response.body(), {}));
+  return response;
 }
 
 }  // namespace lambent::http

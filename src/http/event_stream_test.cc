@@ -1,12 +1,13 @@
-#include "api/event_stream.h"
+#include "http/event_stream.h"
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <boost/crc.hpp>
 #include <gtest/gtest.h>
 
-namespace lambent::api {
+namespace lambent::http {
 namespace {
 
 uint32_t ReadUint32(const std::string& bytes, size_t at) {
@@ -51,5 +52,39 @@ TEST(EventStreamTest, AnEmptyPayloadStillMakesAWholeMessage) {
   EXPECT_EQ(ReadUint32(message, message.size() - 4), Crc(message, message.size() - 4));
 }
 
+TEST(EventStreamTest, TheReaderDecodesMessagesFedInAnyPieces) {
+  std::string stream = EventStreamMessage("PayloadChunk", "application/octet-stream", "abc") +
+                       EventStreamMessage("PayloadChunk", "application/octet-stream", std::string(70000, 'x')) +
+                       EventStreamMessage("InvokeComplete", "application/json", "{}");
+  EventStreamReader reader;
+  std::vector<EventStreamEvent> events;
+  for (size_t at = 0; at < stream.size(); at += 7) {
+    reader.Add(std::string_view(stream).substr(at, 7));
+    while (auto next = reader.Next()) {
+      ASSERT_TRUE(*next) << next->error().message();
+      events.push_back(**next);
+    }
+  }
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].type, "PayloadChunk");
+  EXPECT_EQ(events[0].payload, "abc");
+  EXPECT_EQ(events[1].payload.size(), 70000u);
+  EXPECT_EQ(events[2].type, "InvokeComplete");
+  EXPECT_FALSE(events[2].exception);
+}
+
+TEST(EventStreamTest, TheReaderRefusesACorruptMessage) {
+  std::string message = EventStreamMessage("PayloadChunk", "application/octet-stream", "abc");
+  message[message.size() - 6] ^= 1;
+  EventStreamReader reader;
+  reader.Add(message);
+  auto next = reader.Next();
+  ASSERT_TRUE(next);
+  EXPECT_FALSE(*next);
+  EventStreamReader garbage;
+  garbage.Add(std::string(16, '\xff'));
+  ASSERT_TRUE(garbage.Next());
+}
+
 }  // namespace
-}  // namespace lambent::api
+}  // namespace lambent::http
