@@ -23,17 +23,21 @@ UrlStreamRelay::UrlStreamRelay(http::Responder respond, std::shared_ptr<const ht
       request_id_(std::move(request_id)) {}
 
 void UrlStreamRelay::OnStreamStart(std::string_view content_type) {
+  // Nothing is sent yet: a runtime sends its head before it knows whether the handler
+  // fails, and a failure before the first byte is still a 502.
   if (content_type == urls::kHttpIntegrationType) {
     awaiting_prelude_ = true;
-    return;
+  } else {
+    content_type_ = content_type;
   }
-  http::Response head(http::beast_http::status::ok, 11);
-  head.set(http::beast_http::field::content_type, content_type);
-  Start(std::move(head));
 }
 
 void UrlStreamRelay::OnStreamPiece(std::string_view piece) {
   if (writer_) return writer_->Write(std::string(piece));
+  if (content_type_ && !piece.empty()) {
+    StartPlain();
+    return writer_->Write(std::string(piece));
+  }
   if (!awaiting_prelude_) return;  // failed already
   prelude_.append(piece);
   auto separator = prelude_.find(urls::kPreludeSeparator);
@@ -62,6 +66,10 @@ void UrlStreamRelay::Finish(scheduler::Outcome outcome) {
     return;
   }
   if (!respond_) return;
+  if (content_type_ && outcome.streamed && !outcome.function_error && !outcome.error) {
+    StartPlain();  // an empty body, streamed
+    return writer_->End();
+  }
   http::Response response;
   if (outcome.error) {
     bool throttled = outcome.error->code() == ErrorCode::kTooManyRequests;
@@ -86,6 +94,13 @@ void UrlStreamRelay::Start(http::Response head) {
   head.set("x-amzn-RequestId", request_id_);
   writer_.emplace(respond_->Stream(std::move(head.base())));
   respond_.reset();
+}
+
+void UrlStreamRelay::StartPlain() {
+  http::Response head(http::beast_http::status::ok, 11);
+  head.set(http::beast_http::field::content_type, *content_type_);
+  content_type_.reset();
+  Start(std::move(head));
 }
 
 void UrlStreamRelay::Fail() {

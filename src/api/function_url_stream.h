@@ -26,6 +26,8 @@ class UrlStreamRelay : public scheduler::StreamSink {
 
  private:
   void Start(http::Response head);
+  // A 200 with the function's own content type, at its first byte.
+  void StartPlain();
   void Fail();
 
   std::optional<http::Responder> respond_;
@@ -33,6 +35,7 @@ class UrlStreamRelay : public scheduler::StreamSink {
   std::shared_ptr<const http::Request> request_head_;
   std::optional<urls::Cors> cors_;
   std::string request_id_;
+  std::optional<std::string> content_type_;  // a plain stream's, until its first byte
   bool awaiting_prelude_ = false;
   std::string prelude_;  // what came before the separator, while it is awaited
 };

@@ -5,9 +5,11 @@ Run:  /usr/bin/python3 -m pytest src/runtimes/runtimes_test.py -q
 Each test starts an in-process fake Runtime API (ThreadingHTTPServer on 127.0.0.1:0) that serves
 queued events on /next and records every response / error / init error, then runs a bootstrap as
 a subprocess against it with a temporary code directory. Every wait is bounded and every
-subprocess is killed at the end of its test.
+subprocess is killed at the end of its test. Streamed (chunked) responses are decoded by the fake
+itself, which records each chunk with its arrival time, and the trailers.
 """
 
+import base64
 import json
 import os
 import queue
@@ -107,15 +109,58 @@ class _Handler(BaseHTTPRequestHandler):
         headers.update(ev.get("headers") or {})
         self._reply(200, ev["body"], headers, chunked=api.chunked)
 
+    def _read_chunked(self, rec):
+        """Decodes a chunked body into rec["chunks"] ([arrival time, bytes]) and rec["trailers"]
+        as it arrives, so a test can watch a stream still in progress. False when the stream was
+        cut off: by the runtime going away, or by the fake (api.stream_limit), answering early."""
+        api = self.server.api
+        received = 0
+        while True:
+            line = self.rfile.readline(65537)
+            if not line:  # the runtime went away mid-stream
+                self.close_connection = True
+                return False
+            size = int(line.split(b";")[0].strip(), 16)
+            if size == 0:
+                break
+            data = self.rfile.read(size)
+            assert len(data) == size and self.rfile.read(2) == b"\r\n", "bad chunk framing"
+            received += size
+            with api.cond:
+                rec["chunks"].append((time.time(), data))
+                api.cond.notify_all()
+            if api.stream_limit is not None and received > api.stream_limit:
+                self._reply(413, b'{"errorType":"ResponseSizeTooLarge"}', {"Connection": "close"})
+                self.close_connection = True
+                return False
+        while True:
+            line = self.rfile.readline(65537)
+            if line in (b"\r\n", b"\n", b""):
+                return True
+            name, _, value = line.decode("latin-1").partition(":")
+            rec["trailers"][name.strip().lower()] = value.strip()
+
     def do_POST(self):
         api = self.server.api
-        n = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(n) if n else b""
+        path = self.path
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        rec = {"path": path, "headers": headers, "chunks": [], "trailers": {}, "done": False}
+        if "chunked" in headers.get("transfer-encoding", ""):
+            with api.cond:
+                api.streams.append(rec)
+                api.cond.notify_all()
+            time.sleep(api.stream_read_delay)
+            rec["read_start"] = time.time()
+            if not self._read_chunked(rec):
+                return
+            body = b"".join(c for _, c in rec["chunks"])
+            rec["done"] = True
+        else:
+            n = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(n) if n else b""
         # What the bootstrap had written to stdout before it posted: read before we answer.
         stdout = api.snapshot() if api.snapshot else b""
-        path = self.path
-        rec = {"path": path, "headers": {k.lower(): v for k, v in self.headers.items()},
-               "body": body, "stdout": stdout, "time": time.time()}
+        rec.update(body=body, stdout=stdout, time=time.time())
         try:
             rec["json"] = json.loads(body) if body else None
         except ValueError:
@@ -148,6 +193,9 @@ class FakeRuntimeAPI:
         self.assignment_requests = 0
         self.assignment = None  # what a prestarted runtime is given once `assigned` is set
         self.assigned = threading.Event()
+        self.streams = []  # chunked POSTs, from their first byte on
+        self.stream_read_delay = 0.0  # seconds before the fake starts reading a chunked body
+        self.stream_limit = None  # bytes after which a chunked body is answered 413 and cut off
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
         self.server.api = self
@@ -1016,3 +1064,278 @@ def test_large_event_and_result(h, lang):
     payload = {"data": "z" * (5 * 1024 * 1024)}
     r = one(api, api.add_event(payload))
     assert r["kind"] == "response" and r["json"] == payload
+
+
+# ------------------------------------------------------------------------------------------------
+# Node: response streaming (awslambda.streamifyResponse)
+# ------------------------------------------------------------------------------------------------
+
+NODE_STREAMING = """
+const { pipeline } = require('node:stream/promises');
+const { Readable } = require('node:stream');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const seenAtLoad = typeof awslambda;
+
+exports.paced = awslambda.streamifyResponse(async (event, stream) => {
+  stream.setContentType('text/plain; charset=utf-8');
+  stream.write('first;');
+  await sleep(event.pause);
+  stream.write('second;');
+  await sleep(event.pause);
+  stream.end(`ended@${Date.now()}`);
+});
+exports.tooLate = awslambda.streamifyResponse(async (event, stream) => {
+  stream.write('a');
+  try { stream.setContentType('x/y'); } catch (e) { stream.end(JSON.stringify({ name: e.name, message: e.message })); }
+});
+exports.prelude = awslambda.streamifyResponse(async (event, stream) => {
+  stream = awslambda.HttpResponseStream.from(stream, { statusCode: 201, headers: { 'x-a': 'b' }, cookies: ['c=d'] });
+  stream.write('hello ');
+  await sleep(20);
+  stream.end(Buffer.from('world'));
+});
+exports.preludeOnly = awslambda.streamifyResponse(async (event, stream) => {
+  awslambda.HttpResponseStream.from(stream, { statusCode: 404 }).end();
+});
+exports.throwsMidStream = awslambda.streamifyResponse(async (event, stream) => {
+  stream.write('partial');
+  await sleep(50);
+  throw new TypeError('broke mid-stream');
+});
+exports.destroys = awslambda.streamifyResponse(async (event, stream) => {
+  stream.write('a');
+  stream.destroy(new Error('destroyed it'));
+});
+exports.throwsSync = awslambda.streamifyResponse((event, stream) => { throw new RangeError('sync bad'); });
+exports.notAsync = awslambda.streamifyResponse((event, stream) => { stream.end('done'); });
+exports.objects = awslambda.streamifyResponse(async (event, stream) => {
+  stream.write({ a: 1 });
+  stream.cork();
+  stream.write('x');
+  stream.write(new Uint8Array([121]));
+  stream.uncork();
+  stream.end([2]);
+});
+exports.endsLater = awslambda.streamifyResponse(async (event, stream) => {
+  stream.write('before;');
+  setTimeout(() => stream.end('after'), event.delay);
+  return 'ignored';
+});
+exports.neverEnds = awslambda.streamifyResponse(async (event, stream) => { stream.write('x'); });
+exports.big = awslambda.streamifyResponse(async (event, stream) => {
+  const big = Buffer.alloc(event.size);
+  for (let i = 0; i < big.length; i++) big[i] = i % 251;
+  stream.end(big);
+});
+exports.piped = awslambda.streamifyResponse(async (event, stream) => {
+  const piece = Buffer.alloc(64 * 1024, 'p');
+  async function* pieces() { for (let i = 0; i < event.pieces; i++) yield piece; }
+  await pipeline(Readable.from(pieces()), stream);
+  console.log(`wrote-all@${Date.now()}`);
+});
+exports.writesPastACap = awslambda.streamifyResponse(async (event, stream) => {
+  const piece = Buffer.alloc(64 * 1024, 'c');
+  let failed = null;
+  for (let i = 0; i < 64 && failed === null; i++) {
+    await new Promise((resolve) => stream.write(piece, (err) => { failed = err || null; resolve(); }));
+  }
+  console.log(`write failed: ${failed && failed.message}`);
+  stream.end();
+});
+exports.small = awslambda.streamifyResponse(async (event, stream) => { stream.end('small:' + event.n); });
+exports.rejectsLater = awslambda.streamifyResponse(async (event, stream) => {
+  stream.write('x');
+  Promise.reject(new Error('nobody catches me'));
+  await sleep(500);
+});
+exports.buffered = async () => ({ seenAtLoad, now: typeof awslambda, from: typeof globalThis.awslambda?.HttpResponseStream?.from });
+"""
+
+
+def stream_record(api, rid, timeout=WAIT):
+    """The chunked POST for rid as soon as it starts (it may still be in progress)."""
+    with api.cond:
+        assert api.cond.wait_for(lambda: any(rid in r["path"] for r in api.streams), timeout), \
+            "no stream for %s" % rid
+        return next(r for r in api.streams if rid in r["path"])
+
+
+def error_trailers(r):
+    doc = json.loads(base64.b64decode(r["trailers"]["lambda-runtime-function-error-body"]))
+    return r["trailers"]["lambda-runtime-function-error-type"], doc
+
+
+@needs_node
+def test_node_streamed_chunks_reach_the_api_while_the_handler_runs(h):
+    api, rt = h.start("node", {"index.js": NODE_STREAMING}, "index.paced")
+    rid = api.add_event({"pause": 400})
+    rec = stream_record(api, rid)
+    with api.cond:
+        assert api.cond.wait_for(lambda: rec["chunks"], WAIT)
+        assert not rec["done"], "the first chunk only came with the end of the stream"
+    r = one(api, rid)
+    assert r["path"] == "%s/invocation/%s/response" % (API_PREFIX, rid)
+    hd = r["headers"]
+    assert hd["lambda-runtime-function-response-mode"] == "streaming"
+    assert hd["transfer-encoding"] == "chunked" and "content-length" not in hd
+    assert hd["content-type"] == "text/plain; charset=utf-8"
+    assert hd["trailer"] == "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body"
+    assert r["body"].startswith(b"first;second;ended@") and r["trailers"] == {}
+    assert [c for _, c in r["chunks"][:2]] == [b"first;", b"second;"]
+    ended_ms = int(r["body"].split(b"@")[1])
+    assert r["chunks"][0][0] * 1000 < ended_ms - 600  # two pauses of 400 ms still to come
+    # The framing left the keep-alive connection usable.
+    rid2 = api.add_event({"pause": 1})
+    assert one(api, rid2)["body"].startswith(b"first;second;")
+    assert api.connections == 1
+
+
+@needs_node
+def test_node_stream_content_type_is_fixed_by_the_first_write(h):
+    api, rt = h.start("node", {"index.js": NODE_STREAMING}, "index.tooLate")
+    r = one(api, api.add_event({}))
+    assert r["headers"]["content-type"] == "application/octet-stream"
+    assert r["body"] == b'a{"name":"Runtime.InvalidStreamingOperation","message":"Cannot set content-type, too late."}'
+
+    api2, rt2 = h.start("node", {"index.js": NODE_STREAMING}, "index.objects")
+    assert one(api2, api2.add_event({}))["body"] == b'{"a":1}xy[2]'  # as AWS: non-bytes as JSON
+
+
+@needs_node
+def test_node_http_response_stream_writes_the_prelude_before_the_body(h):
+    api, rt = h.start("node", {"index.js": NODE_STREAMING}, "index.prelude")
+    r = one(api, api.add_event({}))
+    assert r["headers"]["content-type"] == "application/vnd.awslambda.http-integration-response"
+    assert r["body"] == b'{"statusCode":201,"headers":{"x-a":"b"},"cookies":["c=d"]}' + b"\0" * 8 + b"hello world"
+    assert r["trailers"] == {}
+
+    # Also when the handler only ends the stream (AWS's client drops the prelude then).
+    api2, rt2 = h.start("node", {"index.js": NODE_STREAMING}, "index.preludeOnly")
+    r2 = one(api2, api2.add_event({}))
+    assert r2["body"] == b'{"statusCode":404}' + b"\0" * 8
+
+
+@needs_node
+def test_node_stream_error_mid_stream_goes_in_the_trailers(h):
+    api, rt = h.start("node", {"index.js": NODE_STREAMING}, "index.throwsMidStream")
+    rid = api.add_event({})
+    r = one(api, rid)
+    assert r["kind"] == "response" and r["body"] == b"partial"
+    etype, doc = error_trailers(r)
+    assert etype == "TypeError"
+    assert doc["errorType"] == "TypeError" and doc["errorMessage"] == "broke mid-stream"
+    assert doc["trace"][0] == "TypeError: broke mid-stream" and any("index.js" in l for l in doc["trace"])
+    assert r["chunks"][0][1] == b"partial" and r["chunks"][0][0] < r["time"] - 0.03
+    log = [l for l in r["stdout"].decode().splitlines() if "Invoke Error" in l]
+    assert len(log) == 1 and log[0].split("\t")[1:3] == [rid, "ERROR"]
+    # Still serving, on the same connection.
+    assert error_trailers(one(api, api.add_event({})))[0] == "TypeError"
+    assert api.connections == 1
+
+
+@needs_node
+def test_node_stream_destroy_sync_throw_and_sync_handlers(h):
+    api, rt = h.start("node", {"index.js": NODE_STREAMING}, "index.destroys")
+    r = one(api, api.add_event({}))
+    assert r["body"] == b"a"
+    assert error_trailers(r)[0] == "Error" and error_trailers(r)[1]["errorMessage"] == "destroyed it"
+    assert r["stdout"].decode().count("Invoke Error") == 1
+
+    api2, rt2 = h.start("node", {"index.js": NODE_STREAMING}, "index.throwsSync")
+    r2 = one(api2, api2.add_event({}))
+    assert r2["body"] == b"" and error_trailers(r2)[1]["errorMessage"] == "sync bad"
+    assert r2["headers"]["content-type"] == "application/octet-stream"
+
+    # A handler not returning a promise is an error, as on AWS; here it had already ended the stream.
+    api3, rt3 = h.start("node", {"index.js": NODE_STREAMING}, "index.notAsync")
+    r3 = one(api3, api3.add_event({}))
+    assert r3["body"] == b"done" and r3["trailers"] == {}
+    time.sleep(0.1)
+    assert "Streaming does not support non-async handlers." in rt3.out.text()
+
+
+@needs_node
+def test_node_stream_completes_when_it_ends_not_when_the_handler_resolves(h):
+    # As AWS's runtime: resolving leaves the stream open; the invocation ends with end().
+    api, rt = h.start("node", {"index.js": NODE_STREAMING}, "index.endsLater")
+    rid = api.add_event({"delay": 500})
+    r = one(api, rid)
+    assert r["body"] == b"before;after" and r["trailers"] == {}
+    assert r["time"] - r["chunks"][0][0] >= 0.4
+    assert "Streaming handlers ignore return values." in r["stdout"].decode()
+    assert one(api, api.add_event({"delay": 1}))["body"] == b"before;after"
+
+    # Never ended: the invocation stays open (the daemon's timeout ends it) and /next waits.
+    api2, rt2 = h.start("node", {"index.js": NODE_STREAMING}, "index.neverEnds")
+    rid2 = api2.add_event({})
+    rec = stream_record(api2, rid2)
+    time.sleep(0.8)
+    assert not rec["done"] and api2.next_requests == 1 and rt2.proc.poll() is None
+
+
+@needs_node
+def test_node_stream_large_write_arrives_whole(h):
+    api, rt = h.start("node", {"index.js": NODE_STREAMING}, "index.big")
+    size = 8 * 1024 * 1024
+    r = one(api, api.add_event({"size": size}))
+    assert len(r["body"]) == size and r["trailers"] == {}
+    assert r["body"] == bytes(i % 251 for i in range(size))
+
+
+@needs_node
+def test_node_stream_applies_backpressure_from_a_slow_reader(h):
+    # 20 MiB piped while the API does not read for a second: the kernel's buffers hold a few MiB
+    # at most, so the handler can only finish once the reader has started.
+    api, rt = h.start("node", {"index.js": NODE_STREAMING}, "index.piped")
+    api.stream_read_delay = 1.0
+    pieces = 320
+    rid = api.add_event({"pieces": pieces})
+    r = one(api, rid, timeout=30)
+    assert len(r["body"]) == pieces * 64 * 1024 and r["trailers"] == {}
+    (line,) = [l for l in r["stdout"].decode().splitlines() if "wrote-all@" in l]
+    assert int(line.split("@")[1]) / 1000 > r["read_start"] - 0.05
+
+
+@needs_node
+def test_node_stream_cut_off_by_the_api_does_not_wedge_the_runtime(h):
+    api, rt = h.start("node", {"index.js": NODE_STREAMING}, "index.writesPastACap")
+    api.stream_limit = 256 * 1024
+    rid = api.add_event({})
+    rec = stream_record(api, rid)
+    with api.cond:
+        assert api.cond.wait_for(lambda: api.next_requests >= 2, WAIT), rt.out.text() + rt.err.text()
+    assert not rec["done"] and "write failed: " in rt.out.text()
+    assert "write failed: null" not in rt.out.text()
+    api.stream_limit = None
+    rid2 = api.add_event({})
+    assert one(api, rid2)["kind"] == "response"  # served on a new connection
+    assert api.connections >= 2
+
+
+@needs_node
+def test_node_stream_unhandled_rejection_reports_in_trailers_and_exits(h):
+    api, rt = h.start("node", {"index.js": NODE_STREAMING}, "index.rejectsLater")
+    r = one(api, api.add_event({}))
+    assert r["body"] == b"x"
+    etype, doc = error_trailers(r)
+    assert etype == "Runtime.UnhandledPromiseRejection" and doc["errorMessage"] == "Error: nobody catches me"
+    assert rt.wait_exit() == 128
+
+
+@needs_node
+def test_node_awslambda_global(h):
+    api, rt = h.start("node", {"index.js": NODE_STREAMING}, "index.buffered")
+    r = one(api, api.add_event({}))
+    assert r["json"] == {"seenAtLoad": "object", "now": "object", "from": "function"}
+    assert "transfer-encoding" not in r["headers"]
+
+    api2, rt2 = h.start("node", {"index.js": "exports.h = async () => typeof awslambda;\n"}, "index.h",
+                        env={"AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA": "true"})
+    assert one(api2, api2.add_event({}))["json"] == "undefined"
+
+    api3, rt3 = h.start("node", {"index.js": "exports.h = async () => 1;\n"
+                                 "exports.h[Symbol.for('aws.lambda.runtime.handler.streaming')] = 'request';\n"},
+                        "index.h")
+    assert rt3.wait_exit() != 0
+    (r3,) = api3.wait_results(1)
+    assert r3["kind"] == "init_error" and r3["json"]["errorType"] == "Runtime.MalformedStreamingHandler"

@@ -28,6 +28,16 @@
 //   Lambda-Runtime-Function-Error-Type header. An uncaught exception (exit 129) or unhandled
 //   promise rejection (Runtime.UnhandledPromiseRejection, exit 128) during an invocation is
 //   reported as that invocation's error, then the process exits.
+// - Response streaming: the global `awslambda` (unless AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA is
+//   1/true) offers streamifyResponse(handler, {highWaterMark}) and HttpResponseStream.from(stream,
+//   metadata). A streamified handler is called as handler(event, responseStream, context); its
+//   writes reach the Runtime API as they happen, as the chunks of a chunked POST (response mode
+//   "streaming"). It must return a promise; the invocation is complete once that promise has
+//   settled AND the stream has ended (a handler resolving without end() runs until end() is
+//   called or the function times out, as on AWS). A thrown or rejected error, or
+//   responseStream.destroy(err), before the stream ended is reported in the trailers
+//   Lambda-Runtime-Function-Error-Type / -Body (base64 of the error document). Unlike AWS's
+//   client, the HttpResponseStream prelude is also sent when the handler only calls end().
 //
 // Output: console.log/info/warn/error/debug/trace/fatal write
 // "<ISO time>\t<request id>\t<LEVEL>\t<message>\n" to stdout (request id "undefined" during
@@ -35,9 +45,10 @@
 // posted, pending stdout/stderr writes are drained so the pipe reader sees the output first.
 //
 // The Runtime API is spoken over ONE persistent keep-alive TCP connection with a small built-in
-// HTTP/1.1 client (Content-Length, chunked and close-delimited responses; reconnects when the
-// daemon closes the connection). The idle socket is unref'd so it never keeps the event loop
-// alive (callbackWaitsForEmptyEventLoop depends on that).
+// HTTP/1.1 client (Content-Length, chunked and close-delimited responses; chunked request bodies
+// with trailers for streamed responses; reconnects when the daemon closes the connection). The
+// idle socket is unref'd so it never keeps the event loop alive (callbackWaitsForEmptyEventLoop
+// depends on that).
 
 'use strict';
 
@@ -57,6 +68,8 @@ class ImportModuleError extends Error {}
 class HandlerNotFound extends Error {}
 class MalformedHandlerName extends Error {}
 class UserCodeSyntaxError extends Error {}
+class MalformedStreamingHandler extends Error {}
+class InvalidStreamingOperation extends Error {}
 class UnhandledPromiseRejection extends Error {
   constructor(reason, promise) {
     super(reason);
@@ -65,7 +78,7 @@ class UnhandledPromiseRejection extends Error {
   }
 }
 for (const cls of [ImportModuleError, HandlerNotFound, MalformedHandlerName, UserCodeSyntaxError,
-  UnhandledPromiseRejection]) {
+  MalformedStreamingHandler, InvalidStreamingOperation, UnhandledPromiseRejection]) {
   cls.prototype.name = `Runtime.${cls.name}`;
 }
 
@@ -148,6 +161,84 @@ function afterOutputDrained(fn) {
 const HEAD = 0, LENGTH = 1, CHUNK_SIZE = 2, CHUNK_DATA = 3, CHUNK_CRLF = 4, TRAILERS = 5, UNTIL_CLOSE = 6;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 
+// A request body sent in HTTP/1.1 chunks as it is produced; the terminal chunk may carry trailers.
+// The head goes out with the first chunk (or the terminal one), so the Content-Type can change
+// until then. Output produced before the client starts the request waits here, in order. Each
+// send() calls back once the socket can take more (its 'drain'): the producer's backpressure.
+class ChunkedUpload {
+  constructor() {
+    this.contentType = 'application/octet-stream';
+    this.sock = null;
+    this.head = null;
+    this.headSent = false;
+    this.ended = false; // the terminal chunk is written
+    this.error = null; // the request failed or was answered early: nothing more can be sent
+    this.waiting = []; // operations issued before attach()
+    this.drainCallback = null;
+    this.onDrain = () => {
+      const cb = this.drainCallback;
+      this.drainCallback = null;
+      if (cb) cb(this.error || undefined);
+    };
+  }
+
+  // Called by the client once the request owns a connection; head ends with the header lines.
+  attach(sock, head) {
+    this.sock = sock;
+    this.head = head;
+    const ops = this.waiting;
+    this.waiting = [];
+    for (const op of ops) op();
+  }
+
+  abort(err) {
+    if (this.error) return;
+    this.error = err;
+    this.onDrain();
+    const ops = this.waiting;
+    this.waiting = [];
+    for (const op of ops) op();
+  }
+
+  send(buffers, cb) {
+    if (this.error) return cb(this.error);
+    if (this.sock === null) return void this.waiting.push(() => this.send(buffers, cb));
+    const sock = this.sock;
+    let ok = true;
+    sock.cork(); // head and frames leave in one writev
+    this._sendHead();
+    for (const b of buffers) {
+      if (b.length === 0) continue; // a zero-length chunk would end the body
+      sock.write(`${b.length.toString(16)}\r\n`);
+      ok = sock.write(b) && ok;
+      ok = sock.write('\r\n') && ok;
+    }
+    sock.uncork();
+    if (ok) return cb();
+    this.drainCallback = cb;
+    sock.once('drain', this.onDrain);
+  }
+
+  // trailers: header lines, each ending with CRLF, or ''.
+  finish(trailers, cb) {
+    if (this.ended) return cb();
+    if (this.error) return cb(this.error);
+    if (this.sock === null) return void this.waiting.push(() => this.finish(trailers, cb));
+    this.sock.cork();
+    this._sendHead();
+    this.sock.write(`0\r\n${trailers}\r\n`);
+    this.sock.uncork();
+    this.ended = true;
+    cb();
+  }
+
+  _sendHead() {
+    if (this.headSent) return;
+    this.headSent = true;
+    this.sock.write(`${this.head}Content-Type: ${this.contentType}\r\n\r\n`);
+  }
+}
+
 class RuntimeClient {
   constructor(address) {
     const i = address.lastIndexOf(':');
@@ -161,7 +252,8 @@ class RuntimeClient {
     this.queue = [];
   }
 
-  // Resolves to {status, headers (lower-case names), body: Buffer}.
+  // Resolves to {status, headers (lower-case names), body: Buffer}. body may be a ChunkedUpload:
+  // the promise then resolves when the daemon answers, normally after the terminal chunk.
   request(method, urlPath, body, extraHeaders) {
     return new Promise((resolve, reject) => {
       const req = { method, urlPath, body, extraHeaders, resolve, reject, retried: false };
@@ -196,6 +288,8 @@ class RuntimeClient {
     const body = req.body;
     if (body === undefined || body === null) {
       sock.write(head + '\r\n');
+    } else if (body instanceof ChunkedUpload) {
+      body.attach(sock, head);
     } else if (typeof body === 'string' && body.length < 16384) {
       sock.write(`${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     } else {
@@ -210,6 +304,7 @@ class RuntimeClient {
   _fail(err) {
     const req = this.cur;
     this.cur = null;
+    if (req.body instanceof ChunkedUpload) req.body.abort(err);
     req.reject(err);
     const next = this.queue.shift();
     if (next) this._start(next);
@@ -225,7 +320,8 @@ class RuntimeClient {
       this._finish();
       return;
     }
-    if (req.reused && !req.gotData && !req.retried) {
+    if (req.reused && !req.gotData && !req.retried &&
+        !(req.body instanceof ChunkedUpload && req.body.headSent)) {
       // The daemon closed an idle keep-alive connection: retry once on a fresh one.
       req.retried = true;
       this._start(req);
@@ -361,6 +457,12 @@ class RuntimeClient {
     const body = parts.length === 1 ? parts[0] : Buffer.concat(parts, this.size);
     this.parts = [];
     const res = { status: this.status, headers: this.headers, body };
+    if (req.body instanceof ChunkedUpload && !req.body.ended) {
+      // Answered before the body ended (e.g. over a size cap): the rest of the body would be
+      // read as the next request, so this connection is done.
+      this.closeAfter = true;
+      req.body.abort(new Error(`the Runtime API answered ${this.status} before the response stream ended`));
+    }
     if (this.closeAfter && this.sock) {
       const sock = this.sock;
       this.sock = null;
@@ -443,7 +545,154 @@ async function loadHandler(appRoot, fullHandler) {
   const fn = handlerPath.split('.').reduce((obj, key) => (obj ? obj[key] : undefined), userModule);
   if (!fn) throw new HandlerNotFound(`${fullHandler} is undefined or not exported`);
   if (typeof fn !== 'function') throw new HandlerNotFound(`${fullHandler} is not a function`);
+  const mode = fn[HANDLER_STREAMING];
+  if (mode && mode !== STREAM_RESPONSE) {
+    throw new MalformedStreamingHandler('Only response streaming is supported.');
+  }
   return fn;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Response streaming: the `awslambda` global and the stream a streamified handler writes to
+// ------------------------------------------------------------------------------------------------
+
+// The same symbols as AWS's runtime, so handlers marked by other tooling are recognised too.
+const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const HANDLER_HIGH_WATER_MARK = Symbol.for('aws.lambda.runtime.handler.streaming.highWaterMark');
+const STREAM_RESPONSE = 'response';
+const HTTP_INTEGRATION_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
+
+class HttpResponseStream {
+  // The body then starts with the JSON metadata ({statusCode, headers, cookies}) and 8 NUL bytes,
+  // which the front turns into the HTTP status line and headers of a function URL's response.
+  static from(responseStream, metadata) {
+    responseStream.setContentType(HTTP_INTEGRATION_CONTENT_TYPE);
+    const prelude = Buffer.concat([Buffer.from(JSON.stringify(metadata)), Buffer.alloc(8)]);
+    responseStream._onBeforeFirstWrite = (write) => write(prelude);
+    return responseStream;
+  }
+}
+
+function installAwsLambdaGlobal() {
+  const off = env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA;
+  if (off === '1' || off === 'true') return;
+  globalThis.awslambda = {
+    ...globalThis.awslambda,
+    streamifyResponse(fn, options) {
+      fn[HANDLER_STREAMING] = STREAM_RESPONSE;
+      if (typeof options?.highWaterMark === 'number') {
+        fn[HANDLER_HIGH_WATER_MARK] = Math.floor(options.highWaterMark);
+      }
+      return fn;
+    },
+    HttpResponseStream,
+  };
+}
+
+function errorTrailers(err) {
+  const body = toRapidResponse(err);
+  return `Lambda-Runtime-Function-Error-Type: ${headerValue(body.errorType)}\r\n` +
+    `Lambda-Runtime-Function-Error-Body: ${Buffer.from(JSON.stringify(body)).toString('base64')}\r\n`;
+}
+
+let ResponseStream = null; // defined on first use: buffered handlers never load node:stream
+
+function newResponseStream(upload, highWaterMark) {
+  if (ResponseStream === null) ResponseStream = defineResponseStream(require('node:stream').Writable);
+  return new ResponseStream(upload, highWaterMark);
+}
+
+function defineResponseStream(Writable) {
+  // A Writable over a ChunkedUpload. Each write becomes a chunk as soon as the socket takes it;
+  // the Writable's buffer (highWaterMark) and the socket's 'drain' give the handler backpressure.
+  return class extends Writable {
+    constructor(upload, highWaterMark) {
+      super(highWaterMark === undefined ? undefined : { highWaterMark });
+      this._upload = upload;
+      this._writeCalled = false;
+      this._preludeSent = false;
+      this._failure = null; // what the terminal chunk's trailers report
+      this._reportedError = null;
+      // Errors are reported in the trailers; an 'error' event nobody listens to must not crash.
+      this.on('error', () => {});
+    }
+
+    setContentType(contentType) {
+      if (this._writeCalled) throw new InvalidStreamingOperation('Cannot set content-type, too late.');
+      const value = String(contentType);
+      if (/[^\t\x20-\x7E]/.test(value)) {
+        throw new TypeError('Invalid character in header content ["Content-Type"]');
+      }
+      this._upload.contentType = value;
+    }
+
+    write(chunk, encoding, cb) {
+      return super.write(this._accept(chunk), encoding, cb);
+    }
+
+    end(chunk, encoding, cb) {
+      if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') chunk = this._accept(chunk);
+      return super.end(chunk, encoding, cb);
+    }
+
+    // Ends the stream with err in the trailers, after what was written so far. False when the
+    // stream has already ended: the error can no longer reach the caller.
+    fail(err) {
+      if (this.writableEnded || this.destroyed) return false;
+      this._reportedError = err;
+      this._failure = err;
+      this.end();
+      return true;
+    }
+
+    _accept(chunk) {
+      this._writeCalled = true;
+      // As AWS's runtime: anything but text and bytes is written as JSON.
+      return typeof chunk === 'string' || chunk instanceof Uint8Array ? chunk : JSON.stringify(chunk);
+    }
+
+    _withPrelude(buffers) {
+      if (this._preludeSent) return buffers;
+      this._preludeSent = true;
+      const hook = this._onBeforeFirstWrite;
+      if (typeof hook !== 'function') return buffers;
+      const prelude = [];
+      hook((data) => prelude.push(typeof data === 'string' ? Buffer.from(data) : data));
+      return prelude.concat(buffers);
+    }
+
+    _write(chunk, _encoding, cb) {
+      this._upload.send(this._withPrelude([chunk]), cb);
+    }
+
+    _writev(entries, cb) {
+      this._upload.send(this._withPrelude(entries.map((e) => e.chunk)), cb);
+    }
+
+    _final(cb) {
+      const terminate = (err) => {
+        if (err) return cb(err);
+        const trailers = this._failure === null ? '' : errorTrailers(this._failure);
+        // The daemon ends the invocation at the terminal chunk: its logs must be out first.
+        afterOutputDrained(() => this._upload.finish(trailers, cb));
+      };
+      const prelude = this._withPrelude([]);
+      // Without a prelude left to send, the head (if still unsent) leaves with the terminal chunk.
+      if (prelude.length > 0) this._upload.send(prelude, terminate);
+      else terminate();
+    }
+
+    _destroy(err, cb) {
+      const upload = this._upload;
+      if (!upload.ended && upload.error === null && this._reportedError === null) {
+        const reported = err || new Error('The response stream was destroyed before it ended.');
+        this._reportedError = reported;
+        console.error('Invoke Error', toFormatted(reported));
+        afterOutputDrained(() => upload.finish(errorTrailers(reported), () => {}));
+      }
+      cb(err);
+    }
+  };
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -455,6 +704,8 @@ const NEXT_PATH = `${API}/invocation/next`;
 const JSON_HEADERS = 'Content-Type: application/json\r\n';
 
 let handler = null;
+let streamingHandler = false; // marked by awslambda.streamifyResponse
+let streamingHighWaterMark; // its option, if any
 let current = null; // the invocation in progress: {id, idPath, reported}
 let beforeExitListener = null;
 
@@ -463,9 +714,12 @@ function fatal(message) {
   process.exit(1);
 }
 
+function headerValue(value) {
+  return String(value === undefined ? '' : value).replace(/[^\x20-\x7E]/g, '');
+}
+
 function errorHeaders(body) {
-  const type = String(body.errorType === undefined ? '' : body.errorType).replace(/[^\x20-\x7E]/g, '');
-  return `${JSON_HEADERS}Lambda-Runtime-Function-Error-Type: ${type}\r\n`;
+  return `${JSON_HEADERS}Lambda-Runtime-Function-Error-Type: ${headerValue(body.errorType)}\r\n`;
 }
 
 function post(urlPath, body, headers) {
@@ -520,8 +774,11 @@ function handleInvocation(res) {
   if (trace !== undefined) env._X_AMZN_TRACE_ID = trace;
   else delete env._X_AMZN_TRACE_ID;
 
-  const inv = { id, idPath: encodeURIComponent(id === undefined ? '' : id), reported: false };
+  const idPath = encodeURIComponent(id === undefined ? '' : id);
+  // settle(err), for a streamed invocation only, ends it with err in its trailers.
+  const inv = { id, idPath, reported: false, settle: null };
   current = inv;
+  if (streamingHandler) return void streamInvocation(inv, h, res.body);
 
   // --- completion (CallbackContext.js) ---
   const complete = (result) => {
@@ -604,6 +861,68 @@ function handleInvocation(res) {
   }
 }
 
+const STREAM_HEADERS = 'Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n' +
+  'Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n';
+
+// As AWS's StreamingInvokeProcessor: the invocation is over once the handler's promise has
+// settled and the daemon has answered the streamed response (which it does after the terminal
+// chunk); only then is the next invocation fetched.
+function streamInvocation(inv, h, payload) {
+  beforeExitListener = null; // the open request keeps the event loop alive meanwhile
+  const upload = new ChunkedUpload();
+  const urlPath = `${API}/invocation/${inv.idPath}/response`;
+  // A failed request needs no handling here: the next request reconnects.
+  const answered = client.request('POST', urlPath, upload, STREAM_HEADERS).then(() => {}, () => {});
+  const stream = newResponseStream(upload, streamingHighWaterMark);
+  const report = (err) => {
+    if (err !== stream._reportedError) console.error('Invoke Error', toFormatted(err));
+    stream.fail(err);
+  };
+  const finish = () => answered.then(() => {
+    inv.reported = true;
+    posted();
+  });
+  inv.settle = (err) => {
+    stream.fail(err);
+    return answered;
+  };
+
+  let result;
+  try {
+    const deadline = Number(h['lambda-runtime-deadline-ms']);
+    const context = {
+      callbackWaitsForEmptyEventLoop: true, // no effect on a streamed invocation, as on AWS
+      functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+      functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+      memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+      logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+      logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+      clientContext: parseJsonHeader(h['lambda-runtime-client-context'], 'ClientContext'),
+      identity: parseJsonHeader(h['lambda-runtime-cognito-identity'], 'CognitoIdentity'),
+      invokedFunctionArn: h['lambda-runtime-invoked-function-arn'],
+      awsRequestId: inv.id,
+      getRemainingTimeInMillis() { return deadline - Date.now(); },
+    };
+    const text = payload.toString('utf8');
+    result = handler(text.trim() === '' ? {} : JSON.parse(text), stream, context);
+  } catch (err) {
+    report(err);
+    return void finish();
+  }
+  if (!result || typeof result.then !== 'function') {
+    report(new Error('Streaming does not support non-async handlers.'));
+    return void finish();
+  }
+  result.then((value) => {
+    if (value !== undefined) console.warn('Streaming handlers ignore return values.');
+    return answered.then(() => {
+      if (!stream.writableFinished && stream._reportedError === null) {
+        report(new Error('Response stream is not finished.'));
+      }
+    });
+  }, report).then(finish);
+}
+
 // ------------------------------------------------------------------------------------------------
 // Process-level error handling and start-up
 // ------------------------------------------------------------------------------------------------
@@ -612,7 +931,9 @@ function crash(err, code) {
   if (handler === null) {
     postInitError(err).finally(() => process.exit(code));
   } else if (current !== null && !current.reported) {
-    postInvocationError(current, err).finally(() => process.exit(code));
+    // A streamed invocation reports in its trailers: its request holds the connection.
+    const reported = current.settle !== null ? current.settle(err) : postInvocationError(current, err);
+    reported.finally(() => process.exit(code));
   } else {
     process.exit(code);
   }
@@ -656,9 +977,15 @@ function awaitAssignment() {
   }, (err) => fatal(`waiting for a function failed: ${err && err.message}`));
 }
 
-awaitAssignment().then(() => loadHandler(env.LAMBDA_TASK_ROOT || process.cwd(), env._HANDLER || '')).then(
+awaitAssignment().then(() => {
+  installAwsLambdaGlobal(); // before the function's code, which may call it at load time
+  return loadHandler(env.LAMBDA_TASK_ROOT || process.cwd(), env._HANDLER || '');
+}).then(
   (loaded) => {
     handler = loaded;
+    streamingHandler = loaded[HANDLER_STREAMING] === STREAM_RESPONSE;
+    const highWaterMark = loaded[HANDLER_HIGH_WATER_MARK];
+    if (Number.isSafeInteger(highWaterMark) && highWaterMark >= 0) streamingHighWaterMark = highWaterMark;
     nextInvocation();
   },
   (err) => {
