@@ -241,6 +241,8 @@ void ServeFunctionUrl(ApiContext& context, http::Request request, http::Responde
   url_context.source_ip = respond.peer_address();
   url_context.now_ms = NowEpochMs();
   auto invocation = std::make_unique<scheduler::Invocation>();
+  invocation->source = scheduler::InvocationSource::kUrl;
+  invocation->trace_id = TraceHeader(request);
   invocation->request_id = url_context.request_id;
   invocation->payload = urls::BuildEvent(request, located->second, url_context);
   if (invocation->payload.size() > kSyncPayloadLimit) {

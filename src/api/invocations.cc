@@ -125,6 +125,16 @@ void EnqueueEvent(ApiContext& context, const std::string& name, const std::strin
 
 }  // namespace
 
+std::string TraceHeader(const http::Request& request) {
+  auto it = request.find("X-Amzn-Trace-Id");
+  if (it == request.end()) return {};
+  std::string_view value = it->value();
+  constexpr size_t kMaxTraceHeader = 512;
+  bool printable = std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+  if (value.empty() || value.size() > kMaxTraceHeader || !printable) return {};
+  return std::string(value);
+}
+
 std::optional<CheckedInvoke> CheckInvoke(ApiContext& context, const FunctionRef& ref, const RequestTarget& target,
                                          http::Request& request, http::Responder& respond, bool streaming) {
   std::string qualifier = ref.qualifier;
@@ -224,6 +234,7 @@ void Invoke(ApiContext& context, const FunctionRef& ref, const RequestTarget& ta
   }
 
   auto invocation = std::make_unique<scheduler::Invocation>();
+  invocation->trace_id = TraceHeader(request);
   invocation->request_id = NewRequestId();
   invocation->payload = std::move(payload);
   invocation->client_context = std::move(client_context);

@@ -13,6 +13,10 @@ namespace lambent::api {
 constexpr uint64_t kSyncPayloadLimit = 6291456;
 constexpr uint64_t kAsyncPayloadLimit = 1048576;
 
+// The caller's X-Amzn-Trace-Id, passed on to the runtime when it is a plausible trace header
+// (printable, bounded); empty otherwise (the environment makes one).
+std::string TraceHeader(const http::Request& request);
+
 // An Invoke request that passed Lambda's checks: its function resolved (a weighted alias's
 // pick made), its invocation type and log type valid, its payload JSON.
 struct CheckedInvoke {

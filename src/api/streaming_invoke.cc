@@ -96,6 +96,8 @@ void InvokeWithResponseStream(ApiContext& context, const FunctionRef& ref, const
   auto checked = CheckInvoke(context, ref, target, request, respond, /*streaming=*/true);
   if (!checked) return;
   auto invocation = std::make_unique<scheduler::Invocation>();
+  invocation->source = scheduler::InvocationSource::kStream;
+  invocation->trace_id = TraceHeader(request);
   invocation->request_id = NewRequestId();
   invocation->payload = std::move(request.body());
   invocation->client_context = std::move(checked->client_context);

@@ -219,6 +219,7 @@ void AsyncInvoker::Deliver(Poller& poller, LeasedMessage leased) {
   }
 
   auto invocation = std::make_unique<scheduler::Invocation>();
+  invocation->source = scheduler::InvocationSource::kEvent;
   invocation->request_id = message.id;
   invocation->payload = message.body;
   invocation->client_context = event->client_context;

@@ -42,6 +42,7 @@
 #include "sandbox/launch_thread.h"
 #include "sandbox/launcher.h"
 #include "scheduler/scheduler.h"
+#include "telemetry/invocation_record.h"
 #include "telemetry/log_store.h"
 #include "telemetry/log_writer.h"
 
@@ -292,6 +293,10 @@ int Serve(const ServeOptions& options) {
       spawner ? spawner->socket.get() : -1,
   };
   env_context.launcher = &launcher;
+  // Who hears of every invocation's end and every throttle: metering and metrics register
+  // here before the daemon serves. None: the environments build no record at all.
+  telemetry::InvocationObservers observers;
+  if (!observers.empty()) env_context.observer = &observers;
   env_context.hold_code = [&packages](const std::string& key) -> std::shared_ptr<const void> {
     auto info = (*packages)->Get(key);
     return info ? info->in_use : nullptr;

@@ -241,6 +241,7 @@ void Poller::Dispatch() {
   batch.receipts = std::move(receipts);
 
   auto invocation = std::make_unique<scheduler::Invocation>();
+  invocation->source = scheduler::InvocationSource::kQueue;
   invocation->request_id = NewRequestId();
   invocation->payload = std::move(event.payload);
   invocation->invoked_arn = "arn:aws:lambda:" + context_.options.region + ":" +

@@ -298,10 +298,17 @@ void Environment::Complete(Outcome outcome, bool timed_out) {
   double duration_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - active->started).count();
 
+  // What the ledger and metrics learn, taken before `outcome` moves to the caller.
+  OutcomeKind outcome_kind;
+  if (context_.observer) {
+    outcome_kind = {outcome.function_error ? ErrorTypeOf(outcome.body) : std::string(), outcome.function_error,
+                    timed_out};
+  }
   auto write_report = [&] {
     telemetry::Report report{inv.request_id, duration_ms, config_->memory_mb,
                              runtime_pid_ > 0 ? MaxMemoryUsedMb() : last_max_memory_mb_,
                              std::exchange(init_duration_ms_, std::nullopt), timed_out};
+    if (context_.observer) Observe(inv, outcome_kind, report);
     std::string lines;
     if (timed_out) {
       lines += fmt::format("{} {} Task timed out after {}.00 seconds\n",
@@ -325,6 +332,33 @@ void Environment::Complete(Outcome outcome, bool timed_out) {
     done(std::move(outcome));
     write_report();
   }
+}
+
+void Environment::Observe(const Invocation& inv, const OutcomeKind& kind, const telemetry::Report& report) const {
+  telemetry::InvocationRecord record;
+  record.end_ms = NowEpochMs();
+  record.function = config_->name;
+  record.version = config_->version;
+  record.request_id = inv.request_id;
+  record.trace_id = inv.trace_id;
+  record.source = SourceName(inv.source);
+  record.duration_ms = report.duration_ms;
+  record.billed_ms = telemetry::BilledMs(report.duration_ms);
+  record.memory_mb = config_->memory_mb;
+  record.init_duration_ms = report.init_duration_ms;
+  record.provisioned = kind_ == Kind::kProvisioned;
+  record.max_memory_used_mb = report.max_memory_used_mb;
+  if (kind.timed_out) {
+    record.outcome = "timeout";
+  } else if (!kind.function_error) {
+    record.outcome = "success";
+  } else {
+    // The runtime died under the function: the platform's kill, not the function's error.
+    bool crashed = kind.error_type == "Runtime.OutOfMemory" || kind.error_type == "Runtime.ExitError";
+    record.outcome = crashed ? "crash" : "error";
+  }
+  record.error_type = kind.error_type;
+  context_.observer->OnInvocation(record);
 }
 
 std::string Environment::ExitReason() const {

@@ -25,7 +25,9 @@
 #include "scheduler/freezer.h"
 #include "scheduler/invocation.h"
 #include "scheduler/reaper.h"
+#include "telemetry/invocation_record.h"
 #include "telemetry/log_store.h"
+#include "telemetry/report.h"
 
 namespace lambent::scheduler {
 
@@ -59,6 +61,8 @@ struct EnvironmentContext {
   // Where the blocking half of a start (mounts, cgroup, clone) runs; it must outlive every
   // launch posted to it. Null: on the calling thread, inside Start().
   sandbox::LaunchThread* launcher = nullptr;
+  // Told of every invocation's end (metering, metrics); null: nobody is.
+  telemetry::InvocationObserver* observer = nullptr;
 };
 
 // Adds the time from its construction to its end to `total` (what the io thread spends on
@@ -179,6 +183,13 @@ class Environment : public ExecutionEnvironment,
   void OnInitError(http::Request& request, http::Responder respond);
   void BecomeAvailable();
   void Complete(Outcome outcome, bool timed_out);
+  // How an invocation ended, as the observer is told.
+  struct OutcomeKind {
+    std::string error_type;
+    bool function_error = false;
+    bool timed_out = false;
+  };
+  void Observe(const Invocation& invocation, const OutcomeKind& kind, const telemetry::Report& report) const;
   void Die(DeathCause cause, int detail = 0);
   std::string ExitReason() const;
   int64_t MaxMemoryUsedMb() const;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -35,6 +36,19 @@ class StreamSink {
   virtual void OnStreamPiece(std::string_view piece) = 0;
 };
 
+// Where an invocation came from, for metering and metrics.
+enum class InvocationSource : uint8_t { kInvoke, kStream, kEvent, kQueue, kUrl };
+constexpr std::string_view SourceName(InvocationSource source) {
+  switch (source) {
+    case InvocationSource::kStream: return "stream";
+    case InvocationSource::kEvent: return "event";
+    case InvocationSource::kQueue: return "queue";
+    case InvocationSource::kUrl: return "url";
+    case InvocationSource::kInvoke: break;
+  }
+  return "invoke";
+}
+
 // One request to run a function. Owned by exactly one place at a time: the pool's queue,
 // then the environment running it. `done` is called exactly once, on the io thread.
 struct Invocation {
@@ -42,6 +56,10 @@ struct Invocation {
   std::string payload;         // opaque bytes, moved into the runtime's /next response
   std::string client_context;  // decoded X-Amz-Client-Context JSON, empty if none
   std::string invoked_arn;     // as the caller named it (with a qualifier if given)
+  // The caller's X-Amzn-Trace-Id, given to the runtime as Lambda-Runtime-Trace-Id; empty:
+  // one is made when the invocation is delivered.
+  std::string trace_id;
+  InvocationSource source = InvocationSource::kInvoke;
   bool tail_log = false;
   // Where a streamed response goes; null: the caller wants it whole (a buffered Invoke gets
   // a streaming function's pieces joined, up to the synchronous response limit).

@@ -139,7 +139,10 @@ bool Pool::StartOne() {
 }
 
 void Pool::Refuse(Error error) {
-  if (error.code() == ErrorCode::kTooManyRequests) ++throttles_;
+  if (error.code() == ErrorCode::kTooManyRequests) {
+    ++throttles_;
+    if (auto* observer = scheduler_.context_.observer) observer->OnThrottle(function_, version_, error.reason());
+  }
   auto invocation = std::move(queue_.back().invocation);
   queue_.pop_back();
   Outcome failed;

@@ -265,7 +265,8 @@ void Environment::Deliver(http::Responder respond) {
   response.set("Lambda-Runtime-Deadline-Ms", std::to_string(deadline));
   response.set("Lambda-Runtime-Invoked-Function-Arn",
                inv.invoked_arn.empty() ? FunctionArn(context_, *config_) : inv.invoked_arn);
-  response.set("Lambda-Runtime-Trace-Id", TraceId());
+  if (inv.trace_id.empty()) inv.trace_id = TraceId();
+  response.set("Lambda-Runtime-Trace-Id", inv.trace_id);
   if (!inv.client_context.empty()) response.set("Lambda-Runtime-Client-Context", inv.client_context);
   response.set(beast_http::field::content_type, "application/json");
   response.body() = std::move(inv.payload);

@@ -62,6 +62,7 @@ void Scheduler::Invoke(std::unique_ptr<Invocation> invocation) {
   // Refused before any environment is looked for or started, as Lambda does.
   if (auto throttled = Admit(*load)) {
     pool.CountThrottle();
+    if (context_.observer) context_.observer->OnThrottle(config.name, config.version, throttled->reason());
     Outcome refused;
     refused.error = std::move(*throttled);
     return invocation->done(std::move(refused));
