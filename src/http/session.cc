@@ -118,6 +118,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void StreamWrite(std::string piece) {
     if (closed_ || phase_ != Phase::kStreaming || stream_end_ != StreamState::kOpen || piece.empty()) return;
+    if (head_request_) return;  // HEAD: the header says what a GET would get, without its body
     if (stream_chunked_) {
       stream_out_.push_back(fmt::format("{:x}\r\n", piece.size()));
       stream_out_.push_back(std::move(piece));
@@ -131,7 +132,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void StreamEnd(bool complete) {
     if (closed_ || phase_ != Phase::kStreaming || stream_end_ != StreamState::kOpen) return;
     stream_end_ = complete ? StreamState::kComplete : StreamState::kAborted;
-    if (complete && stream_chunked_) stream_out_.push_back("0\r\n\r\n");
+    if (complete && stream_chunked_ && !head_request_) stream_out_.push_back("0\r\n\r\n");
     Flush();
   }
 
@@ -267,6 +268,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Disarm();
     keep_alive_ = parser_->get().keep_alive();
     request_version_ = parser_->get().version();
+    head_request_ = parser_->get().method() == beast_http::verb::head;
     body_sink_ = nullptr;
     auto message = parser_->release();
     parser_.reset();
@@ -424,6 +426,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool stream_writing_ = false;
   bool stream_chunked_ = true;
   unsigned request_version_ = 11;
+  bool head_request_ = false;
   std::unique_ptr<std::array<char, 65536>> discard_;
   size_t lingered_ = 0;
   Phase phase_ = Phase::kIdle;

@@ -201,6 +201,21 @@ TEST_F(StreamTest, AnHttp10ClientGetsTheRawBodyEndedByTheClose) {
   EXPECT_TRUE(got.ends_with("\r\n\r\nraw body")) << got;
 }
 
+TEST_F(StreamTest, AHeadRequestGetsTheStreamedHeaderWithoutABody) {
+  auto fd = Connect();
+  Send(fd, "HEAD /stream HTTP/1.1\r\nHost: a\r\n\r\n");
+  WithWriter([](StreamWriter& writer) {
+    writer.Write("never sent");
+    writer.End();
+  });
+  std::string got;
+  ASSERT_TRUE(ReadUntil(fd, got, "\r\n\r\n")) << got;
+  Send(fd, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok");
+  ASSERT_TRUE(ReadUntil(fd, got, "ok|")) << got;
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 201")) << got;
+  EXPECT_EQ(got.find("never sent"), std::string::npos) << got;
+}
+
 TEST_F(StreamTest, WritesToAClientThatLeftAreDropped) {
   {
     auto fd = Connect();
