@@ -16,6 +16,9 @@
 namespace lambent::async {
 class EventLog;
 }
+namespace lambent::metering {
+class Ledger;
+}
 namespace lambent::esm {
 class MappingManager;
 }
@@ -54,6 +57,8 @@ struct ApiContext {
   async::EventSink* events = nullptr;
   // What became of each recent async event (`lambent events`); null: not recorded.
   async::EventLog* event_log = nullptr;
+  // The usage ledger (thread-safe; its queries block on SQLite: workers only); null: not served.
+  metering::Ledger* usage = nullptr;
   // Event source mappings and their pollers (io thread only); null: not served.
   esm::MappingManager* mappings = nullptr;
   // The SQS-compatible API (io thread only); null: not served.
