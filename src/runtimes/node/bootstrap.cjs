@@ -2,7 +2,7 @@
 //
 // A CommonJS script (node starts one ~5 ms sooner than an ES module); ES-module handlers are
 // loaded with import(), CommonJS ones with require(). No dependencies beyond Node's standard
-// library.
+// library and response_stream.cjs, its sibling.
 //
 // Run as:  node bootstrap.cjs          (Node 18+)
 // with the working directory set to LAMBDA_TASK_ROOT and the environment Lambda sets:
@@ -28,16 +28,17 @@
 //   Lambda-Runtime-Function-Error-Type header. An uncaught exception (exit 129) or unhandled
 //   promise rejection (Runtime.UnhandledPromiseRejection, exit 128) during an invocation is
 //   reported as that invocation's error, then the process exits.
-// - Response streaming: the global `awslambda` (unless AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA is
-//   1/true) offers streamifyResponse(handler, {highWaterMark}) and HttpResponseStream.from(stream,
-//   metadata). A streamified handler is called as handler(event, responseStream, context); its
-//   writes reach the Runtime API as they happen, as the chunks of a chunked POST (response mode
-//   "streaming"). It must return a promise; the invocation is complete once that promise has
-//   settled AND the stream has ended (a handler resolving without end() runs until end() is
-//   called or the function times out, as on AWS). A thrown or rejected error, or
-//   responseStream.destroy(err), before the stream ended is reported in the trailers
-//   Lambda-Runtime-Function-Error-Type / -Body (base64 of the error document). Unlike AWS's
-//   client, the HttpResponseStream prelude is also sent when the handler only calls end().
+// - Response streaming (response_stream.cjs): the global `awslambda` (unless
+//   AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA is 1/true) offers streamifyResponse(handler,
+//   {highWaterMark}) and HttpResponseStream.from(stream, metadata). A streamified handler is
+//   called as handler(event, responseStream, context); its writes reach the Runtime API as they
+//   happen, as the chunks of a chunked POST (response mode "streaming"). It must return a
+//   promise; the invocation is complete once that promise has settled AND the stream has ended
+//   (a handler resolving without end() runs until end() is called or the function times out, as
+//   on AWS). A thrown or rejected error, or responseStream.destroy(err), before the stream
+//   ended is reported in the trailers Lambda-Runtime-Function-Error-Type / -Body (base64 of the
+//   error document). Unlike AWS's client, the HttpResponseStream prelude is also sent when the
+//   handler only calls end().
 //
 // Output: console.log/info/warn/error/debug/trace/fatal write
 // "<ISO time>\t<request id>\t<LEVEL>\t<message>\n" to stdout (request id "undefined" during
@@ -69,7 +70,6 @@ class HandlerNotFound extends Error {}
 class MalformedHandlerName extends Error {}
 class UserCodeSyntaxError extends Error {}
 class MalformedStreamingHandler extends Error {}
-class InvalidStreamingOperation extends Error {}
 class UnhandledPromiseRejection extends Error {
   constructor(reason, promise) {
     super(reason);
@@ -78,7 +78,7 @@ class UnhandledPromiseRejection extends Error {
   }
 }
 for (const cls of [ImportModuleError, HandlerNotFound, MalformedHandlerName, UserCodeSyntaxError,
-  MalformedStreamingHandler, InvalidStreamingOperation, UnhandledPromiseRejection]) {
+  MalformedStreamingHandler, UnhandledPromiseRejection]) {
   cls.prototype.name = `Runtime.${cls.name}`;
 }
 
@@ -553,7 +553,7 @@ async function loadHandler(appRoot, fullHandler) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Response streaming: the `awslambda` global and the stream a streamified handler writes to
+// Response streaming: the `awslambda` global, which the function's code may use as it loads
 // ------------------------------------------------------------------------------------------------
 
 // The same symbols as AWS's runtime, so handlers marked by other tooling are recognised too.
@@ -589,112 +589,6 @@ function installAwsLambdaGlobal() {
   };
 }
 
-function errorTrailers(err) {
-  const body = toRapidResponse(err);
-  return `Lambda-Runtime-Function-Error-Type: ${headerValue(body.errorType)}\r\n` +
-    `Lambda-Runtime-Function-Error-Body: ${Buffer.from(JSON.stringify(body)).toString('base64')}\r\n`;
-}
-
-let ResponseStream = null; // defined on first use: buffered handlers never load node:stream
-
-function newResponseStream(upload, highWaterMark) {
-  if (ResponseStream === null) ResponseStream = defineResponseStream(require('node:stream').Writable);
-  return new ResponseStream(upload, highWaterMark);
-}
-
-function defineResponseStream(Writable) {
-  // A Writable over a ChunkedUpload. Each write becomes a chunk as soon as the socket takes it;
-  // the Writable's buffer (highWaterMark) and the socket's 'drain' give the handler backpressure.
-  return class extends Writable {
-    constructor(upload, highWaterMark) {
-      super(highWaterMark === undefined ? undefined : { highWaterMark });
-      this._upload = upload;
-      this._writeCalled = false;
-      this._preludeSent = false;
-      this._failure = null; // what the terminal chunk's trailers report
-      this._reportedError = null;
-      // Errors are reported in the trailers; an 'error' event nobody listens to must not crash.
-      this.on('error', () => {});
-    }
-
-    setContentType(contentType) {
-      if (this._writeCalled) throw new InvalidStreamingOperation('Cannot set content-type, too late.');
-      const value = String(contentType);
-      if (/[^\t\x20-\x7E]/.test(value)) {
-        throw new TypeError('Invalid character in header content ["Content-Type"]');
-      }
-      this._upload.contentType = value;
-    }
-
-    write(chunk, encoding, cb) {
-      return super.write(this._accept(chunk), encoding, cb);
-    }
-
-    end(chunk, encoding, cb) {
-      if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') chunk = this._accept(chunk);
-      return super.end(chunk, encoding, cb);
-    }
-
-    // Ends the stream with err in the trailers, after what was written so far. False when the
-    // stream has already ended: the error can no longer reach the caller.
-    fail(err) {
-      if (this.writableEnded || this.destroyed) return false;
-      this._reportedError = err;
-      this._failure = err;
-      this.end();
-      return true;
-    }
-
-    _accept(chunk) {
-      this._writeCalled = true;
-      // As AWS's runtime: anything but text and bytes is written as JSON.
-      return typeof chunk === 'string' || chunk instanceof Uint8Array ? chunk : JSON.stringify(chunk);
-    }
-
-    _withPrelude(buffers) {
-      if (this._preludeSent) return buffers;
-      this._preludeSent = true;
-      const hook = this._onBeforeFirstWrite;
-      if (typeof hook !== 'function') return buffers;
-      const prelude = [];
-      hook((data) => prelude.push(typeof data === 'string' ? Buffer.from(data) : data));
-      return prelude.concat(buffers);
-    }
-
-    _write(chunk, _encoding, cb) {
-      this._upload.send(this._withPrelude([chunk]), cb);
-    }
-
-    _writev(entries, cb) {
-      this._upload.send(this._withPrelude(entries.map((e) => e.chunk)), cb);
-    }
-
-    _final(cb) {
-      const terminate = (err) => {
-        if (err) return cb(err);
-        const trailers = this._failure === null ? '' : errorTrailers(this._failure);
-        // The daemon ends the invocation at the terminal chunk: its logs must be out first.
-        afterOutputDrained(() => this._upload.finish(trailers, cb));
-      };
-      const prelude = this._withPrelude([]);
-      // Without a prelude left to send, the head (if still unsent) leaves with the terminal chunk.
-      if (prelude.length > 0) this._upload.send(prelude, terminate);
-      else terminate();
-    }
-
-    _destroy(err, cb) {
-      const upload = this._upload;
-      if (!upload.ended && upload.error === null && this._reportedError === null) {
-        const reported = err || new Error('The response stream was destroyed before it ended.');
-        this._reportedError = reported;
-        console.error('Invoke Error', toFormatted(reported));
-        afterOutputDrained(() => upload.finish(errorTrailers(reported), () => {}));
-      }
-      cb(err);
-    }
-  };
-}
-
 // ------------------------------------------------------------------------------------------------
 // Invocation loop
 // ------------------------------------------------------------------------------------------------
@@ -704,8 +598,8 @@ const NEXT_PATH = `${API}/invocation/next`;
 const JSON_HEADERS = 'Content-Type: application/json\r\n';
 
 let handler = null;
-let streamingHandler = false; // marked by awslambda.streamifyResponse
-let streamingHighWaterMark; // its option, if any
+// For a handler marked by awslambda.streamifyResponse: runs an invocation (response_stream.cjs).
+let streamInvocation = null;
 let current = null; // the invocation in progress: {id, idPath, reported}
 let beforeExitListener = null;
 
@@ -778,7 +672,10 @@ function handleInvocation(res) {
   // settle(err), for a streamed invocation only, ends it with err in its trailers.
   const inv = { id, idPath, reported: false, settle: null };
   current = inv;
-  if (streamingHandler) return void streamInvocation(inv, h, res.body);
+  if (streamInvocation !== null) {
+    beforeExitListener = null; // the open request keeps the event loop alive meanwhile
+    return void streamInvocation(inv, h, res.body);
+  }
 
   // --- completion (CallbackContext.js) ---
   const complete = (result) => {
@@ -861,68 +758,6 @@ function handleInvocation(res) {
   }
 }
 
-const STREAM_HEADERS = 'Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n' +
-  'Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n';
-
-// As AWS's StreamingInvokeProcessor: the invocation is over once the handler's promise has
-// settled and the daemon has answered the streamed response (which it does after the terminal
-// chunk); only then is the next invocation fetched.
-function streamInvocation(inv, h, payload) {
-  beforeExitListener = null; // the open request keeps the event loop alive meanwhile
-  const upload = new ChunkedUpload();
-  const urlPath = `${API}/invocation/${inv.idPath}/response`;
-  // A failed request needs no handling here: the next request reconnects.
-  const answered = client.request('POST', urlPath, upload, STREAM_HEADERS).then(() => {}, () => {});
-  const stream = newResponseStream(upload, streamingHighWaterMark);
-  const report = (err) => {
-    if (err !== stream._reportedError) console.error('Invoke Error', toFormatted(err));
-    stream.fail(err);
-  };
-  const finish = () => answered.then(() => {
-    inv.reported = true;
-    posted();
-  });
-  inv.settle = (err) => {
-    stream.fail(err);
-    return answered;
-  };
-
-  let result;
-  try {
-    const deadline = Number(h['lambda-runtime-deadline-ms']);
-    const context = {
-      callbackWaitsForEmptyEventLoop: true, // no effect on a streamed invocation, as on AWS
-      functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
-      functionName: env.AWS_LAMBDA_FUNCTION_NAME,
-      memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
-      logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
-      logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
-      clientContext: parseJsonHeader(h['lambda-runtime-client-context'], 'ClientContext'),
-      identity: parseJsonHeader(h['lambda-runtime-cognito-identity'], 'CognitoIdentity'),
-      invokedFunctionArn: h['lambda-runtime-invoked-function-arn'],
-      awsRequestId: inv.id,
-      getRemainingTimeInMillis() { return deadline - Date.now(); },
-    };
-    const text = payload.toString('utf8');
-    result = handler(text.trim() === '' ? {} : JSON.parse(text), stream, context);
-  } catch (err) {
-    report(err);
-    return void finish();
-  }
-  if (!result || typeof result.then !== 'function') {
-    report(new Error('Streaming does not support non-async handlers.'));
-    return void finish();
-  }
-  result.then((value) => {
-    if (value !== undefined) console.warn('Streaming handlers ignore return values.');
-    return answered.then(() => {
-      if (!stream.writableFinished && stream._reportedError === null) {
-        report(new Error('Response stream is not finished.'));
-      }
-    });
-  }, report).then(finish);
-}
-
 // ------------------------------------------------------------------------------------------------
 // Process-level error handling and start-up
 // ------------------------------------------------------------------------------------------------
@@ -983,9 +818,16 @@ awaitAssignment().then(() => {
 }).then(
   (loaded) => {
     handler = loaded;
-    streamingHandler = loaded[HANDLER_STREAMING] === STREAM_RESPONSE;
-    const highWaterMark = loaded[HANDLER_HIGH_WATER_MARK];
-    if (Number.isSafeInteger(highWaterMark) && highWaterMark >= 0) streamingHighWaterMark = highWaterMark;
+    if (loaded[HANDLER_STREAMING] === STREAM_RESPONSE) {
+      const mark = loaded[HANDLER_HIGH_WATER_MARK];
+      const highWaterMark = Number.isSafeInteger(mark) && mark >= 0 ? mark : undefined;
+      // Only a streamified function loads response streaming, and during init, not at its
+      // first invocation: a buffered function's cold start neither reads nor parses it.
+      streamInvocation = require('./response_stream.cjs')({
+        client, API, ChunkedUpload, handler, highWaterMark, posted,
+        parseJsonHeader, toRapidResponse, toFormatted, headerValue, afterOutputDrained,
+      });
+    }
     nextInvocation();
   },
   (err) => {
