@@ -31,6 +31,9 @@ class PolicyStore;
 namespace lambent::urls {
 class UrlDirectory;
 }
+namespace lambent::metrics {
+class Exporter;
+}
 namespace lambent::eventbridge {
 class EventBridgeApi;
 class EventRouter;
@@ -70,6 +73,8 @@ struct ApiContext {
   urls::UrlDirectory* urls = nullptr;
   // Resource-based policies (thread-safe); null: not served.
   permissions::PolicyStore* policies = nullptr;
+  // GET /metrics, Prometheus' text format (io thread only); null: not served.
+  metrics::Exporter* metrics = nullptr;
 
   std::string FunctionArn(const std::string& name, const std::string& qualifier = {}) const {
     std::string arn = "arn:aws:lambda:" + region + ":" + account_id + ":function:" + name;

@@ -19,11 +19,16 @@
 #include "api/request_target.h"
 #include "api/status.h"
 #include "api/tags.h"
+#include "api/usage.h"
 #include "api/versions.h"
 #include "registry/function_config.h"
 #include "base/json.h"
 #include "eventbridge/event_router.h"
 #include "eventbridge/eventbridge_api.h"
+#include "logs/filter_pattern.h"
+#include "logs/log_lines.h"
+#include "logs/logs_api.h"
+#include "metrics/exporter.h"
 #include "sqs/sqs_api.h"
 
 namespace lambent::api {
@@ -136,11 +141,19 @@ void Gateway::Route(http::Request& request, http::Responder& respond) {
   if (context_.eventbridge && eventbridge::EventBridgeApi::Claims(request.base())) {
     return context_.eventbridge->Handle(std::move(request), std::move(respond));
   }
+  if (logs::ClaimsLogsRequest(request.base())) {
+    return logs::HandleLogsRequest({context_.io, context_.workers, context_.logs, context_.region, context_.account_id},
+                                   std::move(request), std::move(respond));
+  }
   std::string_view raw(request.target().data(), request.target().size());
   RequestTarget target = ParseTarget(raw);
   const auto& s = target.segments;
   verb method = request.method();
 
+  // Prometheus' conventional path; a function URL's request was served above.
+  if (context_.metrics && s.size() == 1 && s[0] == "metrics" && method == verb::get) {
+    return context_.metrics->Serve(std::move(respond));
+  }
   if (s.size() >= 2 && s[0] == "lambent" && s[1] == "v1") {
     return HandleAdmin(target, request, respond);
   }
@@ -345,6 +358,9 @@ void Gateway::HandleAdmin(const RequestTarget& target, const http::Request& requ
     return respond(http::MakeResponse(200, DumpJson(body)));
   }
   if (s.size() == 3 && s[2] == "status") return respond(Status(context_));
+  if (s.size() == 3 && s[2] == "usage" && context_.usage) {
+    return OnWorkers(std::move(respond), [this, target] { return GetUsage(*context_.usage, target); });
+  }
   if (s.size() == 3 && s[2] == "runtimes") {
     json list = json::array();
     for (const auto& f : context_.catalog.families()) {
@@ -364,6 +380,21 @@ void Gateway::HandleAdmin(const RequestTarget& target, const http::Request& requ
     size_t tail = 0;
     if (auto text = target.Query("tail")) tail = size_t(std::strtoul(text->c_str(), nullptr, 10));
     bool timestamps = target.Query("timestamps") == "true";
+    // since (ms since the epoch) and filter (a CloudWatch filter pattern) select lines.
+    std::optional<int64_t> since;
+    if (auto text = target.Query("since")) since = std::strtoll(text->c_str(), nullptr, 10);
+    std::string filter = target.Query("filter").value_or("");
+    if (since || !filter.empty()) {
+      auto pattern = logs::FilterPattern::Parse(filter);
+      if (!pattern) return respond(ErrorResponse(pattern.error()));
+      return OnWorkers(std::move(respond), [this, name, tail, timestamps, since, pattern = std::move(*pattern)] {
+        auto text = logs::SelectLines(context_.logs, name, since.value_or(0), pattern, tail, timestamps);
+        if (!text && !context_.registry.Find(name)) {
+          return ErrorResponse(Error::NotFound("Function not found: " + context_.FunctionArn(name)));
+        }
+        return http::MakeResponse(200, text ? std::move(*text) : std::string(), "text/plain; charset=utf-8");
+      });
+    }
     return OnWorkers(std::move(respond), [this, name, tail, timestamps] {
       auto text = context_.logs.Read(name, tail, timestamps);
       if (!text) {

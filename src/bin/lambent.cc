@@ -142,6 +142,12 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--max-log-mb", serve.max_log_mb,
                         "disk a function's log may use, MiB; the oldest lines go first")
       ->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+  serve_cmd->add_option("--logs-max-mb", serve.logs_max_mb,
+                        "disk all functions' logs may use together, MiB; the oldest files go first")
+      ->capture_default_str()->check(CLI::Range(int64_t(1), int64_t(1) << 30));
+  serve_cmd->add_option("--log-retention-scale", serve.log_retention_scale,
+                        "scales the day of log retention policies: 0.00001 makes a day 0.864 s (for tests)")
+      ->capture_default_str()->check(CLI::Range(0.000001, 1.0));
   const char* http_group = "HTTP limits (advanced)";
   serve_cmd->add_option("--http-max-connections", serve.http_max_connections,
                         "connections open at once, more are answered 503 (0: a quarter of the open-file limit, up to 4096)")
@@ -296,6 +302,10 @@ int main(int argc, char** argv) {
   logs_cmd->add_option("--tail", logs.tail, "only the last N lines (0: none, with -f: only new ones)");
   logs_cmd->add_flag("-f,--follow", logs.follow, "keep printing new lines");
   logs_cmd->add_flag("-t,--timestamps", logs.timestamps, "start each line with the time it was logged");
+  logs_cmd->add_option("--since", logs.since, "only lines logged within this long: 30s, 10m, 1h30m, 2d");
+  logs_cmd->add_option("--filter", logs.filter,
+                       "only lines a CloudWatch filter pattern matches: ERROR, \"a phrase\", ?A ?B, -term, "
+                       "{ $.level = \"ERROR\" }");
 
   lambent::cli::QueueOptions queue;
   auto* queue_cmd = lambent::cli::AddQueueCommand(app, queue);
@@ -307,6 +317,8 @@ int main(int argc, char** argv) {
   auto* mappings_cmd = lambent::cli::AddMappingsCommand(app, mappings_options);
   lambent::cli::RuleOptions rule_options;
   auto rule_cmds = lambent::cli::AddRuleCommands(app, rule_options);
+  lambent::cli::UsageOptions usage;
+  auto* usage_cmd = lambent::cli::AddUsageCommand(app, usage);
   auto* runtimes_cmd = app.add_subcommand("runtimes", "list the runtimes this host runs");
   auto* doctor_cmd = app.add_subcommand("doctor", "show which protections this host allows");
   auto* status_cmd = app.add_subcommand(
@@ -363,6 +375,7 @@ int main(int argc, char** argv) {
   for (auto* cmd : rule_cmds) {
     if (cmd->parsed()) return lambent::cli::Rules(endpoint, rule_options);
   }
+  if (usage_cmd->parsed()) return lambent::cli::Usage(endpoint, usage);
   if (runtimes_cmd->parsed()) return lambent::cli::Runtimes(endpoint);
   if (doctor_cmd->parsed()) return lambent::cli::Doctor();
   if (status_cmd->parsed()) return lambent::cli::Status(endpoint);

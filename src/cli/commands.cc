@@ -305,11 +305,60 @@ std::string_view LastLines(std::string_view text, std::optional<size_t> lines) {
 
 }  // namespace
 
+namespace {
+
+// A query value: everything but the unreserved characters percent-encoded.
+std::string QueryEncode(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += char(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<int64_t> ParseDurationMs(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  int64_t total = 0;
+  while (!text.empty()) {
+    size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    if (digits == 0 || digits == text.size() || digits > 9) return std::nullopt;
+    int64_t n = std::stoll(std::string(text.substr(0, digits)));
+    switch (text[digits]) {
+      case 's': total += n * 1000; break;
+      case 'm': total += n * 60'000; break;
+      case 'h': total += n * 3'600'000; break;
+      case 'd': total += n * 86'400'000; break;
+      case 'w': total += n * 7 * 86'400'000; break;
+      default: return std::nullopt;
+    }
+    text.remove_prefix(digits + 1);
+  }
+  return total;
+}
+
 int Logs(const std::string& endpoint, const LogsOptions& o) {
-  std::string target = fmt::format("/lambent/v1/functions/{}/logs", o.name);
-  if (o.timestamps) target += "?timestamps=true";
+  std::string target = fmt::format("/lambent/v1/functions/{}/logs?", o.name);
+  if (o.timestamps) target += "timestamps=true&";
+  if (!o.since.empty()) {
+    auto ms = ParseDurationMs(o.since);
+    if (!ms) {
+      std::cerr << "lambent: --since takes a duration such as 30s, 10m, 1h30m or 2d\n";
+      return 2;
+    }
+    target += fmt::format("since={}&", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch()).count() - *ms);
+  }
+  if (!o.filter.empty()) target += "filter=" + QueryEncode(o.filter) + "&";
+  target.pop_back();  // the last '&', or the '?' when nothing was asked
   auto with_tail = [&](size_t lines) {
-    return fmt::format("{}{}tail={}", target, o.timestamps ? "&" : "?", lines);
+    return fmt::format("{}{}tail={}", target, target.find('?') == std::string::npos ? "?" : "&", lines);
   };
   if (!o.follow) {
     // --tail 0 still asks, so that an unknown function is an error.

@@ -50,7 +50,11 @@ struct LogsOptions {
   std::optional<size_t> tail;  // the last N lines; everything when not given (0: none)
   bool follow = false;
   bool timestamps = false;
+  std::string since;   // "10m", "1h30m", "2d": only lines that recent
+  std::string filter;  // a CloudWatch filter pattern: only the lines it matches
 };
+// "90s", "10m", "1h30m", "2d" in milliseconds; nullopt when it is not such a duration.
+std::optional<int64_t> ParseDurationMs(std::string_view text);
 int Logs(const std::string& endpoint, const LogsOptions& options);
 // The daemon's health: whether it answers, the host's memory budget and concurrency, and per
 // function and version its environments, limits, throttles and cold starts.
@@ -130,6 +134,16 @@ struct EventsOptions {
 // Declares `events` on `app`, filling `options` when parsed.
 CLI::App* AddEventsCommand(CLI::App& app, EventsOptions& options);
 int Events(const std::string& endpoint, const EventsOptions& options);
+// Requests, billed duration, GB-seconds and cost from the usage ledger (usage_command.cc).
+struct UsageOptions {
+  std::string since;  // as the admin API reads times; empty: unbounded
+  std::string until;  // likewise
+  std::string function;  // NAME or NAME:VERSION; empty: all
+  std::string by = "function";  // day, function, version, or total (no lines but the totals)
+  bool json_output = false;
+};
+CLI::App* AddUsageCommand(CLI::App& app, UsageOptions& options);
+int Usage(const std::string& endpoint, const UsageOptions& options);
 int Runtimes(const std::string& endpoint);
 // Prints which protections this host allows the daemon to apply, without a daemon.
 int Doctor();

@@ -21,6 +21,9 @@
 #include "async/async_invoker.h"
 #include "async/event_log.h"
 #include "async/sqlite_queue_engine.h"
+#include "metrics/exporter.h"
+#include "metering/ledger.h"
+#include "metering/provisioned_sampler.h"
 #include "sqs/sqs_api.h"
 #include "eventbridge/eventbridge_api.h"
 #include "eventbridge/rule_store.h"
@@ -180,9 +183,14 @@ int Serve(const ServeOptions& options) {
   (*packages)->RemoveAllExcept(CodeInUse(registry));
 
   telemetry::LogStore logs(data_dir / "logs",
-                           {options.max_log_mb << 20, [&registry](const std::string& function) {
+                           {.max_bytes_per_function = options.max_log_mb << 20,
+                            .exists = [&registry](const std::string& function) {
                               return registry.Find(function) != nullptr;
-                            }, /*timestamp_lines=*/true});
+                            },
+                            .timestamp_lines = true,
+                            .max_total_bytes = options.logs_max_mb << 20,
+                            .enforce_every_ms = options.log_retention_scale < 1.0 ? 200 : 10'000,
+                            .day_ms = std::max<int64_t>(1, int64_t(86'400'000 * options.log_retention_scale))});
   logs.RemoveAllExcept(names);
   fs::path bin_dir = BinaryDir();
   fs::path runtimes_dir =
@@ -296,6 +304,23 @@ int Serve(const ServeOptions& options) {
   // Who hears of every invocation's end and every throttle: metering and metrics register
   // here before the daemon serves. None: the environments build no record at all.
   telemetry::InvocationObservers observers;
+  // Prometheus metrics (GET /metrics): counted as invocations end, gauges read per scrape.
+  metrics::Registry metrics_registry;
+  observers.Add(&metrics_registry);
+  // The usage ledger: every invocation's billed duration, written in batches by its own
+  // thread. Its price table is read now so that a broken one stops the start, not a query.
+  metering::LedgerOptions ledger_options;
+  ledger_options.prices_file = data_dir / "prices.json";
+  if (auto prices = metering::LoadPrices(ledger_options.prices_file); !prices) {
+    spdlog::error("{}", prices.error().message());
+    return 1;
+  }
+  auto ledger = metering::Ledger::Open(data_dir / "usage" / "usage.db", ledger_options);
+  if (!ledger) {
+    spdlog::error("usage ledger: {}", ledger.error().message());
+    return 1;
+  }
+  observers.Add(ledger->get());
   if (!observers.empty()) env_context.observer = &observers;
   env_context.hold_code = [&packages](const std::string& key) -> std::shared_ptr<const void> {
     auto info = (*packages)->Get(key);
@@ -419,6 +444,10 @@ int Serve(const ServeOptions& options) {
     return 1;
   }
   api_context.policies = policies->get();
+  api_context.usage = ledger->get();
+  metering::ProvisionedSampler provisioned_sampler(io, scheduler, registry, **ledger);
+  metrics::Exporter metrics_exporter(metrics_registry, scheduler, queues->get(), workers);
+  api_context.metrics = &metrics_exporter;
   // Event source mappings: a poller per enabled mapping runs its queue's batches through the
   // scheduler, at most twice the cores of them at once per mapping unless its
   // ScalingConfig says otherwise.
@@ -463,6 +492,7 @@ int Serve(const ServeOptions& options) {
                                       (*mappings)->Stop();
                                       sqs_api.Stop();
                                       event_router.Stop();
+                                      provisioned_sampler.Stop();
                                     },
                                 .drain = [&](std::function<void()> drained) { scheduler.Drain(std::move(drained)); },
                                 .in_flight = [&] { return scheduler.Host().running; },
@@ -473,6 +503,7 @@ int Serve(const ServeOptions& options) {
 
   // Once the daemon is sure to serve: provisioned environments start from here.
   RestoreConcurrency(registry, scheduler);
+  provisioned_sampler.Start();
   // Events accepted by an earlier run (killed or stopped) run again from here.
   async_invoker.Start();
   // Schedules fire from here, from their next time after now: none missed while down.
@@ -499,6 +530,8 @@ int Serve(const ServeOptions& options) {
   (*queues)->Close();
   io.poll();
   workers.join();
+  // Every invocation answered, those ended by the shutdown included, is in the file from here.
+  (*ledger)->Stop();
   log_writer.Stop();
   return 0;
 }

@@ -33,6 +33,8 @@ struct ServeOptions {
   bool tmpfs_tmp = false;     // /tmp as a tmpfs (counted in memory) even where disk works
   int freeze_after_ms = 100;  // an environment idle this long is frozen; 0: never
   int64_t max_log_mb = 64;  // per function, rotated (telemetry::LogLimits)
+  int64_t logs_max_mb = 1024;          // all functions' logs together
+  double log_retention_scale = 1.0;    // scales a retention day (for tests)
   // The HTTP front's limits (see http::ServerOptions). 0 connections: from the open-file
   // limit. Timeouts in milliseconds.
   size_t http_max_connections = 0;

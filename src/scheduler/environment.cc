@@ -259,7 +259,7 @@ void Environment::OnOutput(std::string_view bytes) {
     spdlog::warn("prestarted environment {}: {}", log_stream_, bytes.substr(0, 2048));
     return;
   }
-  context_.logs.Append(config_->name, bytes);
+  context_.logs.Append(config_->name, bytes, log_stream_);
   if (!initialized_) KeepInitOutput(bytes);
   if (active_ && active_->invocation->tail_log) {
     active_->tail.append(bytes);
@@ -284,7 +284,7 @@ void Environment::KeepInitOutput(std::string_view bytes) {
 
 void Environment::Log(std::string_view text) {
   if (waiting_for_function()) return;
-  context_.logs.Append(config_->name, text);
+  context_.logs.Append(config_->name, text, log_stream_);
   if (!initialized_) KeepInitOutput(text);
   if (active_ && active_->invocation->tail_log) active_->tail.append(text);
 }
@@ -316,7 +316,7 @@ void Environment::Complete(Outcome outcome, bool timed_out) {
     }
     lines += telemetry::EndLine(inv.request_id);
     lines += telemetry::ReportLine(report);
-    context_.logs.Append(config_->name, lines);
+    context_.logs.Append(config_->name, lines, log_stream_);
     if (inv.tail_log) active->tail += lines;
   };
 
@@ -511,7 +511,7 @@ void Environment::RecordFailedStart(const Invocation& invocation, Outcome& failu
                            false,
                            ErrorTypeOf(failure.body)};
   std::string lines = telemetry::StartLine(id, config_->version) + telemetry::EndLine(id) + telemetry::ReportLine(report);
-  context_.logs.Append(config_->name, lines);
+  context_.logs.Append(config_->name, lines, log_stream_);
   if (invocation.tail_log) {
     std::string tail = init_output_ + lines;
     failure.log_tail = tail.substr(tail.size() - std::min(tail.size(), kTailBytes));

@@ -5,9 +5,11 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.h"
 
@@ -28,6 +30,29 @@ struct LogLimits {
   // Whether each line is stored with the time it was appended ("2024-01-01T00:00:00.000Z "
   // before it), as CloudWatch keeps a time per event. Read() gives it back only when asked.
   bool timestamp_lines = false;
+  // All functions' logs together stay within this (0: no cap): the writer removes the
+  // oldest files first. Checked every `enforce_every_ms` and whenever a 32nd of it was written.
+  int64_t max_total_bytes = 0;
+  // How often the writer applies retention and the total cap.
+  int64_t enforce_every_ms = 10'000;
+  // How long a retention "day" lasts: a day, except in tests that cannot wait one.
+  int64_t day_ms = 86'400'000;
+};
+
+// One stored line, as CloudWatch Logs has an event: its time (ms since the epoch), the stream
+// (execution environment) that wrote it, and its text without the newline.
+struct LogEvent {
+  int64_t timestamp = 0;
+  std::string stream;
+  std::string message;
+};
+
+// A log stream as its stored lines show it.
+struct LogStreamInfo {
+  std::string name;
+  int64_t first_event = 0;
+  int64_t last_event = 0;
+  int64_t stored_bytes = 0;
 };
 
 // The per-function logs (as a log group would be): `<dir>/<function>.log`, rotated to
@@ -40,7 +65,9 @@ class LogStore {
   explicit LogStore(std::filesystem::path dir, LogLimits limits = {});
   ~LogStore();
 
-  void Append(const std::string& function, std::string_view bytes);
+  // `stream` names the execution environment that wrote `bytes` (its log stream); kept per
+  // line when the store stamps lines.
+  void Append(const std::string& function, std::string_view bytes, std::string_view stream = {});
   // Writes every buffered append to its file, rotating where a file would grow too large.
   void Flush();
   // The last `tail_lines` lines of a function's log (all when 0), across the rotation and
@@ -54,12 +81,32 @@ class LogStore {
   // functions deleted while an older daemon ran. Failures are logged.
   void RemoveAllExcept(const std::set<std::string>& functions);
 
+  // The stored lines with a time at or after `since_ms`, oldest first. The log is read from
+  // its end back only as far as `since_ms`, so a recent window costs what it holds.
+  Result<std::vector<LogEvent>> Events(const std::string& function, int64_t since_ms = 0);
+  // The streams of a function's log, by name.
+  Result<std::vector<LogStreamInfo>> Streams(const std::string& function);
+  // The functions that have a log (stored or buffered), by name.
+  std::vector<std::string> Functions();
+  // The time of the oldest stored line (0 when none has one): two small reads.
+  int64_t OldestTime(const std::string& function);
+  // Creates an empty log for `function` if it has none.
+  void Touch(const std::string& function);
+  // A function log's retention in days (none: kept until the size caps remove it). Kept in
+  // the directory, so it outlives a restart; applied by Flush() every enforce_every_ms.
+  void SetRetention(const std::string& function, std::optional<int> days);
+  std::optional<int> Retention(const std::string& function);
+
  private:
   Result<std::string> ReadStored(const std::string& function, size_t tail_lines);
   void FlushWriting();  // write_mutex_ held
   void WriteLocked(const std::string& function, std::string_view bytes);  // write_mutex_ held
   std::filesystem::path Current(const std::string& function) const;
   std::filesystem::path Previous(const std::string& function) const;
+  void Enforce();                                 // write_mutex_ held
+  void ApplyRetention(const std::string& function, int64_t cutoff_ms);  // write_mutex_ held
+  void ApplyTotalCap();                           // write_mutex_ held
+  void SaveRetention();                           // retention_mutex_ held
 
   const std::filesystem::path dir_;
   const int64_t file_limit_;  // bytes per file: half the function's limit
@@ -72,6 +119,13 @@ class LogStore {
   std::map<std::string, int64_t> dropped_;      // GUARDED_BY(mutex_): bytes cut from pending_
   const bool timestamp_lines_;
   std::set<std::string> mid_line_;              // GUARDED_BY(mutex_): last append ended mid-line
+  const int64_t max_total_bytes_;
+  const int64_t enforce_every_ms_;
+  const int64_t day_ms_;
+  int64_t last_enforced_ms_ = 0;     // GUARDED_BY(write_mutex_)
+  int64_t written_since_check_ = 0;  // GUARDED_BY(write_mutex_)
+  std::mutex retention_mutex_;
+  std::map<std::string, int> retention_days_;  // GUARDED_BY(retention_mutex_)
 };
 
 }  // namespace lambent::telemetry

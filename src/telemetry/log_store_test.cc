@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/clock.h"
+
 namespace lambent::telemetry {
 namespace {
 
@@ -147,6 +149,77 @@ TEST_F(LogStoreTest, RemoveAllExceptDeletesTheLogsOfFunctionsThatAreGone) {
   EXPECT_FALSE(fs::exists(dir_ / "gone.log.1"));
   EXPECT_TRUE(fs::exists(dir_ / "kept.log"));
   EXPECT_TRUE(fs::exists(dir_ / "kept.log.1"));
+}
+
+TEST_F(LogStoreTest, KeepsEachLinesStreamAndTimeAndReadsItBackAsEvents) {
+  LogStore logs(dir_, {.timestamp_lines = true});
+  int64_t before = NowEpochMs();
+  logs.Append("fn", "one\ntw", "2026/01/01/[$LATEST]aa");
+  logs.Append("fn", "o\n", "2026/01/01/[$LATEST]aa");
+  logs.Append("fn", "three\n", "2026/01/01/[$LATEST]bb");
+  // The plain read is as before: the stream is the store's business.
+  EXPECT_EQ(*logs.Read("fn", 0), "one\ntwo\nthree\n");
+  EXPECT_TRUE(std::regex_match(*logs.Read("fn", 1, true), std::regex(R"(\d{4}-\d\d-\d\dT[\d:.]{12}Z three\n)")));
+  auto events = *logs.Events("fn");
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].message, "one");
+  EXPECT_EQ(events[1].message, "two");
+  EXPECT_EQ(events[1].stream, "2026/01/01/[$LATEST]aa");
+  EXPECT_EQ(events[2].stream, "2026/01/01/[$LATEST]bb");
+  EXPECT_GE(events[0].timestamp, before);
+  EXPECT_LE(events[2].timestamp, NowEpochMs());
+  EXPECT_TRUE(logs.Events("fn", NowEpochMs() + 1000)->empty());
+  auto streams = *logs.Streams("fn");
+  ASSERT_EQ(streams.size(), 2u);
+  EXPECT_EQ(streams[0].name, "2026/01/01/[$LATEST]aa");
+  EXPECT_EQ(logs.Functions(), std::vector<std::string>{"fn"});
+}
+
+TEST_F(LogStoreTest, EventsSinceATimeReadOnlyTheEndOfALongLog) {
+  LogStore logs(dir_, {.timestamp_lines = true});
+  logs.Append("fn", Lines(1, 5000), "s");  // several read blocks
+  logs.Flush();
+  ::usleep(20'000);
+  int64_t mid = NowEpochMs();
+  logs.Append("fn", "late\n", "s");
+  auto events = *logs.Events("fn", mid);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].message, "late");
+  EXPECT_EQ(logs.Events("fn", 0)->size(), 5001u);
+}
+
+TEST_F(LogStoreTest, RetentionDropsOlderLinesAndIsKeptAcrossARestart) {
+  {
+    LogStore logs(dir_, {.timestamp_lines = true, .enforce_every_ms = 1, .day_ms = 100});
+    logs.Append("fn", "old\n", "s");
+    logs.Append("other", "old too\n", "s");
+    logs.Flush();
+    logs.SetRetention("fn", 1);
+    EXPECT_EQ(logs.Retention("fn"), 1);
+  }
+  LogStore logs(dir_, {.timestamp_lines = true, .enforce_every_ms = 1, .day_ms = 100});
+  EXPECT_EQ(logs.Retention("fn"), 1);
+  ::usleep(150'000);
+  logs.Append("fn", "new\n", "s");
+  logs.Flush();
+  auto events = *logs.Events("fn");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].message, "new");
+  EXPECT_EQ(logs.Events("other")->size(), 1u);
+  logs.SetRetention("fn", std::nullopt);
+  EXPECT_EQ(logs.Retention("fn"), std::nullopt);
+}
+
+TEST_F(LogStoreTest, TheTotalCapRemovesTheOldestFilesFirst) {
+  LogStore logs(dir_, {.max_bytes_per_function = 100'000, .timestamp_lines = true, .max_total_bytes = 60'000});
+  logs.Append("old", Lines(1, 300), "s");  // ~33 KB
+  logs.Flush();
+  ::usleep(20'000);
+  logs.Append("new", Lines(1, 300), "s");
+  logs.Flush();
+  EXPECT_LE(BytesOnDisk(dir_), 60'000);
+  EXPECT_FALSE(fs::exists(dir_ / "old.log"));
+  EXPECT_TRUE(fs::exists(dir_ / "new.log"));
 }
 
 }  // namespace

@@ -18,7 +18,8 @@ struct Report {
 
 std::string StartLine(const std::string& request_id, const std::string& version);
 std::string EndLine(const std::string& request_id);
-// Lambda bills every started millisecond, with no minimum beyond 1 ms.
+// Lambda bills every started millisecond, with no minimum beyond 1 ms. A REPORT line's Billed
+// Duration is that of the duration plus a cold start's Init Duration.
 int64_t BilledMs(double duration_ms);
 std::string ReportLine(const Report& report);
 

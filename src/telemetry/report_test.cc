@@ -12,10 +12,11 @@ TEST(Report, BillsEveryStartedMillisecond) {
   EXPECT_EQ(BilledMs(12.34), 13);
 }
 
+// A cold start bills its init with its invoke phase: 12.344 + 120.456 ms is 133 ms.
 TEST(Report, FormatsTheReportLineAsLambdaDoes) {
   Report r{"abc", 12.344, 128, 40, 120.456, false};
   EXPECT_EQ(ReportLine(r),
-            "REPORT RequestId: abc\tDuration: 12.34 ms\tBilled Duration: 13 ms\tMemory Size: 128 "
+            "REPORT RequestId: abc\tDuration: 12.34 ms\tBilled Duration: 133 ms\tMemory Size: 128 "
             "MB\tMax Memory Used: 40 MB\tInit Duration: 120.46 ms\n");
 }
 
