@@ -26,6 +26,10 @@ Sections (all by default, or --only a,b,...):
              per-call latency, beside sqslite (npm) and NATS JetStream run here (lib/sqs.py)
   qualifiers issue 11's rows: warm latency invoked as $LATEST, a version, an alias, a weighted
              alias, and with reserved concurrency set (lib/qualifiers.py)
+  urls       issue 13's rows: a node no-op through a BUFFERED function URL, the Invoke API and
+             serverless-offline's HTTP route (latency at c1, throughput at c1/c8/c64), and a
+             streamed response's first byte and end through a RESPONSE_STREAM URL and
+             InvokeWithResponseStream (lib/urls.py)
 
 An --only run of some sections is merged into the results file it writes (the sections it
 did not run are kept, each with the run it came from); --before adds a saved run's scale
@@ -59,11 +63,12 @@ import scale  # noqa: E402
 import qualifiers  # noqa: E402
 import async_events  # noqa: E402
 import sqs  # noqa: E402
+import urls  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 ALL_SECTIONS = ("bare", "latency", "throughput", "cold", "scaleup", "memory", "tmp", "freeze", "scale",
-                "qualifiers", "async", "sqs")
+                "qualifiers", "async", "sqs", "urls")
 
 TARGETS = {
     "warm_overhead_p50_us": 100,
@@ -572,7 +577,7 @@ class Bench(object):
         c.close()
         if r.status != 200:
             raise RuntimeError("peer invoke failed: %d %r" % (r.status, body[:200]))
-        self.peer = {"url": url, "proc": p, "versions": self.peer_versions(),
+        self.peer = {"url": url, "http_port": http_port, "proc": p, "versions": self.peer_versions(),
                      "startup_ms": round(ready, 1), "first_invoke_ms": round(first, 2)}
         log("peer serverless-offline on %d: listening after %.0f ms, first invoke %.1f ms"
             % (lambda_port, ready, first))
@@ -1034,6 +1039,9 @@ class Bench(object):
     def qualifiers(self):
         self.results["sections"]["qualifiers"] = qualifiers.run(self, log, self.args.quick)
 
+    def urls(self):
+        self.results["sections"]["urls"] = urls.run(self, log, self.args.quick, wait_port)
+
     def binary_label(self):
         """The daemon under test, named relative to the repository (never by a machine path)."""
         if self.args.binary_label:
@@ -1051,11 +1059,11 @@ class Bench(object):
             self.bare()
         # scale starts daemons of its own.
         needs_daemon = set(sections) & {"latency", "throughput", "cold", "scaleup", "memory", "tmp", "freeze",
-                                         "qualifiers", "async", "sqs"}
+                                         "qualifiers", "async", "sqs", "urls"}
         if needs_daemon:
             self.start_daemon()
-        for name in ("latency", "qualifiers", "async", "sqs", "throughput", "cold", "scaleup", "memory", "tmp",
-                     "freeze", "scale"):
+        for name in ("latency", "qualifiers", "async", "sqs", "urls", "throughput", "cold", "scaleup", "memory",
+                     "tmp", "freeze", "scale"):
             if name in sections:
                 # Idle-state sample first: the benchmark's own processes are idle here, so
                 # this is mostly other work on the machine.

@@ -39,8 +39,8 @@ mkdir -p "$NATIVE/function"
 "$CXX" -O2 -std=c++20 -o "$NATIVE/function/bootstrap" bench/native/bootstrap.cc
 "$CXX" -O2 -std=c++20 -pthread -o "$NATIVE/baseline-server" bench/baseline/server.cc
 
-# The peer, installed once (npm registry) and reused; only the latency and throughput sections
-# run it.
+# The peer, installed once (npm registry) and reused; only the latency, throughput and urls
+# sections run it.
 PEER="$CACHE/peer"
 ONLY=latency
 prev=
@@ -49,7 +49,7 @@ for arg in "$@"; do
   [ "$prev" = --only ] && ONLY=$arg
   prev=$arg
 done
-if [[ ",$ONLY," != *,latency,* && ",$ONLY," != *,throughput,* ]]; then
+if [[ ",$ONLY," != *,latency,* && ",$ONLY," != *,throughput,* && ",$ONLY," != *,urls,* ]]; then
   : # no section of this run needs the peer
 elif [ ! -f "$PEER/node_modules/serverless/bin/serverless.js" ] ||
    [ ! -d "$PEER/node_modules/serverless-offline" ] ||

@@ -12,6 +12,7 @@ import scale_report  # noqa: E402
 import qualifiers  # noqa: E402
 import async_events  # noqa: E402
 import sqs  # noqa: E402
+import urls  # noqa: E402
 
 
 def _f(v, digits=2):
@@ -232,6 +233,10 @@ def render(r, before=None):
         out.extend(_with_provenance(async_events.render(s["async"]), _separate_run(r, s["async"])))
     if s.get("sqs"):
         out.extend(_with_provenance(sqs.render(s["sqs"]), _separate_run(r, s["sqs"])))
+
+    # ---------------------------------------------------------------- issue 13
+    if s.get("urls"):
+        out.extend(_with_provenance(urls.render(s["urls"]), _separate_run(r, s["urls"])))
 
     # ---------------------------------------------------------------- latency
     if lat:
