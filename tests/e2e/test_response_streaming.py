@@ -5,7 +5,7 @@ Invoke of a streaming function, AWS's own aws-lambda-ric streaming through lambe
 API, and the 20 MiB cap. Debian's boto3 and AWS CLI predate InvokeWithResponseStream, hence
 the JS SDK. One daemon serves the whole module to keep it quick.
 
-The SDK is installed once per build tree by stream_install_client.sh into
+The SDK is installed once per build tree by fixtures/install_npm_package.sh into
 build/e2e-cache/lambda-client (set LAMBENT_LAMBDA_CLIENT_CACHE to use another directory)."""
 
 import base64
@@ -19,6 +19,7 @@ import time
 
 import pytest
 
+import npm_clients
 from conftest import REPO, Daemon, header
 from lambda_clients import lambda_client
 from test_aws_lambda_ric import BOOTSTRAP as RIC_BOOTSTRAP, ric_files  # noqa: F401
@@ -26,9 +27,6 @@ from test_aws_lambda_ric import BOOTSTRAP as RIC_BOOTSTRAP, ric_files  # noqa: F
 from botocore.eventstream import EventStreamBuffer
 
 HERE = REPO / "tests" / "e2e"
-NETWORK_TROUBLE = re.compile(
-    r"ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|"
-    r"network|request to https?://\S+ failed|npm is not installed", re.IGNORECASE)
 EVENT_STREAM = "application/vnd.amazon.eventstream"
 # How long the slow handlers pause between their first and their last write.
 PAUSE_S = 1.5
@@ -113,24 +111,8 @@ def daemon(bin_dir, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client_dir(request):
-    cache = (os.environ.get("LAMBENT_LAMBDA_CLIENT_CACHE")
-             or str(REPO / "build" / "e2e-cache" / "lambda-client"))
-    try:
-        proc = subprocess.run(["sh", str(HERE / "stream_install_client.sh"), cache],
-                              capture_output=True, text=True, timeout=660)
-        failed, output = proc.returncode != 0, (proc.stdout + proc.stderr)[-4000:]
-    except subprocess.TimeoutExpired as e:
-        failed, output = True, f"stream_install_client.sh timed out: {e}"
-    if failed:
-        reason = f"installing @aws-sdk/client-lambda failed:\n{output}"
-        if NETWORK_TROUBLE.search(output) and os.environ.get("CI", "").lower() != "true":
-            capture = request.config.pluginmanager.get_plugin("capturemanager")
-            with capture.global_and_fixture_disabled():
-                print("\nskipping the JS SDK streaming tests: npm or the network is unavailable "
-                      f"(with CI=true they fail instead):\n{output[-800:]}", flush=True)
-            pytest.skip(reason)
-        pytest.fail(reason)
-    return cache
+    return npm_clients.install(request, "@aws-sdk/client-lambda", "3.1164.0", "lambda-client",
+                               "LAMBENT_LAMBDA_CLIENT_CACHE")
 
 
 @pytest.fixture(scope="module")

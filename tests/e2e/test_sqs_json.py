@@ -1,43 +1,28 @@
 """The SQS JSON protocol (X-Amz-Target: AmazonSQS.*, application/x-amz-json-1.0): through the
 unmodified npm @aws-sdk/client-sqs (which checks the MD5s of what it sends and receives), and
 raw through http.client for the wire details an SDK hides. The package is installed once per
-build tree by fixtures/install_sqs_client.sh into build/e2e-cache/sqs-client (set
+build tree by fixtures/install_npm_package.sh into build/e2e-cache/sqs-client (set
 LAMBENT_SQS_CLIENT_CACHE to use another directory)."""
 
 import base64
 import hashlib
 import json
-import os
 import re
 import subprocess
 
 import pytest
 
+import npm_clients
 from conftest import REPO
 from sqs_support import (JSON_CONTENT_TYPE, json_call, query, sqs_daemon, unique,  # noqa: F401
                          xml)
 
 FIXTURES = REPO / "tests" / "e2e" / "fixtures"
-NETWORK_TROUBLE = re.compile(
-    r"ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|"
-    r"network|request to https?://\S+ failed|npm is not installed", re.IGNORECASE)
 
 
 @pytest.fixture(scope="module")
 def client_dir(request):
-    cache = os.environ.get("LAMBENT_SQS_CLIENT_CACHE") or str(REPO / "build" / "e2e-cache" / "sqs-client")
-    try:
-        proc = subprocess.run(["sh", str(FIXTURES / "install_sqs_client.sh"), cache],
-                              capture_output=True, text=True, timeout=660)
-        failed, output = proc.returncode != 0, (proc.stdout + proc.stderr)[-4000:]
-    except subprocess.TimeoutExpired as e:
-        failed, output = True, f"install_sqs_client.sh timed out: {e}"
-    if failed:
-        reason = f"installing @aws-sdk/client-sqs failed:\n{output}"
-        if NETWORK_TROUBLE.search(output) and os.environ.get("CI", "").lower() != "true":
-            pytest.skip(reason)
-        pytest.fail(reason)
-    return cache
+    return npm_clients.install(request, "@aws-sdk/client-sqs", "3.1175.0", "sqs-client", "LAMBENT_SQS_CLIENT_CACHE")
 
 
 @pytest.fixture(scope="module")
