@@ -362,20 +362,25 @@ Result<std::string> LogStore::Read(const std::string& function, size_t tail_line
   return WithoutPrefixes(*text, timestamps);
 }
 
-Result<std::string> LogStore::ReadStored(const std::string& function, size_t tail_lines) {
+Result<void> LogStore::OpenFiles(const std::string& function, const std::function<void(Fd, off_t)>& add) {
   // The files are opened under the lock, so that a rotation cannot come between the two
   // opens, and read without it: Append is on the invoke path and must not wait for a big read.
+  std::lock_guard writing(write_mutex_);
+  FlushWriting();
+  for (const auto& path : {Previous(function), Current(function)}) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) continue;
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return tl::unexpected(Error::System("fstat", path.string(), errno));
+    add(std::move(fd), st.st_size);
+  }
+  return Ok();
+}
+
+Result<std::string> LogStore::ReadStored(const std::string& function, size_t tail_lines) {
   Log log;
-  {
-    std::lock_guard writing(write_mutex_);
-    FlushWriting();
-    for (const auto& path : {Previous(function), Current(function)}) {
-      Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!fd) continue;
-      struct stat st;
-      if (::fstat(fd.get(), &st) != 0) return tl::unexpected(Error::System("fstat", path.string(), errno));
-      log.Add(std::move(fd), st.st_size);
-    }
+  if (auto opened = OpenFiles(function, [&log](Fd fd, off_t size) { log.Add(std::move(fd), size); }); !opened) {
+    return tl::unexpected(opened.error());
   }
   if (log.empty()) return tl::unexpected(Error::NotFound("no log for function " + function));
   const off_t size = log.size();
@@ -415,16 +420,8 @@ Result<std::string> LogStore::ReadStored(const std::string& function, size_t tai
 
 Result<std::vector<LogEvent>> LogStore::Events(const std::string& function, int64_t since_ms) {
   Log log;
-  {
-    std::lock_guard writing(write_mutex_);
-    FlushWriting();
-    for (const auto& path : {Previous(function), Current(function)}) {
-      Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!fd) continue;
-      struct stat st;
-      if (::fstat(fd.get(), &st) != 0) return tl::unexpected(Error::System("fstat", path.string(), errno));
-      log.Add(std::move(fd), st.st_size);
-    }
+  if (auto opened = OpenFiles(function, [&log](Fd fd, off_t size) { log.Add(std::move(fd), size); }); !opened) {
+    return tl::unexpected(opened.error());
   }
   if (log.empty()) return tl::unexpected(Error::NotFound("no log for function " + function));
   // Lines are appended in time order: blocks are read from the end back until one starts

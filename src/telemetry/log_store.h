@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/fd.h"
 
 namespace lambent::telemetry {
 
@@ -99,6 +102,8 @@ class LogStore {
 
  private:
   Result<std::string> ReadStored(const std::string& function, size_t tail_lines);
+  // Opens a function's files, oldest first, after a flush, for a read without the lock.
+  Result<void> OpenFiles(const std::string& function, const std::function<void(Fd, off_t)>& add);
   void FlushWriting();  // write_mutex_ held
   void WriteLocked(const std::string& function, std::string_view bytes);  // write_mutex_ held
   std::filesystem::path Current(const std::string& function) const;
