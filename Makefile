@@ -16,13 +16,16 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 # $(PREFIX)/bin/lambent links to $(PREFIX)/lib/lambent/bin/lambent, which finds lambent-init
-# beside itself and the runtimes' bootstraps in ../runtimes. No root: PREFIX=$$HOME/.local.
+# beside itself, the runtimes' bootstraps in ../runtimes and the dashboard in ../ui. No root:
+# PREFIX=$$HOME/.local.
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lambent/bin
 	install -m 0755 $(BUILD)/bin/lambent $(BUILD)/bin/lambent-init $(DESTDIR)$(PREFIX)/lib/lambent/bin/
 	rm -rf $(DESTDIR)$(PREFIX)/lib/lambent/runtimes
 	cp -R $(BUILD)/runtimes $(DESTDIR)$(PREFIX)/lib/lambent/runtimes
 	find $(DESTDIR)$(PREFIX)/lib/lambent/runtimes -name __pycache__ -prune -exec rm -rf {} +
+	rm -rf $(DESTDIR)$(PREFIX)/lib/lambent/ui
+	cp -R $(BUILD)/ui $(DESTDIR)$(PREFIX)/lib/lambent/ui
 	ln -sfn ../lib/lambent/bin/lambent $(DESTDIR)$(PREFIX)/bin/lambent
 	@echo "installed: $(PREFIX)/bin/lambent"
 

@@ -16,6 +16,8 @@ packages=(
   python3 nodejs
   # end-to-end test clients and tools
   curl zip unzip awscli python3-boto3 python3-pytest npm
+  # the dashboard's end-to-end test renders the page in headless Chromium
+  chromium
   # promtool checks /metrics' text (Debian ships it only with the server: see below)
   prometheus
   # process tools used by tests (pgrep, ps)

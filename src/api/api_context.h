@@ -1,5 +1,6 @@
 #pragma once
 
+#include <filesystem>
 #include <mutex>
 #include <string>
 
@@ -75,6 +76,8 @@ struct ApiContext {
   permissions::PolicyStore* policies = nullptr;
   // GET /metrics, Prometheus' text format (io thread only); null: not served.
   metrics::Exporter* metrics = nullptr;
+  // The dashboard's static files (served at /ui/); empty: not served.
+  std::filesystem::path ui_dir;
 
   std::string FunctionArn(const std::string& name, const std::string& qualifier = {}) const {
     std::string arn = "arn:aws:lambda:" + region + ":" + account_id + ":function:" + name;

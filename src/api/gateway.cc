@@ -8,6 +8,7 @@
 #include "api/aliases.h"
 #include "api/common.h"
 #include "api/concurrency.h"
+#include "api/dashboard.h"
 #include "api/environments.h"
 #include "api/errors.h"
 #include "api/event_invoke_config.h"
@@ -149,6 +150,18 @@ void Gateway::Route(http::Request& request, http::Responder& respond) {
   RequestTarget target = ParseTarget(raw);
   const auto& s = target.segments;
   verb method = request.method();
+
+  // The dashboard's fixed files, matched on the raw path: nothing decoded reaches a file name.
+  if (!context_.ui_dir.empty()) {
+    std::string_view path = raw.substr(0, raw.find('?'));
+    if (IsDashboardPath(path) && method == verb::get) {
+      std::string if_none_match(request[beast_http::field::if_none_match]);
+      return OnWorkers(std::move(respond), [this, path = std::string(path), if_none_match] {
+        return ServeDashboardFile(context_.ui_dir, path, if_none_match);
+      });
+    }
+    if (IsBrowserRoot(path, request.base())) return respond(RedirectToDashboard());
+  }
 
   // Prometheus' conventional path; a function URL's request was served above.
   if (context_.metrics && s.size() == 1 && s[0] == "metrics" && method == verb::get) {
@@ -358,6 +371,9 @@ void Gateway::HandleAdmin(const RequestTarget& target, const http::Request& requ
     return respond(http::MakeResponse(200, DumpJson(body)));
   }
   if (s.size() == 3 && s[2] == "status") return respond(Status(context_));
+  if (s.size() == 4 && s[2] == "usage" && s[3] == "series" && context_.usage) {
+    return OnWorkers(std::move(respond), [this, target] { return GetUsageSeries(*context_.usage, target); });
+  }
   if (s.size() == 3 && s[2] == "usage" && context_.usage) {
     return OnWorkers(std::move(respond), [this, target] { return GetUsage(*context_.usage, target); });
   }

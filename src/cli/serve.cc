@@ -394,6 +394,10 @@ int Serve(const ServeOptions& options) {
   }
   api::ApiContext api_context{io,      workers, registry, **packages,      scheduler,
                               logs,    catalog, options.region, options.account_id};
+  // The dashboard's files, installed next to the binaries as the runtimes are.
+  if (fs::path ui_dir = bin_dir.parent_path() / "ui"; fs::is_regular_file(ui_dir / "index.html")) {
+    api_context.ui_dir = fs::absolute(ui_dir);
+  }
   async::AsyncInvokerOptions async_options;
   async_options.retry.function_error_delay_scale = options.async_retry_delay_scale;
   // An async backlog may use the machine without crowding out synchronous calls: twice the

@@ -28,7 +28,8 @@ constexpr const char* kSchema =
     " request_id TEXT NOT NULL, source TEXT NOT NULL, billed_ms INTEGER NOT NULL,"
     " memory_mb INTEGER NOT NULL, init_ms REAL, init_billed_ms INTEGER NOT NULL,"
     " mb_ms INTEGER NOT NULL, gb_seconds REAL NOT NULL, provisioned INTEGER NOT NULL,"
-    " outcome TEXT NOT NULL, error_type TEXT NOT NULL, trace_id TEXT NOT NULL);"
+    " outcome TEXT NOT NULL, error_type TEXT NOT NULL, trace_id TEXT NOT NULL,"
+    " duration_ms REAL);"
     "CREATE INDEX IF NOT EXISTS invocations_by_time ON invocations (time_ms);"
     "CREATE TABLE IF NOT EXISTS throttles ("
     " time_ms INTEGER NOT NULL, function TEXT NOT NULL, version TEXT NOT NULL,"
@@ -39,6 +40,25 @@ constexpr const char* kSchema =
     " memory_mb INTEGER NOT NULL, concurrency INTEGER NOT NULL, duration_ms INTEGER NOT NULL,"
     " mb_ms INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS provisioned_by_time ON provisioned (time_ms);";
+
+// Files written before invocations kept their unrounded duration get the column; their old
+// rows have none (NULL), and readers fall back to billed_ms for them.
+Result<void> AddDurationColumn(sqlite3* db) {
+  Statement columns;
+  if (auto ok = columns.Prepare(
+          db, "SELECT 1 FROM pragma_table_info('invocations') WHERE name = 'duration_ms'");
+      !ok) {
+    return ok;
+  }
+  int rc = sqlite3_step(columns.get());
+  if (rc == SQLITE_ROW) return Ok();
+  if (rc != SQLITE_DONE) return tl::unexpected(SqliteError(db, "read the usage schema"));
+  if (sqlite3_exec(db, "ALTER TABLE invocations ADD COLUMN duration_ms REAL", nullptr, nullptr, nullptr) !=
+      SQLITE_OK) {
+    return tl::unexpected(SqliteError(db, "add invocations.duration_ms"));
+  }
+  return Ok();
+}
 
 }  // namespace
 
@@ -57,6 +77,7 @@ UsageRecord ToUsageRecord(const telemetry::InvocationRecord& record) {
   usage.request_id = record.request_id;
   usage.source = std::string(record.source);
   usage.billed_ms = record.billed_ms;
+  usage.duration_ms = record.duration_ms;
   usage.memory_mb = record.memory_mb;
   usage.init_ms = record.init_duration_ms;
   usage.init_billed_ms = std::max<int64_t>(0, BilledInitMs(record));
@@ -71,6 +92,10 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::filesystem::path& path,
                                              LedgerOptions options) {
   auto writer = async::OpenDatabase(path, kSchema);
   if (!writer) return tl::unexpected(writer.error());
+  if (auto added = AddDurationColumn(*writer); !added) {
+    sqlite3_close(*writer);
+    return tl::unexpected(added.error());
+  }
   // Queries get a connection of their own: under WAL they read while the writer writes.
   auto reader = async::OpenDatabase(path, "PRAGMA query_only=ON;");
   if (!reader) {
@@ -212,7 +237,7 @@ Result<void> Ledger::Write(const Batch& batch) {
             db,
             "INSERT INTO invocations (time_ms, function, version, request_id, source, billed_ms, "
             "memory_mb, init_ms, init_billed_ms, mb_ms, gb_seconds, provisioned, outcome, "
-            "error_type, trace_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "error_type, trace_id, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         !ok) {
       return ok;
     }
@@ -248,6 +273,7 @@ Result<void> Ledger::Write(const Batch& batch) {
       invocation.BindText(13, r.outcome);
       invocation.BindText(14, r.error_type);
       invocation.BindText(15, r.trace_id);
+      sqlite3_bind_double(invocation.get(), 16, r.duration_ms);
       if (auto ok = invocation.Run(db, "write usage"); !ok) return ok;
     }
     for (const ThrottleRecord& t : batch.throttles) {

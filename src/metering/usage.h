@@ -18,6 +18,7 @@ struct UsageRecord {
   std::string request_id;
   std::string source;     // "invoke", "stream", "event", "queue", "url"
   int64_t billed_ms = 0;  // the invoke phase, as the REPORT line's Billed Duration
+  double duration_ms = 0;  // the invoke phase unrounded, as the REPORT line's Duration
   int memory_mb = 0;
   std::optional<double> init_ms;  // a cold start's init, as its REPORT line shows it
   int64_t init_billed_ms = 0;     // the init phase's share of the billed duration; 0: not billed

@@ -17,7 +17,8 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kWhere =
-    " WHERE time_ms >= ?1 AND time_ms < ?2 AND (?3 = '' OR function = ?3) AND (?4 = '' OR version = ?4)";
+    " WHERE time_ms >= ?1 AND time_ms < ?2 AND (?3 = '' OR function = ?3)"
+    " AND (?4 = '' OR version = ?4)";
 
 Result<Statement> Prepare(sqlite3* db, const std::string& sql, const SeriesQuery& query) {
   Statement statement;
@@ -30,7 +31,7 @@ Result<Statement> Prepare(sqlite3* db, const std::string& sql, const SeriesQuery
 }
 
 // Nearest rank: the smallest value with at least `fraction` of the values at or below it.
-int64_t Percentile(std::vector<int64_t>& values, double fraction) {
+double Percentile(std::vector<double>& values, double fraction) {
   if (values.empty()) return 0;
   size_t rank = size_t(std::max<double>(1.0, std::ceil(fraction * double(values.size()))));
   auto nth = values.begin() + std::ptrdiff_t(rank - 1);
@@ -55,10 +56,13 @@ Result<std::vector<SeriesPoint>> QueryUsageSeries(sqlite3* db, const SeriesQuery
   size_t count = size_t((query.until_ms - query.since_ms + query.step_ms - 1) / query.step_ms);
   std::vector<SeriesPoint> points(count);
   for (size_t i = 0; i < count; ++i) points[i].start_ms = query.since_ms + int64_t(i) * query.step_ms;
-  std::vector<std::vector<int64_t>> durations(count);
+  std::vector<std::vector<double>> durations(count);
 
-  auto invocations =
-      Prepare(db, std::string("SELECT time_ms, billed_ms, outcome <> 'success' FROM invocations") + kWhere, query);
+  auto invocations = Prepare(db,
+                             std::string("SELECT time_ms, COALESCE(duration_ms, billed_ms),"
+                                         " outcome <> 'success' FROM invocations") +
+                                 kWhere,
+                             query);
   if (!invocations) return tl::unexpected(invocations.error());
   while (true) {
     int rc = sqlite3_step(invocations->get());
@@ -67,7 +71,7 @@ Result<std::vector<SeriesPoint>> QueryUsageSeries(sqlite3* db, const SeriesQuery
     size_t i = size_t((invocations->Int(0) - query.since_ms) / query.step_ms);
     points[i].invocations += 1;
     points[i].errors += invocations->Int(2);
-    durations[i].push_back(invocations->Int(1));
+    durations[i].push_back(sqlite3_column_double(invocations->get(), 1));
   }
   auto throttles = Prepare(db, std::string("SELECT time_ms FROM throttles") + kWhere, query);
   if (!throttles) return tl::unexpected(throttles.error());

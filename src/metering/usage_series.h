@@ -21,15 +21,15 @@ struct SeriesQuery {
   std::string version;   // empty: all (needs `function`)
 };
 
-// The ledger keeps each invocation's billed duration (every started millisecond), not the
-// raw one: the percentiles are of that, at most 1 ms above what the REPORT line's Duration says.
+// Percentiles of the invoke phase's duration as the REPORT line's Duration gives it; rows
+// written before the ledger kept it count with their billed duration (whole milliseconds).
 struct SeriesPoint {
   int64_t start_ms = 0;
   int64_t invocations = 0;
   int64_t errors = 0;  // not "success"
   int64_t throttles = 0;
-  int64_t p50_ms = 0;  // 0 in a step without invocations
-  int64_t p99_ms = 0;
+  double p50_ms = 0;  // 0 in a step without invocations
+  double p99_ms = 0;
 };
 
 // More points than this are refused: a query covers at most this many steps.

@@ -1,6 +1,7 @@
 #include "metering/usage_series.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -66,14 +67,14 @@ TEST_F(UsageSeriesTest, CountsInvocationsErrorsThrottlesAndPercentilesPerStep) {
   EXPECT_EQ((*points)[0].start_ms, kT0);
   EXPECT_EQ((*points)[0].invocations, 100);
   EXPECT_EQ((*points)[0].errors, 1);
-  EXPECT_EQ((*points)[0].p50_ms, 50);  // billed: every started millisecond
-  EXPECT_EQ((*points)[0].p99_ms, 99);
+  EXPECT_DOUBLE_EQ((*points)[0].p50_ms, 49.5);  // nearest rank: the 50th of 100
+  EXPECT_DOUBLE_EQ((*points)[0].p99_ms, 98.5);
   EXPECT_EQ((*points)[1].start_ms, kT0 + 60'000);
   EXPECT_EQ((*points)[1].invocations, 0);
-  EXPECT_EQ((*points)[1].p50_ms, 0);
+  EXPECT_DOUBLE_EQ((*points)[1].p50_ms, 0);
   EXPECT_EQ((*points)[2].invocations, 1);
-  EXPECT_EQ((*points)[2].p50_ms, 7);
-  EXPECT_EQ((*points)[2].p99_ms, 7);
+  EXPECT_DOUBLE_EQ((*points)[2].p50_ms, 6.2);
+  EXPECT_DOUBLE_EQ((*points)[2].p99_ms, 6.2);
   // The throttle was recorded now, far outside the window.
   EXPECT_EQ((*points)[0].throttles + (*points)[1].throttles + (*points)[2].throttles, 0);
 
@@ -89,6 +90,46 @@ TEST_F(UsageSeriesTest, RefusesTooManyStepsAndAnEmptyWindow) {
   EXPECT_FALSE(ledger_->Series({.since_ms = kT0, .until_ms = kT0, .step_ms = 60'000}));
   EXPECT_FALSE(ledger_->Series({.since_ms = kT0, .until_ms = kT0 + 60'000, .step_ms = 10}));
   EXPECT_TRUE(ledger_->Series({.since_ms = kT0, .until_ms = kT0 + 86'400'000, .step_ms = 60'000}));
+}
+
+TEST(UsageSeriesFile, ReadsAFileWrittenBeforeDurationsWereKeptWithTheirBilledDuration) {
+  fs::path dir = fs::temp_directory_path() / ("usage-series-old-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  fs::path path = dir / "usage.db";
+  {
+    // The invocations table as the first ledger wrote it: no duration_ms.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const char* old =
+        "CREATE TABLE invocations ("
+        " time_ms INTEGER NOT NULL, function TEXT NOT NULL, version TEXT NOT NULL,"
+        " request_id TEXT NOT NULL, source TEXT NOT NULL, billed_ms INTEGER NOT NULL,"
+        " memory_mb INTEGER NOT NULL, init_ms REAL, init_billed_ms INTEGER NOT NULL,"
+        " mb_ms INTEGER NOT NULL, gb_seconds REAL NOT NULL, provisioned INTEGER NOT NULL,"
+        " outcome TEXT NOT NULL, error_type TEXT NOT NULL, trace_id TEXT NOT NULL);"
+        "INSERT INTO invocations VALUES (1764547200100, 'f', '$LATEST', 'old', 'invoke', 12, 128,"
+        " NULL, 0, 1536, 0.0015, 0, 'success', '', '');";
+    ASSERT_EQ(sqlite3_exec(db, old, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  {
+    auto ledger = Ledger::Open(path);
+    ASSERT_TRUE(ledger) << ledger.error().message();
+    (*ledger)->OnInvocation(Record("f", kT0 + 200, 3.5));
+    auto points = (*ledger)->Series({.since_ms = kT0, .until_ms = kT0 + 60'000, .step_ms = 60'000});
+    ASSERT_TRUE(points) << points.error().message();
+    ASSERT_EQ(points->size(), 1u);
+    EXPECT_EQ((*points)[0].invocations, 2);
+    EXPECT_DOUBLE_EQ((*points)[0].p50_ms, 3.5);
+    EXPECT_DOUBLE_EQ((*points)[0].p99_ms, 12);
+    auto totals = (*ledger)->Query({});
+    ASSERT_TRUE(totals);
+    EXPECT_EQ(totals->totals.requests, 2);
+    EXPECT_EQ(totals->totals.billed_ms, 12 + 4);
+  }
+  // Opened again: the column is there already.
+  EXPECT_TRUE(Ledger::Open(path));
+  fs::remove_all(dir);
 }
 
 }  // namespace

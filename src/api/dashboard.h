@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string_view>
+
+#include "api/request_target.h"
+#include "base/clock.h"
+#include "http/server.h"
+#include "metering/ledger.h"
+
+namespace lambent::api {
+
+// The web dashboard: a fixed set of static files under /ui/ (index.html, app.js, style.css
+// and the vendored chart library), read from the directory installed next to the binaries.
+// Nothing outside that set is served, whatever the path says.
+
+// Whether a request path (the target without its query) is the dashboard's: /ui or /ui/...
+bool IsDashboardPath(std::string_view path);
+// A browser asking for "/" (GET, Accept text/html) is sent to /ui/; API clients never are.
+bool IsBrowserRoot(std::string_view path, const http::RequestHeader& header);
+http::Response RedirectToDashboard();
+// One of the dashboard's files with its content type, cache policy and ETag (304 when
+// `if_none_match` names it); 404 for any other path. Blocking (reads a file): on the workers.
+http::Response ServeDashboardFile(const std::filesystem::path& ui_dir, std::string_view path,
+                                  std::string_view if_none_match);
+
+// GET /lambent/v1/usage/series?function=NAME[:VERSION]&since=1h&until=&step=60: invocations,
+// errors, throttles and p50/p99 duration per step (seconds), from the usage ledger.
+// Times as metering::ParseUsageTime reads them; since defaults to 1h, until to now.
+// Blocking (SQLite): on the workers.
+http::Response GetUsageSeries(metering::Ledger& ledger, const RequestTarget& target,
+                              int64_t now_ms = NowEpochMs());
+
+}  // namespace lambent::api
