@@ -1,5 +1,7 @@
 #include "api/function_json.h"
 
+#include <algorithm>
+#include <cctype>
 #include <regex>
 #include <set>
 
@@ -69,6 +71,51 @@ Result<void> ValidateEnvironment(const std::map<std::string, std::string>& vars)
         "Lambda was unable to configure your environment variables because the environment "
         "variables you have provided exceeded the 4KB limit."));
   }
+  return Ok();
+}
+
+// One LoggingConfig member: absent, or one of `allowed` (Lambda's enum check, in its words).
+Result<std::optional<std::string>> LoggingEnum(const json& logging, const char* key, const char* path,
+                                               std::initializer_list<std::string_view> allowed) {
+  auto value = OptionalString(logging, key);
+  if (!value || !*value) return value;
+  for (std::string_view ok : allowed) {
+    if (**value == ok) return value;
+  }
+  return tl::unexpected(Error::Invalid(fmt::format(
+      "1 validation error detected: Value '{}' at 'loggingConfig.{}' failed to satisfy constraint: Member must "
+      "satisfy enum value set: [{}]",
+      (*value)->substr(0, 256), path, fmt::join(allowed, ", "))));
+}
+
+Result<void> ParseLoggingConfig(const json& logging, ConfigFields& f) {
+  if (!logging.is_object()) return tl::unexpected(TypeError("LoggingConfig", "an object"));
+  auto format = LoggingEnum(logging, "LogFormat", "logFormat", {"JSON", "Text"});
+  if (!format) return tl::unexpected(format.error());
+  auto application = LoggingEnum(logging, "ApplicationLogLevel", "applicationLogLevel",
+                                 {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"});
+  if (!application) return tl::unexpected(application.error());
+  auto system = LoggingEnum(logging, "SystemLogLevel", "systemLogLevel", {"DEBUG", "INFO", "WARN"});
+  if (!system) return tl::unexpected(system.error());
+  auto group = OptionalString(logging, "LogGroup");
+  if (!group) return tl::unexpected(group.error());
+  if (*group) {
+    // CloudWatch's rule for a group name: 1-512 of [.-_/#A-Za-z0-9].
+    const std::string& name = **group;
+    bool ok = !name.empty() && name.size() <= 512 && std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == '/' || c == '#';
+    });
+    if (!ok) {
+      return tl::unexpected(Error::Invalid(fmt::format(
+          "1 validation error detected: Value '{}' at 'loggingConfig.logGroup' failed to satisfy constraint: "
+          "Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+",
+          name.substr(0, 512))));
+    }
+  }
+  f.log_format = std::move(*format);
+  f.application_log_level = std::move(*application);
+  f.system_log_level = std::move(*system);
+  f.log_group = std::move(*group);
   return Ok();
 }
 
@@ -154,6 +201,9 @@ Result<ConfigFields> ParseConfigFields(const json& body, const runtimes::Catalog
           *mode)));
     }
   }
+  if (auto it = body.find("LoggingConfig"); it != body.end() && !it->is_null()) {
+    if (auto ok = ParseLoggingConfig(*it, f); !ok) return tl::unexpected(ok.error());
+  }
   if (auto it = body.find("Layers"); it != body.end() && it->is_array() && !it->empty()) {
     return tl::unexpected(Error::Invalid("Layers are not supported by lambent yet"));
   }
@@ -185,6 +235,30 @@ void ApplyConfigFields(const ConfigFields& f, registry::FunctionConfig& c) {
   if (f.environment) c.environment = *f.environment;
   if (f.network) c.network = *f.network;
   if (f.dead_letter_arn) c.dead_letter_arn = *f.dead_letter_arn;
+  registry::LoggingConfig& logging = c.logging;
+  if (f.log_format) logging.log_format = *f.log_format;
+  if (f.application_log_level) logging.application_log_level = *f.application_log_level;
+  if (f.system_log_level) logging.system_log_level = *f.system_log_level;
+  if (f.log_group) logging.log_group = *f.log_group;
+  // A group named as the default one is the default: the function keeps following its name.
+  if (logging.log_group == "/aws/lambda/" + c.name) logging.log_group.clear();
+  if (logging.json()) {
+    if (logging.application_log_level.empty()) logging.application_log_level = "INFO";
+    if (logging.system_log_level.empty()) logging.system_log_level = "INFO";
+  } else {
+    logging.application_log_level.clear();
+    logging.system_log_level.clear();
+  }
+}
+
+Result<void> CheckLoggingFields(const ConfigFields& f, const registry::LoggingConfig& current) {
+  bool sets_level = f.application_log_level || f.system_log_level;
+  if (sets_level && f.log_format.value_or(current.log_format) != "JSON") {
+    return tl::unexpected(Error::Invalid(
+        "LogLevel is not supported when LogFormat is set to \"Text\". Remove LogLevel from your request or "
+        "change the LogFormat to \"JSON\" and try again."));
+  }
+  return Ok();
 }
 
 Result<void> CheckDeadLetterTarget(const ApiContext& context, const std::string& arn) {
@@ -217,6 +291,19 @@ Result<void> CheckDeadLetterTarget(const ApiContext& context, const std::string&
   return Ok();
 }
 
+namespace {
+
+json LoggingConfigJson(const registry::FunctionConfig& c) {
+  json logging{{"LogFormat", c.logging.log_format}, {"LogGroup", registry::LogGroupOf(c)}};
+  if (c.logging.json()) {
+    logging["ApplicationLogLevel"] = c.logging.application_log_level;
+    logging["SystemLogLevel"] = c.logging.system_log_level;
+  }
+  return logging;
+}
+
+}  // namespace
+
 json ConfigurationJson(const ApiContext& context, const registry::FunctionConfig& c,
                        const std::optional<std::string>& arn_qualifier) {
   std::string qualifier = c.version == "$LATEST" ? "" : c.version;
@@ -241,7 +328,7 @@ json ConfigurationJson(const ApiContext& context, const registry::FunctionConfig
          {"Architectures", c.architectures},
          {"EphemeralStorage", {{"Size", c.ephemeral_storage_mb}}},
          {"SnapStart", {{"ApplyOn", "None"}, {"OptimizationStatus", "Off"}}},
-         {"LoggingConfig", {{"LogFormat", "Text"}, {"LogGroup", "/aws/lambda/" + c.name}}},
+         {"LoggingConfig", LoggingConfigJson(c)},
          {"Network", c.network}};
   if (!c.environment.empty()) j["Environment"] = {{"Variables", c.environment}};
   if (!c.dead_letter_arn.empty()) j["DeadLetterConfig"] = {{"TargetArn", c.dead_letter_arn}};

@@ -24,13 +24,19 @@ struct ConfigFields {
   std::optional<int> timeout_s, memory_mb, ephemeral_storage_mb;
   std::optional<std::map<std::string, std::string>> environment;
   std::optional<std::string> dead_letter_arn;  // DeadLetterConfig.TargetArn; "" removes it
+  // LoggingConfig's members, each set only when the request had it; LogGroup "" is the default.
+  std::optional<std::string> log_format, application_log_level, system_log_level, log_group;
 };
 // Reads and range-checks the fields; kInvalidArgument names the offending field.
 Result<ConfigFields> ParseConfigFields(const nlohmann::json& body, const runtimes::Catalog& catalog);
 // A DeadLetterConfig.TargetArn lambent can deliver to: a queue of its own region and
 // account ("" is none). kInvalidArgument otherwise, in Lambda's words where it has them.
 Result<void> CheckDeadLetterTarget(const ApiContext& context, const std::string& arn);
-// Applies parsed fields to a configuration.
+// Lambda refuses log levels on a function whose LogFormat stays Text: kInvalidArgument when the
+// fields set a level and `current` (the function's, or a new one's default) with them is Text.
+Result<void> CheckLoggingFields(const ConfigFields& fields, const registry::LoggingConfig& current);
+// Applies parsed fields to a configuration. LoggingConfig members merge into the current
+// ones; JSON without levels takes Lambda's defaults (INFO, INFO), Text drops the levels.
 void ApplyConfigFields(const ConfigFields& fields, registry::FunctionConfig& config);
 
 // Typed accessors for request documents: absent -> nullopt, wrong type -> kInvalidArgument.

@@ -140,6 +140,7 @@ http::Response CreateFunction(ApiContext& context, const http::Request& request)
   if (auto ok = CheckDeadLetterTarget(context, fields->dead_letter_arn.value_or("")); !ok) {
     return ErrorResponse(ok.error());
   }
+  if (auto ok = CheckLoggingFields(*fields, registry::LoggingConfig{}); !ok) return ErrorResponse(ok.error());
   if (auto type = OptionalString(*body, "PackageType"); !type) {
     return ErrorResponse(type.error());
   } else if (*type && **type != "Zip") {
@@ -184,6 +185,8 @@ http::Response CreateFunction(ApiContext& context, const http::Request& request)
   auto created = context.registry.Create(std::move(config), publish->value_or(false));
   if (!created) return ErrorResponse(created.error());
   WarnOfVersion(context, (*created)->name, (*created)->runtime);
+  // The logs API finds a function's lines under its LoggingConfig.LogGroup.
+  context.logs.SetGroup((*created)->name, (*created)->logging.log_group);
   // Lambda answers with the version it published, under the function's unqualified ARN.
   return JsonResponse(201, ConfigurationJson(context, **created, ""));
 }
@@ -327,6 +330,7 @@ http::Response UpdateFunctionConfiguration(ApiContext& context, const FunctionRe
   }
   auto updated = context.registry.Update(
       ref.name, fields->revision_id.value_or(""), [&](registry::FunctionConfig& c) -> Result<void> {
+        if (auto ok = CheckLoggingFields(*fields, c.logging); !ok) return ok;
         ApplyConfigFields(*fields, c);
         if (c.handler.empty() && !runtimes::Catalog::IsProvided(c.runtime)) {
           return tl::unexpected(Error::Invalid("Handler is required for the runtime " + c.runtime));
@@ -335,6 +339,7 @@ http::Response UpdateFunctionConfiguration(ApiContext& context, const FunctionRe
       });
   if (!updated) return UpdateError(context, ref, updated.error());
   if (fields->runtime) WarnOfVersion(context, ref.name, (*updated)->runtime);
+  if (fields->log_group) context.logs.SetGroup(ref.name, (*updated)->logging.log_group);
   PostRetire(context, ref.name, "$LATEST", *updated);
   return JsonResponse(200, ConfigurationJson(context, **updated));
 }

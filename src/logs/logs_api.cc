@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -23,7 +25,6 @@ using nlohmann::json;
 namespace {
 
 constexpr std::string_view kTargetPrefix = "Logs_20140328.";
-constexpr std::string_view kGroupPrefix = "/aws/lambda/";
 // A page of events stays under CloudWatch's 1 MB answer.
 constexpr size_t kPageBytes = 1'000'000;
 // A follow chain (see FilterLogEvents) ends after this long, so a client that only looked
@@ -41,20 +42,55 @@ LogsAnswer Fail(std::string type, std::string message) {
 LogsAnswer Invalid(std::string message) { return Fail("InvalidParameterException", std::move(message)); }
 LogsAnswer NoGroup() { return Fail("ResourceNotFoundException", "The specified log group does not exist."); }
 
-// The function whose group `group` is, or nullopt: lambent keeps functions' groups only.
-std::optional<std::string> FunctionOf(std::string_view group) {
-  if (!group.starts_with(kGroupPrefix)) return std::nullopt;
-  std::string_view name = group.substr(kGroupPrefix.size());
-  if (name.empty() || name.size() > 140) return std::nullopt;
-  for (char c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return std::nullopt;
-  }
-  return std::string(name);
+// The functions whose lines `group` holds (/aws/lambda/NAME, or a LoggingConfig.LogGroup);
+// empty: lambent keeps functions' groups only.
+std::vector<std::string> FunctionsOf(const LogsDeps& deps, const std::string& group) {
+  return deps.store.FunctionsOf(group);
 }
 
-bool HasLog(const LogsDeps& deps, const std::string& function) {
-  auto functions = deps.store.Functions();
-  return std::binary_search(functions.begin(), functions.end(), function);
+bool HasLog(const LogsDeps& deps, const std::vector<std::string>& functions) {
+  auto logs = deps.store.Functions();
+  return std::any_of(functions.begin(), functions.end(),
+                     [&](const auto& f) { return std::binary_search(logs.begin(), logs.end(), f); });
+}
+
+// The events of a group's functions at or after `since_ms`, oldest first (merged by time
+// where several functions share a group); nullopt when none of them has a log.
+std::optional<std::vector<telemetry::LogEvent>> GroupEvents(const LogsDeps& deps,
+                                                            const std::vector<std::string>& functions,
+                                                            int64_t since_ms) {
+  std::optional<std::vector<telemetry::LogEvent>> all;
+  for (const auto& function : functions) {
+    auto events = deps.store.Events(function, since_ms);
+    if (!events) continue;
+    if (!all) {
+      all = std::move(*events);
+      continue;
+    }
+    std::vector<telemetry::LogEvent> merged;
+    merged.reserve(all->size() + events->size());
+    std::merge(std::make_move_iterator(all->begin()), std::make_move_iterator(all->end()),
+               std::make_move_iterator(events->begin()), std::make_move_iterator(events->end()),
+               std::back_inserter(merged), [](const auto& a, const auto& b) { return a.timestamp < b.timestamp; });
+    *all = std::move(merged);
+  }
+  return all;
+}
+
+// The streams of a group's functions, by name; nullopt when none of them has a log.
+std::optional<std::vector<telemetry::LogStreamInfo>> GroupStreams(const LogsDeps& deps,
+                                                                  const std::vector<std::string>& functions) {
+  std::optional<std::vector<telemetry::LogStreamInfo>> all;
+  for (const auto& function : functions) {
+    auto streams = deps.store.Streams(function);
+    if (!streams) continue;
+    if (!all) all.emplace();
+    all->insert(all->end(), std::make_move_iterator(streams->begin()), std::make_move_iterator(streams->end()));
+  }
+  if (all && functions.size() > 1) {
+    std::sort(all->begin(), all->end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  }
+  return all;
 }
 
 std::string GroupArn(const LogsDeps& deps, std::string_view group) {
@@ -112,8 +148,8 @@ json EventJson(const telemetry::LogEvent& event, size_t rank, bool with_stream) 
   return out;
 }
 
-bool HasStream(const LogsDeps& deps, const std::string& function, const std::string& stream, int64_t) {
-  auto streams = deps.store.Streams(function);
+bool HasStream(const LogsDeps& deps, const std::vector<std::string>& functions, const std::string& stream) {
+  auto streams = GroupStreams(deps, functions);
   if (!streams) return false;
   return std::any_of(streams->begin(), streams->end(), [&](const auto& s) { return s.name == stream; });
 }
@@ -124,22 +160,29 @@ LogsAnswer DescribeLogGroups(const LogsDeps& deps, const json& request) {
   if (!limit) return error;
   std::string prefix = Text(request, "logGroupNamePrefix");
   std::string after = Text(request, "nextToken");
+  // Several functions may share a custom group: one entry each group, in name order.
+  std::map<std::string, std::vector<std::string>> by_group;
+  for (const auto& function : deps.store.Functions()) by_group[deps.store.GroupOf(function)].push_back(function);
   json groups = json::array();
   std::string next;
-  for (const auto& function : deps.store.Functions()) {
-    std::string group = std::string(kGroupPrefix) + function;
+  for (const auto& [group, functions] : by_group) {
     if (!group.starts_with(prefix) || (!after.empty() && group <= after)) continue;
     if (int64_t(groups.size()) == *limit) {
       next = groups.back()["logGroupName"];
       break;
     }
+    int64_t created = 0;
+    for (const auto& function : functions) {
+      int64_t oldest = deps.store.OldestTime(function);
+      if (oldest > 0 && (created == 0 || oldest < created)) created = oldest;
+    }
     json entry{{"logGroupName", group},
-               {"creationTime", deps.store.OldestTime(function)},
+               {"creationTime", created},
                {"metricFilterCount", 0},
                {"arn", GroupArn(deps, group) + ":*"},
                {"logGroupArn", GroupArn(deps, group)},
                {"storedBytes", 0}};
-    if (auto days = deps.store.Retention(function)) entry["retentionInDays"] = *days;
+    if (auto days = deps.store.Retention(functions.front())) entry["retentionInDays"] = *days;
     groups.push_back(std::move(entry));
   }
   json answer{{"logGroups", std::move(groups)}};
@@ -148,8 +191,8 @@ LogsAnswer DescribeLogGroups(const LogsDeps& deps, const json& request) {
 }
 
 LogsAnswer DescribeLogStreams(const LogsDeps& deps, const json& request) {
-  auto function = FunctionOf(GroupName(request));
-  if (!function) return NoGroup();
+  auto functions = FunctionsOf(deps, GroupName(request));
+  if (functions.empty()) return NoGroup();
   LogsAnswer error;
   auto limit = Limit(request, 50, error);
   if (!limit) return error;
@@ -163,7 +206,7 @@ LogsAnswer DescribeLogStreams(const LogsDeps& deps, const json& request) {
     return Invalid("Cannot order by LastEventTime with a logStreamNamePrefix.");
   }
   bool descending = request.value("descending", false);
-  auto streams = deps.store.Streams(*function);
+  auto streams = GroupStreams(deps, functions);
   if (!streams) return NoGroup();
   std::vector<telemetry::LogStreamInfo> list;
   for (auto& s : *streams) {
@@ -197,8 +240,8 @@ LogsAnswer DescribeLogStreams(const LogsDeps& deps, const json& request) {
 }
 
 LogsAnswer GetLogEvents(const LogsDeps& deps, const json& request) {
-  auto function = FunctionOf(GroupName(request));
-  if (!function) return NoGroup();
+  auto functions = FunctionsOf(deps, GroupName(request));
+  if (functions.empty()) return NoGroup();
   std::string stream = Text(request, "logStreamName");
   if (stream.empty()) return Invalid("logStreamName is required");
   LogsAnswer error;
@@ -206,13 +249,13 @@ LogsAnswer GetLogEvents(const LogsDeps& deps, const json& request) {
   if (!limit) return error;
   int64_t start = Integer(request, "startTime").value_or(0);
   int64_t end_time = Integer(request, "endTime").value_or(INT64_MAX);
-  auto all = deps.store.Events(*function, start);
+  auto all = GroupEvents(deps, functions, start);
   if (!all) return NoGroup();
   std::vector<telemetry::LogEvent> events;
   for (auto& e : *all) {
     if (e.stream == stream && e.timestamp < end_time) events.push_back(std::move(e));
   }
-  if (events.empty() && !HasStream(deps, *function, stream, start)) {
+  if (events.empty() && !HasStream(deps, functions, stream)) {
     return Fail("ResourceNotFoundException", "The specified log stream does not exist.");
   }
   // Tokens are positions among the stream's events: "f/<next>" reads on from one, "b/<first>"
@@ -279,8 +322,8 @@ std::optional<FilterToken> Decode(const std::string& text) {
 }
 
 LogsAnswer FilterLogEvents(const LogsDeps& deps, const json& request, bool last_try) {
-  auto function = FunctionOf(GroupName(request));
-  if (!function) return NoGroup();
+  auto functions = FunctionsOf(deps, GroupName(request));
+  if (functions.empty()) return NoGroup();
   LogsAnswer error;
   auto limit = Limit(request, 10000, error);
   if (!limit) return error;
@@ -304,7 +347,7 @@ LogsAnswer FilterLogEvents(const LogsDeps& deps, const json& request, bool last_
     if (!token) return Invalid("The specified nextToken is invalid.");
   }
   int64_t since = std::max(start.value_or(0), token ? token->time : 0);
-  auto all = deps.store.Events(*function, since);
+  auto all = GroupEvents(deps, functions, since);
   if (!all) return NoGroup();
   json out = json::array();
   size_t bytes = 0;
@@ -370,42 +413,44 @@ constexpr int kRetentionDays[] = {1,   3,   5,   7,   14,   30,   60,   90,   12
                                   365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653};
 
 LogsAnswer PutRetentionPolicy(const LogsDeps& deps, const json& request) {
-  auto function = FunctionOf(GroupName(request));
-  if (!function || !HasLog(deps, *function)) return NoGroup();
+  auto functions = FunctionsOf(deps, GroupName(request));
+  if (!HasLog(deps, functions)) return NoGroup();
   auto days = Integer(request, "retentionInDays");
   if (!days || std::find(std::begin(kRetentionDays), std::end(kRetentionDays), *days) == std::end(kRetentionDays)) {
     return Invalid("1 validation error detected: Value at 'retentionInDays' failed to satisfy constraint: Member "
                    "must satisfy enum value set: [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, "
                    "1096, 1827, 2192, 2557, 2922, 3288, 3653]");
   }
-  deps.store.SetRetention(*function, int(*days));
+  for (const auto& function : functions) deps.store.SetRetention(function, int(*days));
   return {200, json::object()};
 }
 
 LogsAnswer DeleteRetentionPolicy(const LogsDeps& deps, const json& request) {
-  auto function = FunctionOf(GroupName(request));
-  if (!function || !HasLog(deps, *function)) return NoGroup();
-  deps.store.SetRetention(*function, std::nullopt);
+  auto functions = FunctionsOf(deps, GroupName(request));
+  if (!HasLog(deps, functions)) return NoGroup();
+  for (const auto& function : functions) deps.store.SetRetention(function, std::nullopt);
   return {200, json::object()};
 }
 
 LogsAnswer CreateLogGroup(const LogsDeps& deps, const json& request) {
   std::string group = GroupName(request);
-  auto function = FunctionOf(group);
-  if (!function) {
-    return Invalid("lambent keeps the log groups of Lambda functions only: /aws/lambda/<function name>");
+  auto functions = FunctionsOf(deps, group);
+  if (functions.empty()) {
+    return Invalid(
+        "lambent keeps the log groups of Lambda functions only: /aws/lambda/<function name>, or the "
+        "LoggingConfig.LogGroup of a function");
   }
-  if (HasLog(deps, *function)) {
+  if (HasLog(deps, functions)) {
     return Fail("ResourceAlreadyExistsException", "The specified log group already exists");
   }
-  deps.store.Touch(*function);
+  for (const auto& function : functions) deps.store.Touch(function);
   return {200, json::object()};
 }
 
 LogsAnswer DeleteLogGroup(const LogsDeps& deps, const json& request) {
-  auto function = FunctionOf(GroupName(request));
-  if (!function || !HasLog(deps, *function)) return NoGroup();
-  deps.store.Remove(*function);
+  auto functions = FunctionsOf(deps, GroupName(request));
+  if (!HasLog(deps, functions)) return NoGroup();
+  for (const auto& function : functions) deps.store.Remove(function);
   return {200, json::object()};
 }
 

@@ -22,8 +22,9 @@ struct LogsDeps {
 
 // The part of the CloudWatch Logs API (JSON protocol, `X-Amz-Target: Logs_20140328.<Op>`)
 // that the AWS CLI's `aws logs tail|filter-log-events|get-log-events|describe-log-groups|
-// describe-log-streams` use, over the function logs: the group of function NAME is
-// /aws/lambda/NAME, a stream is an execution environment.
+// describe-log-streams` use, over the function logs: the group of function NAME is its
+// LoggingConfig.LogGroup or /aws/lambda/NAME (several functions may share a custom one), a
+// stream is an execution environment.
 bool ClaimsLogsRequest(const http::RequestHeader& header);
 // Answers through `respond` from the workers; never throws. io thread.
 void HandleLogsRequest(const LogsDeps& deps, http::Request request, http::Responder respond);

@@ -127,5 +127,32 @@ TEST_F(LogsApiTest, RetentionTakesCloudWatchsPeriodsOnly) {
   EXPECT_EQ(Call("Nope", json::object()).body["__type"], "UnknownOperationException");
 }
 
+// Functions that share a LoggingConfig.LogGroup are one group: listed once, their events
+// merged by time, their streams together; their default groups are gone.
+TEST_F(LogsApiTest, ACustomGroupHoldsTheLinesOfItsFunctions) {
+  store_.SetGroup("one", "/app/shared");
+  store_.SetGroup("two", "/app/shared");
+  store_.Append("one", "first\n", "2026/01/01/[$LATEST]11");
+  ::usleep(2000);
+  store_.Append("two", "second\n", "2026/01/01/[$LATEST]22");
+  ::usleep(2000);
+  store_.Append("one", "third\n", "2026/01/01/[$LATEST]11");
+  auto groups = Call("DescribeLogGroups", json::object());
+  ASSERT_EQ(groups.body["logGroups"].size(), 1u);
+  EXPECT_EQ(groups.body["logGroups"][0]["logGroupName"], "/app/shared");
+  auto events = Call("FilterLogEvents", {{"logGroupName", "/app/shared"}});
+  ASSERT_EQ(events.status, 200);
+  std::vector<std::string> messages;
+  for (const auto& e : events.body["events"]) messages.push_back(e["message"]);
+  EXPECT_EQ(messages, (std::vector<std::string>{"first\n", "second\n", "third\n"}));
+  auto streams = Call("DescribeLogStreams", {{"logGroupName", "/app/shared"}});
+  EXPECT_EQ(streams.body["logStreams"].size(), 2u);
+  auto one = Call("GetLogEvents", {{"logGroupName", "/app/shared"}, {"logStreamName", "2026/01/01/[$LATEST]22"}});
+  ASSERT_EQ(one.body["events"].size(), 1u);
+  EXPECT_EQ(one.body["events"][0]["message"], "second\n");
+  EXPECT_EQ(Call("FilterLogEvents", {{"logGroupName", "/aws/lambda/one"}}).body["__type"],
+            "ResourceNotFoundException");
+}
+
 }  // namespace
 }  // namespace lambent::logs

@@ -22,6 +22,11 @@ json ToStorageJson(const FunctionConfig& c) {
               {"package_type", c.package_type},
               {"network", c.network},
               {"dead_letter_arn", c.dead_letter_arn},
+              {"logging",
+               {{"log_format", c.logging.log_format},
+                {"application_log_level", c.logging.application_log_level},
+                {"system_log_level", c.logging.system_log_level},
+                {"log_group", c.logging.log_group}}},
               {"code_key", c.code_key},
               {"code_sha256", c.code_sha256},
               {"code_size", c.code_size},
@@ -47,6 +52,13 @@ Result<FunctionConfig> FromStorageJson(const json& j) {
     c.package_type = j.value("package_type", "Zip");
     c.network = j.value("network", "none");
     c.dead_letter_arn = j.value("dead_letter_arn", "");
+    // A version stored before LoggingConfig existed logs as Lambda's default: Text.
+    if (auto it = j.find("logging"); it != j.end() && it->is_object()) {
+      c.logging.log_format = it->value("log_format", "Text");
+      c.logging.application_log_level = it->value("application_log_level", "");
+      c.logging.system_log_level = it->value("system_log_level", "");
+      c.logging.log_group = it->value("log_group", "");
+    }
     c.code_key = j.value("code_key", "");
     c.code_sha256 = j.value("code_sha256", "");
     c.code_size = j.value("code_size", int64_t{0});
@@ -145,6 +157,10 @@ Result<FunctionSettings> SettingsFromStorageJson(const json& j) {
   } catch (const json::exception& e) {
     return tl::unexpected(Error::Internal(std::string("stored function settings: ") + e.what()));
   }
+}
+
+std::string LogGroupOf(const FunctionConfig& config) {
+  return config.logging.log_group.empty() ? "/aws/lambda/" + config.name : config.logging.log_group;
 }
 
 bool IsValidFunctionName(std::string_view name) {

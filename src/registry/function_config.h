@@ -12,6 +12,18 @@
 
 namespace lambent::registry {
 
+// Lambda's LoggingConfig. Levels are set only with LogFormat JSON (Lambda refuses them with
+// Text); an empty log_group means the function's default one, /aws/lambda/NAME.
+struct LoggingConfig {
+  std::string log_format = "Text";     // "Text" or "JSON"
+  std::string application_log_level;  // TRACE, DEBUG, INFO, WARN, ERROR, FATAL; "" with Text
+  std::string system_log_level;       // DEBUG, INFO, WARN; "" with Text
+  std::string log_group;
+
+  bool json() const { return log_format == "JSON"; }
+  bool operator==(const LoggingConfig&) const = default;
+};
+
 // The configuration of one function version, as Lambda's FunctionConfiguration describes it.
 // A plain value; the registry hands out immutable shared copies.
 struct FunctionConfig {
@@ -33,6 +45,7 @@ struct FunctionConfig {
   // DeadLetterConfig.TargetArn: the SQS queue that gets an async event's original payload
   // once it has failed for good. Empty: none. Part of a version, as on Lambda.
   std::string dead_letter_arn;
+  LoggingConfig logging;  // part of a version, as on Lambda
   std::string code_key;     // hex SHA-256 of the zip: where the code store keeps it
   std::string code_sha256;  // base64 SHA-256 (Lambda's CodeSha256)
   int64_t code_size = 0;
@@ -87,6 +100,9 @@ nlohmann::json ToStorageJson(const Alias& alias);
 Result<Alias> AliasFromStorageJson(const nlohmann::json& json);
 nlohmann::json ToStorageJson(const FunctionSettings& settings);
 Result<FunctionSettings> SettingsFromStorageJson(const nlohmann::json& json);
+
+// The log group a function's lines go to: LoggingConfig.LogGroup, else /aws/lambda/NAME.
+std::string LogGroupOf(const FunctionConfig& config);
 
 // Lambda's naming rule for a function name: 1-64 of [a-zA-Z0-9-_].
 bool IsValidFunctionName(std::string_view name);

@@ -125,6 +125,24 @@ TEST_F(SqliteStoreTest, DeletingAFunctionRemovesItsRowsFromEveryTable) {
   EXPECT_TRUE(state->settings.contains("other"));
 }
 
+// LoggingConfig lives inside the stored document: a row from before it loads as Text with
+// the default group, and a JSON one round-trips.
+TEST(StorageJson, LoggingConfigRoundTripsAndDefaultsForOlderRows) {
+  auto old = FromStorageJson(nlohmann::json{{"name", "fn"}});
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->logging, LoggingConfig{});
+  EXPECT_FALSE(old->logging.json());
+  EXPECT_EQ(LogGroupOf(*old), "/aws/lambda/fn");
+
+  FunctionConfig config;
+  config.name = "fn";
+  config.logging = {"JSON", "DEBUG", "WARN", "/shared/group"};
+  auto back = FromStorageJson(ToStorageJson(config));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->logging, config.logging);
+  EXPECT_EQ(LogGroupOf(*back), "/shared/group");
+}
+
 TEST(StorageJson, RoundTripsAliasesAndSettings) {
   Alias alias{"fn", "live", "3", "desc", "4", 0.125, "rev"};
   auto back = AliasFromStorageJson(ToStorageJson(alias));

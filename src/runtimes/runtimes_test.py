@@ -1339,3 +1339,127 @@ def test_node_awslambda_global(h):
     assert rt3.wait_exit() != 0
     (r3,) = api3.wait_results(1)
     assert r3["kind"] == "init_error" and r3["json"]["errorType"] == "Runtime.MalformedStreamingHandler"
+
+
+# ================================================================================================
+# LoggingConfig LogFormat JSON (AWS_LAMBDA_LOG_FORMAT / AWS_LAMBDA_LOG_LEVEL)
+# ================================================================================================
+
+PY_JSON_LOG_APP = """
+import logging
+
+log = logging.getLogger("orders")
+
+def handler(event, context):
+    print("plain print stays text")
+    logging.debug("debug %d", 1)
+    logging.info("info %d", 2)
+    log.warning("warn", extra={"orderId": 7})
+    try:
+        raise KeyError("missing")
+    except KeyError:
+        logging.exception("failed")
+    return "ok"
+
+def fails(event, context):
+    raise ValueError("bad")
+"""
+
+
+def _text(data):
+    return data.decode() if isinstance(data, bytes) else data
+
+
+def _json_lines(text):
+    out = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            out.append(json.loads(line))
+    return out
+
+
+def test_python_json_log_format_and_level(h):
+    env = {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"}
+    api, rt = h.start("python", {"app.py": PY_JSON_LOG_APP}, "app.handler", env)
+    rid = api.add_event({})
+    r = one(api, rid)
+    assert r["json"] == "ok"
+    out = r["stdout"].decode()
+    assert "plain print stays text\n" in out
+    records = _json_lines(out)
+    assert [x["level"] for x in records] == ["INFO", "WARNING", "ERROR"]  # DEBUG filtered
+    info, warn, err = records
+    assert set(info) == {"timestamp", "level", "message", "logger", "requestId"}
+    assert info["message"] == "info 2" and info["logger"] == "root" and info["requestId"] == rid
+    assert info["timestamp"].endswith("Z") and len(info["timestamp"]) == len("2024-01-01T00:00:00.000Z")
+    assert warn["logger"] == "orders" and warn["orderId"] == 7
+    assert err["errorType"] == "KeyError" and err["errorMessage"] == "'missing'"
+    assert isinstance(err["stackTrace"], list) and err["location"].endswith(":handler:14")
+
+
+def test_python_json_log_level_debug_and_error_record(h):
+    env = {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "TRACE"}
+    api, rt = h.start("python", {"app.py": PY_JSON_LOG_APP}, "app.handler", env)
+    r = one(api, api.add_event({}))
+    assert [x["level"] for x in _json_lines(r["stdout"].decode())] == ["DEBUG", "INFO", "WARNING", "ERROR"]
+    api2, rt2 = h.start("python", {"app.py": PY_JSON_LOG_APP}, "app.fails", env)
+    rid = api2.add_event({})
+    assert one(api2, rid)["kind"] == "error"
+    end = time.time() + WAIT
+    while not _json_lines(_text(rt2.err.text())) and time.time() < end:
+        time.sleep(0.02)
+    (record,) = _json_lines(_text(rt2.err.text()))
+    assert record["level"] == "ERROR" and record["errorType"] == "ValueError"
+    assert record["errorMessage"] == "bad" and record["requestId"] == rid
+
+
+def test_python_text_format_is_unchanged_without_log_format(h):
+    api, rt = h.start("python", {"app.py": PY_JSON_LOG_APP}, "app.handler")
+    r = one(api, api.add_event({}))
+    assert _json_lines(r["stdout"].decode()) == []
+    assert "[WARNING]" in r["stdout"].decode()
+
+
+NODE_JSON_LOG_APP = """
+exports.handler = async () => {
+  console.trace('t'); console.debug('d'); console.log('l'); console.info('i %d', 5);
+  console.warn({ a: 1 }); console.error('boom', new TypeError('bad type')); console.fatal('f');
+  return 'ok';
+};
+exports.fails = async () => { throw new RangeError('out of range'); };
+"""
+
+
+@needs_node
+def test_node_json_log_format_and_level(h):
+    env = {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"}
+    api, rt = h.start("node", {"index.js": NODE_JSON_LOG_APP}, "index.handler", env)
+    rid = api.add_event({})
+    r = one(api, rid)
+    assert r["json"] == "ok"
+    records = _json_lines(r["stdout"].decode())
+    assert [x["level"] for x in records] == ["INFO", "INFO", "WARN", "ERROR", "FATAL"]
+    log, info, warn, error, fatal = records
+    assert list(log) == ["timestamp", "level", "requestId", "message"]
+    assert log["message"] == "l" and log["requestId"] == rid and log["timestamp"].endswith("Z")
+    assert info["message"] == "i 5"
+    assert warn["message"] == {"a": 1}
+    assert error["errorType"] == "TypeError" and error["errorMessage"] == "bad type"
+    assert error["message"].startswith("boom TypeError: bad type")
+    assert isinstance(error["stackTrace"], list)
+
+
+@needs_node
+def test_node_json_invoke_error_and_default_level(h):
+    env = {"AWS_LAMBDA_LOG_FORMAT": "JSON"}  # no level: everything, TRACE included
+    api, rt = h.start("node", {"index.js": NODE_JSON_LOG_APP}, "index.handler", env)
+    r = one(api, api.add_event({}))
+    assert [x["level"] for x in _json_lines(r["stdout"].decode())][:2] == ["TRACE", "DEBUG"]
+    api2, rt2 = h.start("node", {"index.js": NODE_JSON_LOG_APP}, "index.fails", env)
+    rid = api2.add_event({})
+    r2 = one(api2, rid)
+    assert r2["kind"] == "error"
+    (record,) = _json_lines(r2["stdout"].decode())
+    assert record["level"] == "ERROR" and record["requestId"] == rid
+    assert record["message"]["errorType"] == "RangeError"
+    assert record["message"]["errorMessage"] == "out of range"

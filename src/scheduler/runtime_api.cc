@@ -257,15 +257,21 @@ void Environment::Deliver(http::Responder respond) {
   active_->delivered = true;
   active_->started = std::chrono::steady_clock::now();
   ++invocations_;
-  Log(telemetry::StartLine(inv.request_id, config_->version));
+  if (inv.trace_id.empty()) inv.trace_id = TraceId();
+  int64_t now_ms = NowEpochMs();
+  auto log_format =
+      telemetry::PlatformLogFormat::Of(config_->logging.log_format, config_->logging.system_log_level);
+  if (auto start = telemetry::PlatformStart(log_format, inv.request_id, config_->version, inv.trace_id, now_ms);
+      !start.empty()) {
+    Log(start);
+  }
 
-  int64_t deadline = NowEpochMs() + int64_t(config_->timeout_s) * 1000;
+  int64_t deadline = now_ms + int64_t(config_->timeout_s) * 1000;
   http::Response response{beast_http::status::ok, 11};
   response.set("Lambda-Runtime-Aws-Request-Id", inv.request_id);
   response.set("Lambda-Runtime-Deadline-Ms", std::to_string(deadline));
   response.set("Lambda-Runtime-Invoked-Function-Arn",
                inv.invoked_arn.empty() ? FunctionArn(context_, *config_) : inv.invoked_arn);
-  if (inv.trace_id.empty()) inv.trace_id = TraceId();
   response.set("Lambda-Runtime-Trace-Id", inv.trace_id);
   if (!inv.client_context.empty()) response.set("Lambda-Runtime-Client-Context", inv.client_context);
   response.set(beast_http::field::content_type, "application/json");

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -20,6 +21,28 @@ namespace lambent::telemetry {
 namespace {
 // Each function's retention; no function is named so (a name has no dot... nor this suffix).
 constexpr const char* kRetentionFile = "retention.conf";
+// Each function's custom log group, "<function> <group>" a line (neither has a space).
+constexpr const char* kGroupsFile = "groups.conf";
+constexpr std::string_view kDefaultGroupPrefix = "/aws/lambda/";
+
+// A function name as Lambda allows it (and so a safe file name).
+bool IsFunctionName(std::string_view name) {
+  if (name.empty() || name.size() > 140) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+}
+
+// Writes `text` to `dir/name` through a rename, so a crash leaves the old file or the new one.
+void ReplaceFile(const std::filesystem::path& dir, const char* name, const std::string& text) {
+  auto path = dir / name;
+  auto temp = dir / (std::string(name) + ".new");
+  Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+  if (!fd || ::write(fd.get(), text.data(), text.size()) != ssize_t(text.size()) ||
+      ::rename(temp.c_str(), path.c_str()) != 0) {
+    spdlog::warn("writing {}: {}", path.string(), std::strerror(errno));
+  }
+}
 }  // namespace
 
 LogStore::LogStore(std::filesystem::path dir, LogLimits limits)
@@ -37,6 +60,13 @@ LogStore::LogStore(std::filesystem::path dir, LogLimits limits)
     char name[256];
     int days;
     while (std::fscanf(file, "%255s %d", name, &days) == 2) retention_days_[name] = days;
+    std::fclose(file);
+  }
+  if (FILE* file = std::fopen((dir_ / kGroupsFile).c_str(), "re")) {
+    char name[256], group[513];
+    while (std::fscanf(file, "%255s %512s", name, group) == 2) {
+      if (IsFunctionName(name)) groups_[name] = group;
+    }
     std::fclose(file);
   }
 }
@@ -303,6 +333,10 @@ void LogStore::RemoveAllExcept(const std::set<std::string>& functions) {
       spdlog::warn("unlink({}): {}", it->path().string(), std::strerror(errno));
     }
   }
+  std::lock_guard groups(group_mutex_);
+  if (std::erase_if(groups_, [&](const auto& entry) { return !functions.contains(entry.first); }) > 0) {
+    SaveGroups();
+  }
 }
 
 namespace {
@@ -530,13 +564,49 @@ std::optional<int> LogStore::Retention(const std::string& function) {
 void LogStore::SaveRetention() {
   std::string text;
   for (const auto& [function, days] : retention_days_) text += fmt::format("{} {}\n", function, days);
-  auto path = dir_ / kRetentionFile;
-  auto temp = dir_ / (std::string(kRetentionFile) + ".new");
-  Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
-  if (!fd || ::write(fd.get(), text.data(), text.size()) != ssize_t(text.size()) ||
-      ::rename(temp.c_str(), path.c_str()) != 0) {
-    spdlog::warn("writing {}: {}", path.string(), std::strerror(errno));
+  ReplaceFile(dir_, kRetentionFile, text);
+}
+
+void LogStore::SetGroup(const std::string& function, const std::string& group) {
+  // Spaces would break the file's lines; the API allows none in either.
+  if (!IsFunctionName(function) || group.find_first_of(" \n\t") != std::string::npos) return;
+  std::lock_guard lock(group_mutex_);
+  bool custom = !group.empty() && group != std::string(kDefaultGroupPrefix) + function;
+  auto it = groups_.find(function);
+  if (custom ? (it != groups_.end() && it->second == group) : it == groups_.end()) return;
+  if (custom) {
+    groups_[function] = group;
+  } else {
+    groups_.erase(it);
   }
+  SaveGroups();
+}
+
+std::string LogStore::GroupOf(const std::string& function) {
+  std::lock_guard lock(group_mutex_);
+  auto it = groups_.find(function);
+  return it != groups_.end() ? it->second : std::string(kDefaultGroupPrefix) + function;
+}
+
+std::vector<std::string> LogStore::FunctionsOf(std::string_view group) {
+  std::vector<std::string> out;
+  std::lock_guard lock(group_mutex_);
+  for (const auto& [function, custom] : groups_) {
+    if (custom == group) out.push_back(function);
+  }
+  if (group.starts_with(kDefaultGroupPrefix)) {
+    std::string name(group.substr(kDefaultGroupPrefix.size()));
+    if (IsFunctionName(name) && !groups_.contains(name)) out.push_back(std::move(name));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+void LogStore::SaveGroups() {
+  std::string text;
+  for (const auto& [function, group] : groups_) text += fmt::format("{} {}\n", function, group);
+  ReplaceFile(dir_, kGroupsFile, text);
 }
 
 void LogStore::Enforce() {

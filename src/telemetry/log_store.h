@@ -100,6 +100,17 @@ class LogStore {
   void SetRetention(const std::string& function, std::optional<int> days);
   std::optional<int> Retention(const std::string& function);
 
+  // The log group a function's lines belong to (its LoggingConfig.LogGroup; "" restores the
+  // default /aws/lambda/NAME). The lines stay in the function's own files, so a group
+  // change moves its whole log. Kept in the directory, so it outlives a restart; a function's
+  // entry goes when RemoveAllExcept drops its log.
+  void SetGroup(const std::string& function, const std::string& group);
+  std::string GroupOf(const std::string& function);
+  // The functions whose lines `group` holds, by name: those set to it, and for
+  // /aws/lambda/NAME the function NAME unless it has a group of its own. Names that could
+  // not be a function's (and so a file's) are never returned.
+  std::vector<std::string> FunctionsOf(std::string_view group);
+
  private:
   Result<std::string> ReadStored(const std::string& function, size_t tail_lines);
   // Opens a function's files, oldest first, after a flush, for a read without the lock.
@@ -131,6 +142,9 @@ class LogStore {
   int64_t written_since_check_ = 0;  // GUARDED_BY(write_mutex_)
   std::mutex retention_mutex_;
   std::map<std::string, int> retention_days_;  // GUARDED_BY(retention_mutex_)
+  void SaveGroups();                            // group_mutex_ held
+  std::mutex group_mutex_;
+  std::map<std::string, std::string> groups_;  // GUARDED_BY(group_mutex_): custom groups only
 };
 
 }  // namespace lambent::telemetry

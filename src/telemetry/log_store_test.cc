@@ -223,4 +223,29 @@ TEST_F(LogStoreTest, TheTotalCapRemovesTheOldestFilesFirst) {
 }
 
 }  // namespace
+// A custom LogGroup maps onto the functions' own files: a data dir from before keeps every
+// function in /aws/lambda/NAME, and the mapping survives a restart.
+TEST_F(LogStoreTest, CustomGroupsMapToTheirFunctionsAndAreKeptAcrossARestart) {
+  {
+    LogStore logs(dir_);
+    EXPECT_EQ(logs.GroupOf("a"), "/aws/lambda/a");
+    EXPECT_EQ(logs.FunctionsOf("/aws/lambda/a"), std::vector<std::string>{"a"});
+    logs.SetGroup("a", "/shared/app");
+    logs.SetGroup("b", "/shared/app");
+    logs.SetGroup("c", "/aws/lambda/c");  // the default, named: no entry
+  }
+  LogStore logs(dir_);
+  EXPECT_EQ(logs.GroupOf("a"), "/shared/app");
+  EXPECT_EQ(logs.FunctionsOf("/shared/app"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(logs.FunctionsOf("/aws/lambda/a").empty());
+  EXPECT_EQ(logs.FunctionsOf("/aws/lambda/c"), std::vector<std::string>{"c"});
+  EXPECT_TRUE(logs.FunctionsOf("/aws/lambda/../etc").empty());
+  EXPECT_TRUE(logs.FunctionsOf("/elsewhere").empty());
+  logs.SetGroup("a", "");
+  EXPECT_EQ(logs.FunctionsOf("/aws/lambda/a"), std::vector<std::string>{"a"});
+  // The daemon's start drops the entries of functions that are gone.
+  logs.RemoveAllExcept({"a"});
+  EXPECT_TRUE(logs.FunctionsOf("/shared/app").empty());
+}
+
 }  // namespace lambent::telemetry

@@ -44,6 +44,10 @@
 // "<ISO time>\t<request id>\t<LEVEL>\t<message>\n" to stdout (request id "undefined" during
 // init, as on AWS). Errors are logged as "... ERROR\tInvoke Error \t{json}". Before a result is
 // posted, pending stdout/stderr writes are drained so the pipe reader sees the output first.
+// With AWS_LAMBDA_LOG_FORMAT=JSON (LoggingConfig LogFormat JSON) each call is one JSON line, as
+// AWS's client writes it: {"timestamp","level","requestId","message"} (a lone argument kept as
+// a value, errors as {errorType, errorMessage, stackTrace}); levels below AWS_LAMBDA_LOG_LEVEL
+// are dropped (console.fatal never is), and errors are logged as the error alone.
 //
 // The Runtime API is spoken over ONE persistent keep-alive TCP connection with a small built-in
 // HTTP/1.1 client (Content-Length, chunked and close-delimited responses; chunked request bodies
@@ -139,6 +143,70 @@ function patchConsole() {
   console.warn = make('WARN');
   console.error = make('ERROR');
   console.fatal = make('FATAL');
+}
+
+let jsonLogs = false;
+
+// An Error inside a logged value, as a JSON field.
+function errorFields(_k, v) {
+  if (v instanceof Error) {
+    return Object.assign({
+      errorType: v?.constructor?.name ?? 'UnknownError',
+      errorMessage: v.message,
+      stackTrace: typeof v.stack === 'string' ? v.stack.split('\n') : v.stack,
+    }, v);
+  }
+  return v;
+}
+
+function jsonLine(level, args) {
+  const line = { timestamp: new Date().toISOString(), level, requestId: currentRequestId };
+  if (args.length === 1) {
+    line.message = args[0];
+    try {
+      return JSON.stringify(line, errorFields);
+    } catch (_) { // a cycle, a BigInt: the value as console.log would print it
+      line.message = util.format(args[0]);
+      return JSON.stringify(line);
+    }
+  }
+  line.message = util.format(...args);
+  const err = args.find((a) => a instanceof Error);
+  if (err) {
+    line.errorType = err?.constructor?.name ?? 'UnknownError';
+    line.errorMessage = err.message;
+    line.stackTrace = typeof err.stack === 'string' ? err.stack.split('\n') : [];
+  }
+  return JSON.stringify(line);
+}
+
+// LoggingConfig LogFormat JSON: decided once the function's environment is known, so the
+// filtering costs a call nothing (a filtered level is a no-op function).
+function patchConsoleJson() {
+  jsonLogs = true;
+  const stdout = process.stdout;
+  const order = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+  const least = Math.max(0, order.indexOf((env.AWS_LAMBDA_LOG_LEVEL || '').toUpperCase()));
+  const nop = () => {};
+  const make = (level) => (order.indexOf(level) < least && level !== 'FATAL' ? nop : function (...args) {
+    stdout.write(jsonLine(level, args).replace(/\n/g, '\r') + '\n');
+  });
+  console.trace = make('TRACE');
+  console.debug = make('DEBUG');
+  console.info = make('INFO');
+  console.log = console.info;
+  console.warn = make('WARN');
+  console.error = make('ERROR');
+  console.fatal = make('FATAL');
+}
+
+// An error the runtime reports: text "<what>\t{json}", JSON the error alone.
+function logError(what, err) {
+  if (jsonLogs) {
+    console.error(err instanceof Error ? err : toRapidResponse(err));
+  } else {
+    console.error(what, toFormatted(err));
+  }
 }
 
 // Calls fn once everything already written to stdout/stderr has reached the pipes.
@@ -696,7 +764,7 @@ function handleInvocation(res) {
   };
   const postError = (err) => {
     if (inv.reported) return;
-    console.error('Invoke Error', toFormatted(err));
+    logError('Invoke Error', err);
     postInvocationError(inv, err).then(posted, postFailed);
   };
 
@@ -775,7 +843,7 @@ function crash(err, code) {
 }
 
 process.on('uncaughtException', (err) => {
-  console.error('Uncaught Exception', toFormatted(err));
+  logError('Uncaught Exception', err);
   crash(err, 129);
 });
 
@@ -783,7 +851,7 @@ process.on('unhandledRejection', (reason, promise) => {
   let text;
   try { text = reason?.toString(); } catch (_) { text = String(typeof reason); }
   const err = new UnhandledPromiseRejection(text, promise);
-  console.error('Unhandled Promise Rejection', toFormatted(err));
+  logError('Unhandled Promise Rejection', err);
   crash(err, 128);
 });
 
@@ -813,6 +881,7 @@ function awaitAssignment() {
 }
 
 awaitAssignment().then(() => {
+  if ((env.AWS_LAMBDA_LOG_FORMAT || '').toUpperCase() === 'JSON') patchConsoleJson();
   installAwsLambdaGlobal(); // before the function's code, which may call it at load time
   return loadHandler(env.LAMBDA_TASK_ROOT || process.cwd(), env._HANDLER || '');
 }).then(
@@ -831,6 +900,6 @@ awaitAssignment().then(() => {
     nextInvocation();
   },
   (err) => {
-    console.error('Uncaught Exception', toFormatted(err));
+    logError('Uncaught Exception', err);
     postInitError(err).finally(() => process.exit(129));
   });

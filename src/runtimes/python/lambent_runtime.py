@@ -8,6 +8,7 @@ with the working directory set to LAMBDA_TASK_ROOT and the environment Lambda se
   AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION, AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
   AWS_LAMBDA_LOG_GROUP_NAME, AWS_LAMBDA_LOG_STREAM_NAME   copied into the context object
   AWS_LAMBDA_LOG_LEVEL     optional root logger level (default WARNING, like Python)
+  AWS_LAMBDA_LOG_FORMAT    "JSON": root-logger records and errors as Lambda's JSON lines
 
 It mirrors AWS's Python runtime client (awslambdaric): the handler is imported once, then the
 process loops GET /runtime/invocation/next -> handler(event, context) -> POST .../response or
@@ -18,6 +19,11 @@ flushed before every response/error is posted, so a reader of the pipes sees an 
 output before its result. Root-logger records are written to stdout as
 "[LEVEL]\\t2024-01-01T00:00:00.000Z\\t<request id>\\t<message>". Handler and init errors are
 also written to stderr as "[ERROR] <errorType>: <errorMessage>" plus the traceback.
+With AWS_LAMBDA_LOG_FORMAT=JSON (LoggingConfig LogFormat JSON) records are one JSON object a
+line, as awslambdaric writes them: {"timestamp", "level", "message", "logger", "requestId"},
+with "errorType", "errorMessage", "stackTrace" and "location" for a record with an exception
+and the record's extra attributes; errors are {"timestamp", "level": "ERROR", "errorMessage",
+"errorType", "requestId", "stackTrace"}. print() output stays as it is.
 
 The Runtime API is spoken over ONE persistent HTTP/1.1 keep-alive connection with a small
 built-in client (http.client costs ~10 ms of imports at cold start and parses headers with
@@ -334,6 +340,14 @@ def _fault_result(e, request_id=""):
 
 
 def _log_error(error):
+    if _JSON_LOGS:
+        line = dict(timestamp=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()), level="ERROR")
+        line.update(error)
+        try:
+            sys.stderr.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        except Exception:
+            pass
+        return
     desc = "[ERROR]"
     if error["errorType"]:
         desc += " " + error["errorType"]
@@ -376,6 +390,7 @@ def _json_default(obj):
 # --------------------------------------------------------------------------------------------
 
 _request_id = ""
+_JSON_LOGS = False  # AWS_LAMBDA_LOG_FORMAT=JSON, read once the function's environment is known
 
 
 def _setup_logging():
@@ -441,15 +456,60 @@ def _configure_logging(logging):
 
     logging.Formatter.converter = time.gmtime
     handler = LambdaLoggerHandler()
-    handler.setFormatter(logging.Formatter(
-        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
-        "%Y-%m-%dT%H:%M:%S"))
+    if _JSON_LOGS:
+        handler.setFormatter(_json_formatter(logging)())
+    else:
+        handler.setFormatter(logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+            "%Y-%m-%dT%H:%M:%S"))
     root = logging.getLogger()
     root.addHandler(handler)
     level = _ENV.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
     level = {"TRACE": "DEBUG", "FATAL": "CRITICAL"}.get(level, level)
     if level in ("DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL"):
         root.setLevel(level if level != "WARN" else "WARNING")
+
+
+# A LogRecord's own attributes: everything else on a record (logging's `extra=`) is a field of
+# its JSON line.
+_RECORD_FIELDS = frozenset((
+    "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module", "exc_info",
+    "exc_text", "stack_info", "lineno", "funcName", "created", "msecs", "relativeCreated",
+    "thread", "threadName", "processName", "process", "taskName", "aws_request_id", "message",
+    "asctime"))
+
+
+def _json_formatter(logging):
+    """Lambda's JSON line for a root-logger record. Levels are rounded down to logging's named
+    ones (a custom level 25 is INFO), as awslambdaric does."""
+    import traceback as tb
+
+    class JsonFormatter(logging.Formatter):
+        def format(self, record):
+            levelno = min(50, max(0, record.levelno)) // 10 * 10
+            seconds = time.gmtime(record.created)
+            line = {
+                "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", seconds)
+                + ".%03dZ" % int(record.msecs),
+                "level": logging.getLevelName(levelno),
+                "message": record.getMessage(),
+                "logger": record.name,
+            }
+            exc = record.exc_info
+            if exc and exc[0] is not None:
+                line["stackTrace"] = tb.format_tb(exc[2])
+                line["errorType"] = exc[0].__name__
+                line["errorMessage"] = str(exc[1])
+            line["requestId"] = getattr(record, "aws_request_id", None)
+            if exc and exc[0] is not None:
+                line["location"] = "%s:%s:%s" % (record.pathname, record.funcName, record.lineno)
+            for key, value in record.__dict__.items():
+                if key not in _RECORD_FIELDS and key not in line:
+                    line[key] = value
+            line = {k: v for k, v in line.items() if v is not None}
+            return json.dumps(line, ensure_ascii=False, default=str) + "\n"
+
+    return JsonFormatter
 
 
 # --------------------------------------------------------------------------------------------
@@ -565,7 +625,7 @@ def _await_assignment(client):
 
 
 def main():
-    global _request_id
+    global _request_id, _JSON_LOGS
     api = _ENV.get("AWS_LAMBDA_RUNTIME_API")
     if not api:
         sys.stderr.write("lambent bootstrap: AWS_LAMBDA_RUNTIME_API is not set\n")
@@ -576,6 +636,7 @@ def main():
         pass
     client = RuntimeClient(api)
     _await_assignment(client)
+    _JSON_LOGS = _ENV.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
     task_root = _ENV.get("LAMBDA_TASK_ROOT") or os.getcwd()
 
     try:
