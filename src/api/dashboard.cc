@@ -8,12 +8,14 @@
 
 #include "api/errors.h"
 #include "base/json.h"
+#include "metering/invocation_logs.h"
 #include "metering/usage_query.h"
 #include "metering/usage_series.h"
 
 namespace lambent::api {
 
 namespace beast_http = http::beast_http;
+using nlohmann::json;
 
 namespace {
 
@@ -89,6 +91,70 @@ http::Response ServeDashboardFile(const std::filesystem::path& ui_dir, std::stri
   response.set(beast_http::field::etag, etag);
   response.set("X-Content-Type-Options", "nosniff");
   return response;
+}
+
+namespace {
+
+constexpr int kDefaultRecent = 50;
+constexpr int kMaxRecent = 200;
+
+json InvocationJson(const metering::UsageRecord& r) {
+  json entry{{"time_ms", r.time_ms},         {"function", r.function},       {"version", r.version},
+             {"request_id", r.request_id},   {"source", r.source},           {"duration_ms", r.duration_ms},
+             {"billed_ms", r.billed_ms + r.init_billed_ms},                  {"memory_mb", r.memory_mb},
+             {"outcome", r.outcome},         {"error_type", r.error_type},   {"trace_id", r.trace_id},
+             {"provisioned", r.provisioned}};
+  if (r.init_ms) entry["init_ms"] = *r.init_ms;
+  return entry;
+}
+
+}  // namespace
+
+http::Response GetRecentInvocations(metering::Ledger& ledger, const RequestTarget& target) {
+  metering::RecentQuery query;
+  query.limit = kDefaultRecent;
+  if (auto limit = target.Query("limit"); limit && !limit->empty()) {
+    char* end = nullptr;
+    long long n = std::strtoll(limit->c_str(), &end, 10);
+    if (*end != '\0' || n < 1 || n > kMaxRecent) {
+      return ErrorResponse(Error::Invalid(fmt::format("limit: a number, 1 to {}", kMaxRecent)));
+    }
+    query.limit = int(n);
+  }
+  if (auto function = target.Query("function"); function && !function->empty()) {
+    auto ref = ParseFunctionRef(*function);
+    if (!ref) return ErrorResponse(ref.error());
+    query.function = ref->name;
+    query.version = ref->qualifier;
+  }
+  auto rows = ledger.Recent(query);
+  if (!rows) return ErrorResponse(rows.error());
+  json list = json::array();
+  for (const auto& r : *rows) list.push_back(InvocationJson(r));
+  return http::MakeResponse(200, DumpJson(json{{"invocations", std::move(list)}}));
+}
+
+http::Response GetInvocationLogs(metering::Ledger& ledger, telemetry::LogStore& logs,
+                                 const std::string& request_id) {
+  // Request ids are UUIDs here, and ids from Lambda's own tools are no longer: anything else
+  // is not one of ours.
+  if (request_id.empty() || request_id.size() > 128) {
+    return ErrorResponse(Error::Invalid("request id: 1 to 128 characters"));
+  }
+  auto record = ledger.FindInvocation(request_id);
+  if (!record) return ErrorResponse(record.error());
+  if (!*record) return ErrorResponse(Error::NotFound("No invocation with request id " + request_id));
+  json lines = json::array();
+  auto events = metering::InvocationLines(logs, **record);
+  // A function without a log (deleted since, or never wrote a line) has no lines to show.
+  if (events) {
+    for (auto& e : *events) {
+      lines.push_back({{"timestamp", e.timestamp}, {"stream", std::move(e.stream)}, {"message", std::move(e.message)}});
+    }
+  } else if (events.error().code() != ErrorCode::kNotFound) {
+    return ErrorResponse(events.error());
+  }
+  return http::MakeResponse(200, DumpJson(json{{"invocation", InvocationJson(**record)}, {"lines", std::move(lines)}}));
 }
 
 http::Response GetUsageSeries(metering::Ledger& ledger, const RequestTarget& target, int64_t now_ms) {

@@ -8,6 +8,7 @@
 #include "base/clock.h"
 #include "http/server.h"
 #include "metering/ledger.h"
+#include "telemetry/log_store.h"
 
 namespace lambent::api {
 
@@ -31,5 +32,17 @@ http::Response ServeDashboardFile(const std::filesystem::path& ui_dir, std::stri
 // Blocking (SQLite): on the workers.
 http::Response GetUsageSeries(metering::Ledger& ledger, const RequestTarget& target,
                               int64_t now_ms = NowEpochMs());
+
+// GET /lambent/v1/invocations?function=NAME[:VERSION]&limit=50: the newest invocations in the
+// usage ledger, newest first (limit 1 to 200): time, function, version, request id, source,
+// duration, billed ms, memory, init, outcome, error type, trace id.
+// Blocking (SQLite): on the workers.
+http::Response GetRecentInvocations(metering::Ledger& ledger, const RequestTarget& target);
+
+// GET /lambent/v1/invocations/{request_id}/logs: the log lines of that invocation (START to
+// REPORT in its environment's stream), found through its usage record; 404 when the ledger
+// has none. Blocking (SQLite, the log files): on the workers.
+http::Response GetInvocationLogs(metering::Ledger& ledger, telemetry::LogStore& logs,
+                                 const std::string& request_id);
 
 }  // namespace lambent::api

@@ -377,6 +377,15 @@ void Gateway::HandleAdmin(const RequestTarget& target, const http::Request& requ
   if (s.size() == 3 && s[2] == "usage" && context_.usage) {
     return OnWorkers(std::move(respond), [this, target] { return GetUsage(*context_.usage, target); });
   }
+  if (s.size() == 3 && s[2] == "queues" && context_.metrics) return context_.metrics->ServeQueues(std::move(respond));
+  if (s.size() == 3 && s[2] == "invocations" && context_.usage) {
+    return OnWorkers(std::move(respond), [this, target] { return GetRecentInvocations(*context_.usage, target); });
+  }
+  if (s.size() == 5 && s[2] == "invocations" && s[4] == "logs" && context_.usage) {
+    return OnWorkers(std::move(respond), [this, id = std::string(s[3])] {
+      return GetInvocationLogs(*context_.usage, context_.logs, id);
+    });
+  }
   if (s.size() == 3 && s[2] == "runtimes") {
     json list = json::array();
     for (const auto& f : context_.catalog.families()) {

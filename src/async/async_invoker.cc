@@ -115,6 +115,9 @@ void AsyncInvoker::Append(const std::string& function, std::string request_id, s
       AsyncQueueName(function), std::move(messages),
       {post_, [this, function, stored, id = std::move(request_id), event](Result<void> result) {
          if (result) {
+           if (options_.observer) {
+             options_.observer->OnAsyncEventReceived(function, event.qualifier);
+           }
            Log(function, id, event, EventState::kQueued, event.attempts, {});
            Watch(PollerFor(function));
          }
@@ -198,7 +201,12 @@ void AsyncInvoker::Drop(Poller& poller, const std::string& id, const std::string
 void AsyncInvoker::Deliver(Poller& poller, LeasedMessage leased) {
   Message& message = leased.message;
   auto event = AsyncEvent::FromAttributes(message.attributes);
-  if (!event) return Drop(poller, message.id, leased.receipt, "unreadable event attributes");
+  if (!event) {
+    if (options_.observer) {
+      options_.observer->OnAsyncEventDropped(poller.function, "", DropReason::kUnrunnable);
+    }
+    return Drop(poller, message.id, leased.receipt, "unreadable event attributes");
+  }
   auto invoke_config = registry_.FindEventInvokeConfig(poller.function, event->qualifier);
   EventLimits limits = LimitsOf(invoke_config);
   auto resolved = registry_.Resolve(poller.function, event->qualifier, Pick());
@@ -206,6 +214,10 @@ void AsyncInvoker::Deliver(Poller& poller, LeasedMessage leased) {
     if (resolved.error().code() == ErrorCode::kNotFound) {
       Log(poller.function, message.id, *event, EventState::kFailed, event->attempts,
           resolved.error().message());
+      if (options_.observer) {
+        options_.observer->OnAsyncEventDropped(poller.function, event->qualifier,
+                                               DropReason::kUnrunnable);
+      }
       return Drop(poller, message.id, leased.receipt, resolved.error().message());
     }
     Delivery delivery{message.id, leased.receipt, {}, std::move(*event), invoke_config, limits, {}};
@@ -298,6 +310,12 @@ void AsyncInvoker::Finish(Poller& poller, Delivery& delivery, Condition conditio
                                   delivery.limits.max_event_age_ms / 1000);
     spdlog::warn("async invoke {} of {} failed for good ({}) after {} attempt(s): {}", delivery.id,
                  poller.function, ConditionName(condition), invoke_count, error);
+    if (options_.observer) {
+      options_.observer->OnAsyncEventDropped(poller.function, delivery.event.qualifier,
+                                             condition == Condition::kRetriesExhausted
+                                                 ? DropReason::kRetriesExhausted
+                                                 : DropReason::kEventAgeExceeded);
+    }
   }
   const std::string* destination = nullptr;
   if (delivery.invoke_config) {
@@ -315,7 +333,8 @@ void AsyncInvoker::Finish(Poller& poller, Delivery& delivery, Condition conditio
                                        outcome->function_error, outcome->body};
     }
     input.timestamp_ms = Now();
-    SendRecord(*destination, poller.function, delivery.id, DestinationRecord(input));
+    SendRecord(*destination, poller.function, delivery.event.qualifier, delivery.id,
+               DestinationRecord(input));
   }
   if (!success && delivery.config && !delivery.config->dead_letter_arn.empty()) {
     // Lambda's ErrorCode is the HTTP status of the last attempt: 200 for a function error.
@@ -339,9 +358,12 @@ void AsyncInvoker::Finish(Poller& poller, Delivery& delivery, Condition conditio
 }
 
 void AsyncInvoker::SendRecord(const std::string& arn, const std::string& function,
-                              const std::string& id, std::string record) {
-  auto skipped = [&](const std::string& why) {
+                              const std::string& qualifier, const std::string& id,
+                              std::string record) {
+  // By value: it may run from a completion, after the delivery is gone.
+  auto skipped = [this, arn, function, qualifier, id](const std::string& why) {
     spdlog::warn("async invoke {} of {}: its record for {} is dropped: {}", id, function, arn, why);
+    if (options_.observer) options_.observer->OnDestinationDeliveryFailure(function, qualifier);
   };
   switch (DestinationKindOf(arn)) {
     case DestinationKind::kFunction: {
@@ -380,9 +402,11 @@ void AsyncInvoker::SendToDeadLetter(const std::string& function, const Delivery&
                                     const std::string& error_code,
                                     const std::string& error_message) {
   const std::string& arn = delivery.config->dead_letter_arn;
-  auto skipped = [arn, function, id = delivery.id](const std::string& why) {
+  auto skipped = [this, arn, function, qualifier = delivery.event.qualifier,
+                  id = delivery.id](const std::string& why) {
     spdlog::warn("async invoke {} of {}: not sent to its dead-letter queue {}: {}", id, function,
                  arn, why);
+    if (options_.observer) options_.observer->OnDeadLetterError(function, qualifier);
   };
   auto queue = sqs::QueueNameFromArn(arn, options_.region, options_.account_id);
   if (!queue) return skipped("not a queue of this region and account");

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 
+#include "async/async_event_observer.h"
 #include "async/destination.h"
 #include "async/event_log.h"
 #include "async/event_sink.h"
@@ -31,6 +32,9 @@ struct AsyncInvokerOptions {
   std::string account_id = "000000000000";
   // Each event's fate is recorded here; null: not recorded. Must outlive the invoker.
   EventLog* event_log = nullptr;
+  // Hears events received, dropped and failed deliveries (metrics); null: nobody. Must
+  // outlive the invoker.
+  AsyncEventObserver* observer = nullptr;
 };
 
 // Runs asynchronous invocations from durable queues, one per function
@@ -108,8 +112,8 @@ class AsyncInvoker final : public EventSink {
   // `outcome`: the attempt that ended it, if one ran.
   void Finish(Poller& poller, Delivery& delivery, Condition condition, int invoke_count,
               const scheduler::Outcome* outcome);
-  void SendRecord(const std::string& arn, const std::string& function, const std::string& id,
-                  std::string record);
+  void SendRecord(const std::string& arn, const std::string& function, const std::string& qualifier,
+                  const std::string& id, std::string record);
   void SendToDeadLetter(const std::string& function, const Delivery& delivery,
                         const std::string& error_code, const std::string& error_message);
   void Log(const std::string& function, const std::string& id, const AsyncEvent& event,

@@ -31,6 +31,8 @@ constexpr const char* kSchema =
     " outcome TEXT NOT NULL, error_type TEXT NOT NULL, trace_id TEXT NOT NULL,"
     " duration_ms REAL);"
     "CREATE INDEX IF NOT EXISTS invocations_by_time ON invocations (time_ms);"
+    // The dashboard finds an invocation's log lines by its request id.
+    "CREATE INDEX IF NOT EXISTS invocations_by_request ON invocations (request_id);"
     "CREATE TABLE IF NOT EXISTS throttles ("
     " time_ms INTEGER NOT NULL, function TEXT NOT NULL, version TEXT NOT NULL,"
     " reason TEXT NOT NULL);"
@@ -180,6 +182,11 @@ uint64_t Ledger::dropped() const {
   return dropped_;
 }
 
+uint64_t Ledger::pruned() const {
+  std::lock_guard lock(mutex_);
+  return pruned_;
+}
+
 Result<PriceTable> Ledger::Prices() const {
   if (options_.prices_file.empty()) return PriceTable{};
   return LoadPrices(options_.prices_file);
@@ -189,6 +196,18 @@ Result<UsageReport> Ledger::Query(const UsageQuery& query) {
   Flush();
   std::lock_guard lock(reader_mutex_);
   return QueryUsage(reader_db_, query);
+}
+
+Result<std::vector<UsageRecord>> Ledger::Recent(const RecentQuery& query) {
+  Flush();
+  std::lock_guard lock(reader_mutex_);
+  return QueryRecent(reader_db_, query);
+}
+
+Result<std::optional<UsageRecord>> Ledger::FindInvocation(const std::string& request_id) {
+  Flush();
+  std::lock_guard lock(reader_mutex_);
+  return metering::FindInvocation(reader_db_, request_id);
 }
 
 Result<std::vector<SeriesPoint>> Ledger::Series(const SeriesQuery& query) {
@@ -218,12 +237,50 @@ void Ledger::Run() {
       }
       batch.clear();
     }
+    if (!stop) Prune();
     lock.lock();
     written_ = number;
     if (stop) stopped_ = true;
     flushed_.notify_all();
     if (stop) return;
   }
+}
+
+bool Ledger::Prune() {
+  if (options_.retention_days <= 0) return false;
+  int64_t now = options_.now_ms ? options_.now_ms() : NowEpochMs();
+  if (now < next_prune_ms_) return false;
+  int64_t cutoff = now - int64_t(options_.retention_days) * 86'400'000;
+  sqlite3* db = writer_db_;
+  int64_t deleted = 0;
+  bool more = false;
+  // By rowid through the time index: each statement touches at most one batch of rows, and
+  // each is its own short transaction.
+  for (const char* table : {"invocations", "throttles", "provisioned"}) {
+    Statement remove;
+    std::string sql = fmt::format(
+        "DELETE FROM {0} WHERE rowid IN (SELECT rowid FROM {0} WHERE time_ms < ? LIMIT ?)", table);
+    if (auto ok = remove.Prepare(db, sql.c_str()); !ok) {
+      spdlog::warn("usage ledger: prune {}: {}", table, ok.error().message());
+      continue;
+    }
+    remove.BindInt(1, cutoff);
+    remove.BindInt(2, int64_t(options_.prune_batch));
+    if (auto ok = remove.Run(db, "prune usage"); !ok) {
+      spdlog::warn("usage ledger: prune {}: {}", table, ok.error().message());
+      continue;
+    }
+    int64_t changes = sqlite3_changes(db);
+    deleted += changes;
+    if (changes >= int64_t(options_.prune_batch)) more = true;
+  }
+  // A backlog is worked through a batch per round; once done, the next look waits.
+  next_prune_ms_ = more ? 0 : now + options_.prune_interval.count();
+  if (deleted > 0) {
+    std::lock_guard lock(mutex_);
+    pruned_ += uint64_t(deleted);
+  }
+  return more;
 }
 
 Result<void> Ledger::Write(const Batch& batch) {

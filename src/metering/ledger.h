@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "metering/invocation_list.h"
 #include "metering/prices.h"
 #include "metering/usage.h"
 #include "metering/usage_series.h"
@@ -28,6 +30,16 @@ struct LedgerOptions {
   size_t max_pending = 1000000;
   // The price table (see LoadPrices); empty: the defaults.
   std::filesystem::path prices_file;
+  // Records older than this many days are deleted (0: kept forever). A little over a year,
+  // so that a year's usage can be compared with the one before.
+  int retention_days = 400;
+  // The writer deletes at most this many rows of each table per round, between flushes, so
+  // a first prune of a large file never holds up the records that wait.
+  size_t prune_batch = 1000;
+  // How often the writer looks for old records when the last look found none left.
+  std::chrono::milliseconds prune_interval{std::chrono::minutes(10)};
+  // Epoch ms; empty: the wall clock (tests inject one).
+  std::function<int64_t()> now_ms;
 };
 
 // The usage ledger: every invocation, throttle and provisioned-concurrency period, kept in a
@@ -61,11 +73,17 @@ class Ledger : public telemetry::InvocationObserver {
   // The invocations `query` selects step by step (the dashboard's charts). Blocks on the
   // file: never on the io thread.
   Result<std::vector<SeriesPoint>> Series(const SeriesQuery& query);
+  // The newest invocations `query` selects, newest first, and the one with a request id (the
+  // dashboard's list and its log lines). Block on the file: never on the io thread.
+  Result<std::vector<UsageRecord>> Recent(const RecentQuery& query);
+  Result<std::optional<UsageRecord>> FindInvocation(const std::string& request_id);
   // The price table in force: LedgerOptions::prices_file, read at each call so that a change
   // needs no restart. Blocking.
   Result<PriceTable> Prices() const;
   // Records dropped because the writer fell too far behind.
   uint64_t dropped() const;
+  // Rows deleted for being older than the retention, since the ledger was opened.
+  uint64_t pruned() const;
 
  private:
   struct Batch {
@@ -87,6 +105,9 @@ class Ledger : public telemetry::InvocationObserver {
   void WakeIfFull();
   void Run();
   Result<void> Write(const Batch& batch);
+  // Writer thread: deletes one batch of rows past the retention when one is due. Returns
+  // whether more may remain (another batch is due at the next round).
+  bool Prune();
 
   sqlite3* writer_db_;  // the writer thread's
   sqlite3* reader_db_;  // GUARDED_BY(reader_mutex_)
@@ -102,6 +123,8 @@ class Ledger : public telemetry::InvocationObserver {
   bool flush_now_ = false;  // GUARDED_BY(mutex_)
   bool stopping_ = false;   // GUARDED_BY(mutex_)
   bool stopped_ = false;    // GUARDED_BY(mutex_): the writer has ended
+  uint64_t pruned_ = 0;     // GUARDED_BY(mutex_)
+  int64_t next_prune_ms_ = 0;  // the writer thread's
   std::thread writer_;
 };
 

@@ -34,6 +34,9 @@ class LedgerTest : public ::testing::Test {
   fs::path db() const { return dir_ / "usage" / "usage.db"; }
 
   std::unique_ptr<Ledger> OpenLedger(LedgerOptions options = {}) {
+    // The records here are dated around kDay1: a clock of that time keeps the retention
+    // from pruning them as the real date moves on.
+    if (!options.now_ms) options.now_ms = [] { return kDay2 + 3'600'000; };
     auto ledger = Ledger::Open(db(), std::move(options));
     EXPECT_TRUE(ledger) << ledger.error().message();
     return ledger ? std::move(*ledger) : nullptr;
@@ -291,6 +294,78 @@ TEST_F(LedgerTest, ReadsItsPriceTableAtEachCall) {
   prices = ledger->Prices();
   ASSERT_TRUE(prices);
   EXPECT_DOUBLE_EQ(prices->requests_per_million, 1.5);
+}
+
+TEST_F(LedgerTest, DeletesRecordsPastTheRetentionInSmallBatchesOnItsWriter) {
+  std::atomic<int64_t> now{kDay2};
+  LedgerOptions options;
+  options.retention_days = 1;
+  options.prune_batch = 2;
+  options.prune_interval = 0ms;
+  options.now_ms = [&now] { return now.load(); };
+  auto ledger = OpenLedger(options);
+  for (int i = 0; i < 5; ++i) ledger->OnInvocation(Record("f", "$LATEST", kDay1 - 1000 - i, 10));
+  ledger->OnInvocation(Record("f", "$LATEST", kDay2 - 1000, 10));
+  ledger->RecordProvisioned({kDay1 - 5000, "f", "1", 128, 1, 1000});
+  ledger->Flush();
+  // Each round deletes at most prune_batch rows per table: the old ones go over a few rounds.
+  for (int round = 0; round < 10 && RowsOnDisk("invocations") > 1; ++round) ledger->Flush();
+  EXPECT_EQ(RowsOnDisk("invocations"), 1);
+  EXPECT_EQ(RowsOnDisk("provisioned"), 0);
+  EXPECT_EQ(ledger->pruned(), 6u);
+  auto report = ledger->Query({});
+  ASSERT_TRUE(report) << report.error().message();
+  EXPECT_EQ(report->totals.requests, 1);
+
+  // A day later the one left is past the retention too.
+  now = kDay2 + 86'400'000;
+  for (int round = 0; round < 5 && RowsOnDisk("invocations") > 0; ++round) ledger->Flush();
+  EXPECT_EQ(RowsOnDisk("invocations"), 0);
+}
+
+TEST_F(LedgerTest, ARetentionOfZeroKeepsEverything) {
+  LedgerOptions options;
+  options.retention_days = 0;
+  options.prune_interval = 0ms;
+  options.now_ms = [] { return kDay2 + 1000ll * 86'400'000; };
+  auto ledger = OpenLedger(options);
+  ledger->OnInvocation(Record("f", "$LATEST", kDay1, 10));
+  ledger->Flush();
+  ledger->Flush();
+  EXPECT_EQ(RowsOnDisk("invocations"), 1);
+  EXPECT_EQ(ledger->pruned(), 0u);
+}
+
+TEST_F(LedgerTest, ListsTheNewestInvocationsAndFindsOneByRequestId) {
+  auto ledger = OpenLedger();
+  for (int i = 0; i < 5; ++i) ledger->OnInvocation(Record("f", "$LATEST", kDay1 + i, 10 + i));
+  auto failed = Record("g", "1", kDay1 + 10, 3.5);
+  failed.outcome = "error";
+  failed.error_type = "TypeError";
+  failed.init_duration_ms = 100.2;
+  ledger->OnInvocation(failed);
+
+  auto newest = ledger->Recent({.limit = 3});
+  ASSERT_TRUE(newest) << newest.error().message();
+  ASSERT_EQ(newest->size(), 3u);
+  EXPECT_EQ((*newest)[0].request_id, failed.request_id);
+  EXPECT_EQ((*newest)[0].error_type, "TypeError");
+  EXPECT_EQ((*newest)[0].init_ms, 100.2);
+  EXPECT_DOUBLE_EQ((*newest)[0].duration_ms, 3.5);
+  EXPECT_EQ((*newest)[1].time_ms, kDay1 + 4);
+  auto of_f = ledger->Recent({.function = "f", .limit = 10});
+  ASSERT_TRUE(of_f);
+  EXPECT_EQ(of_f->size(), 5u);
+  auto of_g1 = ledger->Recent({.function = "g", .version = "2", .limit = 10});
+  ASSERT_TRUE(of_g1);
+  EXPECT_TRUE(of_g1->empty());
+
+  auto found = ledger->FindInvocation("req-" + std::to_string(kDay1 + 2));
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->billed_ms, 12);
+  auto missing = ledger->FindInvocation("nope");
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(*missing);
 }
 
 }  // namespace

@@ -26,6 +26,10 @@ class Exporter {
 
   // io thread only. Answers on a worker, 200 with the text format.
   void Serve(http::Responder respond);
+  // GET /lambent/v1/queues (the dashboard's): each function's async queue (depth, oldest
+  // event's age) and each SQS-compatible queue (visible, in flight, delayed, oldest age), as
+  // JSON. io thread only; answers on a worker. Empty lists without a queue engine.
+  void ServeQueues(http::Responder respond);
 
  private:
   Registry& registry_;

@@ -36,4 +36,15 @@ void GatherAsyncQueues(async::QueueEngine& engine, Gauges& gauges) {
   }
 }
 
+std::vector<QueueGauges> GatherQueues(async::QueueEngine& engine) {
+  std::vector<QueueGauges> queues;
+  for (auto& queue : engine.ListQueues()) {
+    if (async::FunctionOfAsyncQueue(queue)) continue;
+    auto stats = engine.Stats(queue);
+    if (!stats) continue;
+    queues.push_back({std::move(queue), stats->visible, stats->in_flight, stats->delayed, stats->oldest_age_ms});
+  }
+  return queues;
+}
+
 }  // namespace lambent::metrics

@@ -35,6 +35,15 @@ struct AsyncQueueGauges {
   int64_t oldest_age_ms = 0;  // age of the oldest of them; 0 when none
 };
 
+// One SQS-compatible queue now (the dashboard's; not exported as metrics).
+struct QueueGauges {
+  std::string name;
+  int64_t visible = 0;
+  int64_t in_flight = 0;
+  int64_t delayed = 0;
+  int64_t oldest_age_ms = 0;
+};
+
 struct Gauges {
   int64_t concurrent_executions = 0;  // account-wide: invocations running now
   int64_t concurrency_limit = 0;
@@ -50,5 +59,9 @@ void GatherScheduler(const scheduler::Scheduler& scheduler, Gauges& gauges);
 // Reads every function's async queue into `gauges`. Any thread: the engine answers from
 // memory, under its own lock, once per queue (so better off the io thread).
 void GatherAsyncQueues(async::QueueEngine& engine, Gauges& gauges);
+
+// The SQS-compatible queues (every queue that is not a function's async queue), by name. Any
+// thread, as GatherAsyncQueues.
+std::vector<QueueGauges> GatherQueues(async::QueueEngine& engine);
 
 }  // namespace lambent::metrics

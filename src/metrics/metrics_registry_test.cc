@@ -1,7 +1,12 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <future>
 #include <string>
 
+#include "async/async_event.h"
+#include "async/sqlite_queue_engine.h"
 #include "metrics/registry.h"
 
 namespace lambent::metrics {
@@ -109,6 +114,84 @@ TEST(Registry, RendersGaugesAndCapsThem) {
   EXPECT_TRUE(Has(text, R"(lambent_async_queue_depth{function="f"} 5)")) << text;
   EXPECT_TRUE(Has(text, R"(lambent_async_oldest_event_age_seconds{function="f"} 2.5)")) << text;
   EXPECT_TRUE(Has(text, "lambent_account_concurrent_executions 3")) << text;
+}
+
+TEST(Registry, CountsAsyncEventsByTheQualifierTheyWereInvokedWith) {
+  Registry registry;
+  registry.OnAsyncEventReceived("f", "");
+  registry.OnAsyncEventReceived("f", "");
+  registry.OnAsyncEventReceived("f", "live");
+  registry.OnAsyncEventDropped("f", "", async::DropReason::kEventAgeExceeded);
+  registry.OnAsyncEventDropped("f", "live", async::DropReason::kRetriesExhausted);
+  registry.OnAsyncEventDropped("f", "live", async::DropReason::kRetriesExhausted);
+  registry.OnDeadLetterError("f", "live");
+  registry.OnDestinationDeliveryFailure("f", "");
+  auto text = registry.Render({});
+  EXPECT_TRUE(Has(text, R"(lambent_async_events_received_total{function="f",version="$LATEST"} 2)")) << text;
+  EXPECT_TRUE(Has(text, R"(lambent_async_events_received_total{function="f",version="live"} 1)")) << text;
+  EXPECT_TRUE(Has(
+      text, R"(lambent_async_events_dropped_total{function="f",reason="event_age_exceeded",version="$LATEST"} 1)"))
+      << text;
+  EXPECT_TRUE(Has(
+      text, R"(lambent_async_events_dropped_total{function="f",reason="retries_exhausted",version="live"} 2)"))
+      << text;
+  EXPECT_TRUE(Has(text, R"(lambent_dead_letter_errors_total{function="f",version="live"} 1)")) << text;
+  EXPECT_TRUE(Has(text, R"(lambent_destination_delivery_failures_total{function="f",version="$LATEST"} 1)"))
+      << text;
+  // Counters that never moved have no series: nothing for "live"'s destinations.
+  EXPECT_EQ(text.find(R"(lambent_destination_delivery_failures_total{function="f",version="live"})"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("(CloudWatch: AsyncEventsReceived)"), std::string::npos);
+  EXPECT_NE(text.find("(CloudWatch: AsyncEventsDropped)"), std::string::npos);
+  EXPECT_NE(text.find("(CloudWatch: DeadLetterErrors)"), std::string::npos);
+  EXPECT_NE(text.find("(CloudWatch: DestinationDeliveryFailures)"), std::string::npos);
+}
+
+TEST(Registry, CapsAsyncEventSeries) {
+  Registry registry({.max_series = 1});
+  registry.OnAsyncEventReceived("a", "");
+  registry.OnAsyncEventReceived("b", "");
+  registry.OnAsyncEventReceived("c", "7");
+  auto text = registry.Render({});
+  EXPECT_TRUE(Has(text, R"(lambent_async_events_received_total{function="a",version="$LATEST"} 1)")) << text;
+  EXPECT_TRUE(Has(text, R"(lambent_async_events_received_total{function="other",version="other"} 2)")) << text;
+}
+
+TEST(Gauges, TellsFunctionsAsyncQueuesFromSqsQueues) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("lambent-metrics-gauges-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  {
+    auto engine = async::SqliteQueueEngine::Open(dir, {.now_ms = [] { return int64_t(1'000'000); }});
+    ASSERT_TRUE(engine) << engine.error().message();
+    auto& e = **engine;
+    ASSERT_TRUE(e.CreateQueue(async::AsyncQueueName("f"), {}));
+    ASSERT_TRUE(e.CreateQueue("jobs", {}));
+    auto append = [&e](const std::string& queue, int n) {
+      std::promise<void> durable;
+      std::vector<async::NewMessage> messages(static_cast<size_t>(n));
+      for (auto& m : messages) m.body = "x";
+      ASSERT_TRUE(e.Append(queue, std::move(messages), {nullptr, [&durable](Result<void>) { durable.set_value(); }}));
+      durable.get_future().get();
+    };
+    append(async::AsyncQueueName("f"), 2);
+    append("jobs", 3);
+    ASSERT_TRUE(e.Lease("jobs", 1, 60'000));
+
+    Gauges gauges;
+    GatherAsyncQueues(e, gauges);
+    ASSERT_EQ(gauges.async_queues.size(), 1u);
+    EXPECT_EQ(gauges.async_queues[0].function, "f");
+    EXPECT_EQ(gauges.async_queues[0].depth, 2);
+    auto queues = GatherQueues(e);
+    ASSERT_EQ(queues.size(), 1u);
+    EXPECT_EQ(queues[0].name, "jobs");
+    EXPECT_EQ(queues[0].visible, 2);
+    EXPECT_EQ(queues[0].in_flight, 1);
+    EXPECT_EQ(queues[0].delayed, 0);
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "metrics/registry.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -96,6 +97,16 @@ const std::vector<double>& InitDurationBucketsMs() {
   return buckets;
 }
 
+// One function qualifier's async event counters, made when first needed.
+struct Registry::AsyncSeries {
+  std::string function;
+  std::string version;
+  prometheus::Counter* received = nullptr;
+  prometheus::Counter* dead_letter_errors = nullptr;
+  prometheus::Counter* destination_failures = nullptr;
+  std::array<prometheus::Counter*, 3> dropped{};  // by DropReason
+};
+
 // One function version's instruments, looked up once. The pointers are the library's,
 // alive as long as registry_.
 struct Registry::Series {
@@ -140,6 +151,32 @@ Registry::Registry(RegistryOptions options) : options_(options), registry_(std::
                         .Name("lambent_init_duration_seconds")
                         .Help("A cold start's init phase (no CloudWatch metric: the REPORT line's Init Duration)")
                         .Register(*registry_);
+  async_received_ = &prometheus::BuildCounter()
+                         .Name("lambent_async_events_received_total")
+                         .Help(
+                             "Async invocation events stored for the function, by the qualifier they were invoked "
+                             "with (CloudWatch: AsyncEventsReceived)")
+                         .Register(*registry_);
+  async_dropped_ = &prometheus::BuildCounter()
+                        .Name("lambent_async_events_dropped_total")
+                        .Help(
+                            "Async events that ended without a successful run, by reason: retries_exhausted, "
+                            "event_age_exceeded, unrunnable; counted also when then sent to an OnFailure "
+                            "destination or dead-letter queue (CloudWatch: AsyncEventsDropped)")
+                        .Register(*registry_);
+  dead_letter_errors_ = &prometheus::BuildCounter()
+                             .Name("lambent_dead_letter_errors_total")
+                             .Help(
+                                 "Failed events that could not be sent to the version's dead-letter queue "
+                                 "(CloudWatch: DeadLetterErrors)")
+                             .Register(*registry_);
+  destination_failures_ = &prometheus::BuildCounter()
+                               .Name("lambent_destination_delivery_failures_total")
+                               .Help(
+                                   "Invocation records that could not be sent to their OnSuccess or OnFailure "
+                                   "destination (CloudWatch: DestinationDeliveryFailures). IteratorAge has no "
+                                   "counterpart: event source mappings read SQS queues only, not streams")
+                               .Register(*registry_);
 }
 
 Registry::~Registry() = default;
@@ -201,6 +238,82 @@ void Registry::OnInvocation(const telemetry::InvocationRecord& record) {
     series.cold_starts->Increment();
     series.init_duration->Observe(*record.init_duration_ms / kMsPerSecond);
   }
+}
+
+Registry::AsyncSeries& Registry::AsyncSeriesFor(std::string_view function, std::string_view qualifier) {
+  if (qualifier.empty()) qualifier = "$LATEST";
+  std::string key;
+  key.reserve(function.size() + qualifier.size() + 1);
+  key.append(function).push_back('\0');
+  key.append(qualifier);
+  if (auto it = async_series_.find(key); it != async_series_.end()) return *it->second;
+  if (async_series_.size() >= options_.max_series) {
+    key.assign(kOther).push_back('\0');
+    key.append(kOther);
+    if (auto it = async_series_.find(key); it != async_series_.end()) return *it->second;
+    function = kOther;
+    qualifier = kOther;
+  }
+  auto series = std::make_unique<AsyncSeries>();
+  series->function = function;
+  series->version = qualifier;
+  return *async_series_.emplace(std::move(key), std::move(series)).first->second;
+}
+
+namespace {
+
+// The counter `slot` holds, made in `family` under the series' labels the first time: a
+// function that never fails a delivery shows no series for it.
+prometheus::Counter& Lazy(prometheus::Counter*& slot, prometheus::Family<prometheus::Counter>& family,
+                          const std::string& function, const std::string& version, Labels extra = {}) {
+  if (!slot) {
+    extra.emplace("function", function);
+    extra.emplace("version", version);
+    slot = &family.Add(extra);
+  }
+  return *slot;
+}
+
+const char* DropReasonLabel(async::DropReason reason) {
+  switch (reason) {
+    case async::DropReason::kRetriesExhausted:
+      return "retries_exhausted";
+    case async::DropReason::kEventAgeExceeded:
+      return "event_age_exceeded";
+    case async::DropReason::kUnrunnable:
+      return "unrunnable";
+  }
+  return "unrunnable";
+}
+
+}  // namespace
+
+void Registry::OnAsyncEventReceived(std::string_view function, std::string_view qualifier) {
+  std::lock_guard lock(mutex_);
+  auto& series = AsyncSeriesFor(function, qualifier);
+  Lazy(series.received, *async_received_, series.function, series.version).Increment();
+}
+
+void Registry::OnAsyncEventDropped(std::string_view function, std::string_view qualifier,
+                                   async::DropReason reason) {
+  std::lock_guard lock(mutex_);
+  auto& series = AsyncSeriesFor(function, qualifier);
+  size_t index = size_t(reason) < series.dropped.size() ? size_t(reason) : series.dropped.size() - 1;
+  Lazy(series.dropped[index], *async_dropped_, series.function, series.version,
+       {{"reason", DropReasonLabel(reason)}})
+      .Increment();
+}
+
+void Registry::OnDeadLetterError(std::string_view function, std::string_view qualifier) {
+  std::lock_guard lock(mutex_);
+  auto& series = AsyncSeriesFor(function, qualifier);
+  Lazy(series.dead_letter_errors, *dead_letter_errors_, series.function, series.version).Increment();
+}
+
+void Registry::OnDestinationDeliveryFailure(std::string_view function, std::string_view qualifier) {
+  std::lock_guard lock(mutex_);
+  auto& series = AsyncSeriesFor(function, qualifier);
+  Lazy(series.destination_failures, *destination_failures_, series.function, series.version).Increment();
 }
 
 void Registry::OnThrottle(std::string_view function, std::string_view version, std::string_view reason) {

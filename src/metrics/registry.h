@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "async/async_event_observer.h"
 #include "metrics/gauges.h"
 #include "telemetry/invocation_record.h"
 
@@ -40,10 +41,11 @@ struct RegistryOptions {
 };
 
 // Counts invocations, errors, throttles, cold starts and durations as the environments
-// report them, and renders them with the gauges read at scrape time.
+// report them, and what becomes of async events as the async invoker reports it, and renders
+// them with the gauges read at scrape time.
 // Thread-safe: the observer methods (from the io thread) take a short mutex of their own;
 // Render may run on any thread at the same time.
-class Registry : public telemetry::InvocationObserver {
+class Registry : public telemetry::InvocationObserver, public async::AsyncEventObserver {
  public:
   explicit Registry(RegistryOptions options = {});
   ~Registry() override;
@@ -53,6 +55,14 @@ class Registry : public telemetry::InvocationObserver {
   void OnInvocation(const telemetry::InvocationRecord& record) override;
   void OnThrottle(std::string_view function, std::string_view version, std::string_view reason) override;
 
+  // Async events are counted per function and the qualifier they were invoked with (the
+  // "version" label: $LATEST, a number or an alias name), as Lambda's Resource dimension.
+  void OnAsyncEventReceived(std::string_view function, std::string_view qualifier) override;
+  void OnAsyncEventDropped(std::string_view function, std::string_view qualifier,
+                           async::DropReason reason) override;
+  void OnDeadLetterError(std::string_view function, std::string_view qualifier) override;
+  void OnDestinationDeliveryFailure(std::string_view function, std::string_view qualifier) override;
+
   // The text exposition format (version 0.0.4) of every counter and histogram and of
   // `gauges`. Serialises under the library's locks only: call it off the io thread.
   std::string Render(const Gauges& gauges) const;
@@ -61,7 +71,9 @@ class Registry : public telemetry::InvocationObserver {
 
  private:
   struct Series;
+  struct AsyncSeries;
   Series& SeriesFor(std::string_view function, std::string_view version);
+  AsyncSeries& AsyncSeriesFor(std::string_view function, std::string_view qualifier);
   prometheus::Counter& Typed(Series& series, bool throttle, std::string_view type);
 
   RegistryOptions options_;
@@ -72,11 +84,17 @@ class Registry : public telemetry::InvocationObserver {
   prometheus::Family<prometheus::Counter>* cold_starts_;
   prometheus::Family<prometheus::Histogram>* duration_;
   prometheus::Family<prometheus::Histogram>* init_duration_;
+  prometheus::Family<prometheus::Counter>* async_received_;
+  prometheus::Family<prometheus::Counter>* async_dropped_;
+  prometheus::Family<prometheus::Counter>* dead_letter_errors_;
+  prometheus::Family<prometheus::Counter>* destination_failures_;
 
   std::mutex mutex_;
   // By "function\0version"; never shrinks (a deleted function's counters stay, as
   // Prometheus expects of counters). Holds at most max_series + 1 entries.
   std::unordered_map<std::string, std::unique_ptr<Series>> series_;  // GUARDED_BY(mutex_)
+  // The same for async events, capped alike (max_series + 1).
+  std::unordered_map<std::string, std::unique_ptr<AsyncSeries>> async_series_;  // GUARDED_BY(mutex_)
 };
 
 // Lambda-like bucket bounds (ms) of the duration histograms: from a millisecond to the

@@ -3,7 +3,22 @@
 "use strict";
 
 const REFRESH_MS = 5000;
-const state = { selected: decodeURIComponent((location.hash.match(/^#fn=(.+)$/) || [])[1] || ""), charts: {} };
+// The hash keeps what is chosen, so that a link opens the same view: #fn=NAME&inv=REQUEST_ID.
+const hash = new URLSearchParams(location.hash.slice(1));
+const state = {
+  selected: hash.get("fn") || "",
+  charts: {},
+  invocation: hash.get("inv") || "",  // the request id whose log lines are shown
+  shown: "",                          // the one whose lines were fetched
+};
+
+function saveHash() {
+  const params = new URLSearchParams();
+  if (state.selected) params.set("fn", state.selected);
+  if (state.invocation) params.set("inv", state.invocation);
+  history.replaceState(null, "", `#${params}`);
+}
+const RECENT_INVOCATIONS = 25;
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -30,6 +45,15 @@ async function getText(path) {
   const response = await fetch(path);
   if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
   return response.text();
+}
+
+// For the parts an older daemon may not serve: null instead of failing the whole page.
+async function getJsonOrNull(path) {
+  try {
+    return await getJson(path);
+  } catch (e) {
+    return null;
+  }
 }
 
 async function listFunctions() {
@@ -201,13 +225,87 @@ async function renderDetail(functions) {
   if (atBottom) pre.scrollTop = pre.scrollHeight;
 }
 
+const fmtAge = (ms) => {
+  if (!ms) return "–";
+  const s = ms / 1000;
+  return s < 60 ? `${s.toFixed(1)} s` : s < 3600 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`;
+};
+
+function emptyRow(body, columns, text) {
+  body.append(el("tr", {}, el("td", { colspan: columns, class: "muted" }, text)));
+}
+
+function renderQueues(queues) {
+  const asyncBody = document.querySelector("#async-queues tbody");
+  const sqsBody = document.querySelector("#queues tbody");
+  if (!queues) {
+    asyncBody.replaceChildren();
+    sqsBody.replaceChildren();
+    emptyRow(asyncBody, 3, "Not served by this daemon.");
+    emptyRow(sqsBody, 5, "Not served by this daemon.");
+    return;
+  }
+  asyncBody.replaceChildren(...(queues.async_queues || []).map((q) => el("tr", { "data-async-function": q.function },
+    el("td", {}, q.function), el("td", { class: "num", "data-field": "depth" }, fmtInt(q.depth)),
+    el("td", { class: "num", "data-field": "oldest_age" }, fmtAge(q.oldest_age_ms)))));
+  if (!(queues.async_queues || []).length) emptyRow(asyncBody, 3, "No async events queued.");
+  sqsBody.replaceChildren(...(queues.queues || []).map((q) => el("tr", { "data-queue": q.name },
+    el("td", {}, q.name), el("td", { class: "num", "data-field": "visible" }, fmtInt(q.visible)),
+    el("td", { class: "num", "data-field": "in_flight" }, fmtInt(q.in_flight)),
+    el("td", { class: "num", "data-field": "delayed" }, fmtInt(q.delayed)),
+    el("td", { class: "num" }, fmtAge(q.oldest_age_ms)))));
+  if (!(queues.queues || []).length) emptyRow(sqsBody, 5, "No queues.");
+}
+
+function renderInvocations(recent) {
+  const body = document.querySelector("#invocations tbody");
+  if (!recent) {
+    body.replaceChildren();
+    emptyRow(body, 9, "Not served by this daemon.");
+    return;
+  }
+  const list = recent.invocations || [];
+  body.replaceChildren(...list.map((r) => el("tr", {
+    "data-request-id": r.request_id,
+    class: r.request_id === state.invocation ? "selected" : "",
+    onclick: () => showInvocation(r.request_id),
+  },
+    el("td", {}, new Date(r.time_ms).toLocaleTimeString()), el("td", {}, r.function), el("td", {}, r.version),
+    el("td", { "data-field": "request_id" }, r.request_id), el("td", {}, r.source),
+    el("td", { class: "num" }, fmtMs(r.duration_ms)), el("td", { class: "num" }, fmtInt(r.billed_ms)),
+    el("td", { class: r.outcome === "success" ? "" : "bad", "data-field": "outcome" },
+      r.outcome === "success" ? "success" : `${r.outcome}${r.error_type ? " (" + r.error_type + ")" : ""}`),
+    el("td", { class: "muted" }, r.trace_id))));
+  if (!list.length) emptyRow(body, 9, "No invocations yet.");
+}
+
+async function showInvocation(requestId) {
+  state.invocation = requestId;
+  state.shown = requestId;
+  saveHash();
+  for (const row of document.querySelectorAll("#invocations tbody tr")) {
+    row.classList.toggle("selected", row.dataset.requestId === requestId);
+  }
+  const box = document.getElementById("invocation-detail");
+  const pre = document.getElementById("invocation-logs");
+  document.getElementById("invocation-id").textContent = requestId;
+  box.hidden = false;
+  const answer = await getJsonOrNull(`/lambent/v1/invocations/${encodeURIComponent(requestId)}/logs`);
+  if (state.invocation !== requestId) return;  // another was chosen meanwhile
+  const lines = (answer && answer.lines) || [];
+  pre.textContent = !answer ? "(its log lines could not be read)"
+    : lines.length ? lines.map((l) => `${new Date(l.timestamp).toISOString()} ${l.message}`).join("\n")
+    : "(no log lines)";
+  pre.dataset.loaded = "true";
+}
+
 function select(name) {
   if (name !== state.selected) {
     for (const c of Object.values(state.charts)) c.destroy();
     state.charts = {};
   }
   state.selected = name;
-  history.replaceState(null, "", `#fn=${encodeURIComponent(name)}`);
+  saveHash();
   refresh();
 }
 
@@ -218,13 +316,17 @@ async function refresh() {
     const error = document.getElementById("error");
     try {
       const period = document.getElementById("period").value;
-      const [functions, status, usage] = await Promise.all([
+      const [functions, status, usage, queues, recent] = await Promise.all([
         listFunctions(), getJson("/lambent/v1/status"), getJson(`/lambent/v1/usage?by=function&since=${period}`),
+        getJsonOrNull("/lambent/v1/queues"), getJsonOrNull(`/lambent/v1/invocations?limit=${RECENT_INVOCATIONS}`),
       ]);
       if (!state.selected && functions.length) state.selected = functions[0].FunctionName;
       renderHost(status);
       renderTotals(usage);
       renderFunctions(functions, status, usage);
+      renderQueues(queues);
+      renderInvocations(recent);
+      if (state.invocation && state.shown !== state.invocation) await showInvocation(state.invocation);
       await renderDetail(functions);
       document.getElementById("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
       error.hidden = true;

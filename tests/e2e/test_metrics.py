@@ -1,7 +1,10 @@
 """GET /metrics against the real daemon: after successes, a function error, a throttle
 (reserved concurrency 0) and an async event, the scrape passes `promtool check metrics`
-(Debian's prometheus package) and every counter has moved by what was done. The registry's
-buckets and label caps are unit-tested (src/metrics/metrics_registry_test.cc)."""
+(Debian's prometheus package) and every counter has moved by what was done. Then the event
+plane: an async event that fails for good with no retries left, whose dead-letter queue and
+OnFailure destination were deleted, moves AsyncEventsDropped, DeadLetterErrors and
+DestinationDeliveryFailures by one each. The registry's buckets and label caps are
+unit-tested (src/metrics/metrics_registry_test.cc)."""
 import json
 import os
 import re
@@ -12,6 +15,8 @@ import urllib.parse
 import pytest
 
 from conftest import header, wait_until
+
+QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:"
 
 HANDLER = '''\
 def handler(event, context):
@@ -112,3 +117,45 @@ def test_counters_move_by_what_was_done_and_promtool_accepts_the_scrape(daemon):
     host = urllib.parse.urlparse(json.loads(body)["FunctionUrl"]).hostname
     status, _, body = daemon.request("GET", "/metrics", headers={"Host": host})
     assert (status, json.loads(body)) == (200, {"ok": True})
+
+    # The event plane. The async event above was received, and ran.
+    assert value(text, "lambent_async_events_received_total", **key) == 1
+    assert "(CloudWatch: AsyncEventsReceived)" in text
+    # A function that fails, with no retries, whose DLQ and failure destination are gone.
+    sqs = sqs_client(daemon)
+    for queue in ("gone-dlq", "gone-failures"):
+        url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+        sqs.delete_queue(QueueUrl=url)
+    daemon.create("doomed", {"app.py": HANDLER}, DeadLetterConfig={"TargetArn": QUEUE_ARN + "gone-dlq"})
+    status, _, body = daemon.request("PUT", "/2019-09-25/functions/doomed/event-invoke-config", {
+        "MaximumRetryAttempts": 0,
+        "DestinationConfig": {"OnFailure": {"Destination": QUEUE_ARN + "gone-failures"}}})
+    assert status == 200, body
+    status, _, body = daemon.invoke("doomed", b'{"fail": true}', headers={"X-Amz-Invocation-Type": "Event"})
+    assert status == 202, body
+    doomed = dict(function="doomed", version="$LATEST")
+    assert wait_until(lambda: value(scrape(daemon), "lambent_destination_delivery_failures_total", **doomed) == 1,
+                      timeout=20), daemon.log()[-3000:]
+    text = scrape(daemon)
+    promtool_check(text)
+    assert value(text, "lambent_async_events_received_total", **doomed) == 1
+    assert value(text, "lambent_async_events_dropped_total", reason="retries_exhausted", **doomed) == 1
+    assert value(text, "lambent_dead_letter_errors_total", **doomed) == 1
+    assert value(text, "lambent_destination_delivery_failures_total", **doomed) == 1
+    assert value(text, "lambent_invocations_total", source="event", **doomed) == 1
+    assert "(CloudWatch: AsyncEventsDropped)" in text and "(CloudWatch: DeadLetterErrors)" in text
+    assert "(CloudWatch: DestinationDeliveryFailures)" in text
+    assert "IteratorAge" in text  # said not to apply: mappings read SQS queues, not streams
+    # Nothing else moved: the first function's event succeeded, nobody else was sent any.
+    for name in ("lambent_async_events_dropped_total", "lambent_dead_letter_errors_total",
+                 "lambent_destination_delivery_failures_total"):
+        assert sum(v for (n, _), v in samples(text).items() if n == name) == 1, name
+    assert sum(v for (n, _), v in samples(text).items() if n == "lambent_async_events_received_total") == 2
+
+
+def sqs_client(daemon):
+    boto3 = pytest.importorskip("boto3")
+    from botocore.config import Config
+    return boto3.session.Session().client(
+        "sqs", endpoint_url=daemon.endpoint, region_name="us-east-1",
+        aws_access_key_id="x", aws_secret_access_key="x", config=Config(retries={"max_attempts": 0}))
