@@ -21,6 +21,7 @@ build: deps
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lambent/bin
 	install -m 0755 $(BUILD)/bin/lambent $(BUILD)/bin/lambent-init $(DESTDIR)$(PREFIX)/lib/lambent/bin/
+	install -m 0644 $(BUILD)/bin/liblambent-zygote.so $(DESTDIR)$(PREFIX)/lib/lambent/bin/
 	rm -rf $(DESTDIR)$(PREFIX)/lib/lambent/runtimes
 	cp -R $(BUILD)/runtimes $(DESTDIR)$(PREFIX)/lib/lambent/runtimes
 	find $(DESTDIR)$(PREFIX)/lib/lambent/runtimes -name __pycache__ -prune -exec rm -rf {} +

@@ -76,6 +76,7 @@ http::Response ListEnvironments(ApiContext& context, const std::string& function
                     {"MemorySize", env.memory_mb},
                     {"RevisionId", env.revision_id},
                     {"InitPid", env.init_pid},
+                    {"Zygote", env.from_zygote},
                     {"Invocations", env.invocations},
                     {"Prestarted", env.prestarted},
                     {"Startup", StartupJson(env)}});
@@ -91,6 +92,7 @@ http::Response ListPrestarted(ApiContext& context) {
                     {"Runtime", env.runtime},
                     {"MemorySize", env.memory_mb},
                     {"InitPid", env.init_pid},
+                    {"Zygote", env.from_zygote},
                     {"Startup", CreationJson(env.startup, env.startup.ready)}});
   }
   return http::MakeResponse(200, DumpJson(json{{"Environments", list}}));

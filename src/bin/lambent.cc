@@ -102,6 +102,9 @@ int main(int argc, char** argv) {
                         "scales the 1 and 2 minute waits before retrying an async event whose "
                         "function failed (for tests)")
       ->capture_default_str()->check(CLI::Range(0.0, 100.0));
+  serve_cmd->add_option("--usage-retention-days", serve.usage_retention_days,
+                        "days the usage ledger keeps its records (0: forever)")
+      ->capture_default_str()->check(CLI::Range(0, 36500));
   serve_cmd->add_option("--schedule-rate-scale", serve.schedule_rate_scale,
                         "scales the periods of rate() schedules: 0.01 makes rate(1 minute) fire every "
                         "0.6 s (for tests)")
@@ -130,6 +133,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(0.01, 64.0));
   serve_cmd->add_flag("--no-sandbox", serve.no_sandbox,
                       "run environments as plain process trees (debugging only)");
+  serve_cmd->add_flag("--no-zygote", serve.no_zygote,
+                      "start every python runtime on its own instead of forking it from the python zygote");
   serve_cmd->add_flag("--tmpfs-tmp", serve.tmpfs_tmp,
                       "give environments a tmpfs /tmp, counted in the function's memory, instead of "
                       "one on disk sized by EphemeralStorage");

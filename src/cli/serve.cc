@@ -44,6 +44,7 @@
 #include "sandbox/cgroup_watchdog.h"
 #include "sandbox/launch_thread.h"
 #include "sandbox/launcher.h"
+#include "sandbox/zygote.h"
 #include "scheduler/scheduler.h"
 #include "telemetry/invocation_record.h"
 #include "telemetry/log_store.h"
@@ -229,6 +230,12 @@ int Serve(const ServeOptions& options) {
       spdlog::warn("no spawner ({}): environments are cloned from the daemon", started.error().message());
     }
   }
+  // Python runtimes forked from an interpreter that has already started (sandbox/zygote.h).
+  std::optional<sandbox::ZygoteKeeper> python_zygote;
+  if (sandboxed && !options.no_zygote && catalog.families()[0].available) {
+    python_zygote.emplace(catalog.families()[0].interpreter, runtimes_fd.get(),
+                          (bin_dir / "liblambent-zygote.so").string());
+  }
   // Removes this daemon's cgroups once it is gone, however it ends (SIGKILL included).
   std::optional<sandbox::CgroupWatchdog> cgroup_watchdog;
   if (sandboxed && protections.cgroups) {
@@ -301,6 +308,11 @@ int Serve(const ServeOptions& options) {
       spawner ? spawner->socket.get() : -1,
   };
   env_context.launcher = &launcher;
+  if (python_zygote) {
+    env_context.python_zygote = &*python_zygote;
+    // Started now rather than by the first python cold start, which would wait for it.
+    launcher.Post([&python_zygote] { python_zygote->Socket(scheduler::PythonZygoteEnvironment()); });
+  }
   // Who hears of every invocation's end and every throttle: metering and metrics register
   // here before the daemon serves. None: the environments build no record at all.
   telemetry::InvocationObservers observers;
@@ -311,6 +323,7 @@ int Serve(const ServeOptions& options) {
   // thread. Its price table is read now so that a broken one stops the start, not a query.
   metering::LedgerOptions ledger_options;
   ledger_options.prices_file = data_dir / "prices.json";
+  ledger_options.retention_days = options.usage_retention_days;
   if (auto prices = metering::LoadPrices(ledger_options.prices_file); !prices) {
     spdlog::error("{}", prices.error().message());
     return 1;
@@ -412,6 +425,7 @@ int Serve(const ServeOptions& options) {
     return 1;
   }
   async_options.event_log = event_log->get();
+  async_options.observer = &metrics_registry;
   api_context.event_log = event_log->get();
   async::AsyncInvoker async_invoker(io, **queues, registry, scheduler, async_options);
   api_context.events = &async_invoker;

@@ -30,6 +30,7 @@ struct ServeOptions {
   int64_t max_unzipped_bytes = 262144000;
   double cpu_floor = 0.25;
   bool no_sandbox = false;
+  bool no_zygote = false;     // python runtimes start on their own instead of forking
   bool tmpfs_tmp = false;     // /tmp as a tmpfs (counted in memory) even where disk works
   int freeze_after_ms = 100;  // an environment idle this long is frozen; 0: never
   int64_t max_log_mb = 64;  // per function, rotated (telemetry::LogLimits)
@@ -50,6 +51,8 @@ struct ServeOptions {
   double async_retry_delay_scale = 1.0;
   // Scales the periods of rate() schedules (tests make a minute last a fraction of a second).
   double schedule_rate_scale = 1.0;
+  // Usage records older than this many days are deleted by the ledger's writer; 0 keeps them.
+  int usage_retention_days = 400;
   // Requests are not authenticated yet: listening where other hosts reach the daemon is
   // refused unless this says the operator knows.
   bool insecure_no_auth = false;

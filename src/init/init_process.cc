@@ -107,6 +107,23 @@ pid_t StartRuntime(const InitOptions& options, const sigset_t& original_mask) {
   return pid;
 }
 
+// Lets the runtime the zygote forked run: it locks itself down and changes directory as
+// StartRuntime's child would. It may have died already (killed before our signalfd existed):
+// then it is reaped here, as no SIGCHLD will come for it.
+pid_t ReleaseAdopted(const InitOptions& options, const std::string& api) {
+  std::string message = api;
+  message.push_back('\0');
+  message += options.working_dir.empty() ? "/" : options.working_dir;
+  message.push_back('\0');
+  ssize_t n;
+  do {
+    n = ::write(kAdoptFd, message.data(), message.size());
+  } while (n < 0 && errno == EINTR);
+  ::close(kAdoptFd);
+  if (n != ssize_t(message.size()) || ::waitpid(options.adopt_pid, nullptr, WNOHANG) != 0) return -ECHILD;
+  return options.adopt_pid;
+}
+
 // Receives kAssign, mounts the code, locks init down and says so. False when the
 // environment cannot go on (the daemon is gone, or init could not be locked down).
 bool Assign() {
@@ -165,7 +182,13 @@ bool ParseInitArgs(int argc, char** argv, InitOptions& options, std::string& err
       return false;
     }
     std::string value = argv[++i];
-    if (arg == "--listen") {
+    if (arg == "--adopt") {
+      options.adopt_pid = std::atoi(value.c_str());
+      if (options.adopt_pid <= 0) {
+        error = "--adopt wants the runtime's pid";
+        return false;
+      }
+    } else if (arg == "--listen") {
       auto colon = value.rfind(':');
       if (colon == std::string::npos) {
         error = "--listen wants HOST:PORT";
@@ -189,6 +212,10 @@ bool ParseInitArgs(int argc, char** argv, InitOptions& options, std::string& err
     }
   }
   for (; i < argc; ++i) options.argv.emplace_back(argv[i]);
+  if (options.adopt_pid > 0 && !options.sandbox) {
+    error = "--adopt needs --sandbox";
+    return false;
+  }
   if (options.prestarted && !options.sandbox) {
     error = "--prestarted needs --sandbox";
     return false;
@@ -248,7 +275,7 @@ int RunInit(const InitOptions& options) {
   std::string api = options.listen_host + ":" + std::to_string(port);
   ::setenv("AWS_LAMBDA_RUNTIME_API", api.c_str(), 1);
 
-  pid_t runtime = StartRuntime(options, original_mask);
+  pid_t runtime = options.adopt_pid > 0 ? ReleaseAdopted(options, api) : StartRuntime(options, original_mask);
   if (runtime < 0) {
     (void)Send(kControlFd, {MessageType::kSpawnFailed, -runtime, 0});
     return 127;

@@ -7,6 +7,9 @@
 
 namespace lambent::init {
 
+// With --adopt, the pipe on which init tells the runtime it adopted that the sandbox is ready.
+constexpr int kAdoptFd = 10;
+
 // What lambent-init is told on its command line.
 struct InitOptions {
   std::string listen_host = "127.0.0.1";
@@ -18,11 +21,15 @@ struct InitOptions {
   // for it on the Runtime API): the daemon sends kAssign with the code later. init keeps
   // its capabilities until then; the runtime is locked down from its start.
   bool prestarted = false;
+  // The runtime is already init's child, forked by the python zygote (init/zygote.cc) before
+  // init's execve and waiting on kAdoptFd: init tells it "API\0CWD\0" once the sandbox and
+  // the Runtime API are ready, instead of starting one. 0: none.
+  pid_t adopt_pid = 0;
   SandboxOptions sandbox_options;
   int64_t started_ns = 0;  // CLOCK_MONOTONIC when main() was entered
 };
 
-// Parses `lambent-init [--listen HOST:PORT] [--cwd DIR] [--sandbox [--prestarted]]
+// Parses `lambent-init [--adopt PID] [--listen HOST:PORT] [--cwd DIR] [--sandbox [--prestarted]]
 // [--tmp-size-mb N] [--tmp-mount] [--network none|host] -- CMD ARGS...`. --tmp-mount: /tmp
 // comes from the daemon as a kTmpMount message. Returns false and
 // fills `error` on bad usage.

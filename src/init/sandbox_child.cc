@@ -36,7 +36,7 @@ pid_t CloneSandboxed(unsigned long flags, int cgroup_fd, bool* joined_cgroup) {
   return pid_t(::syscall(SYS_clone, SIGCHLD | flags, nullptr, nullptr, nullptr, nullptr));
 }
 
-void RunSandboxChild(const ChildPlan& plan) {
+void EnterSandboxChild(const ChildPlan& plan) {
   // Moving our one thread needs no global lock, unlike a move of the process by the daemon.
   for (int i = 0; i < plan.self_task_count; ++i) {
     if (::write(plan.self_tasks[i], "0", 1) != 1) {
@@ -77,6 +77,10 @@ void RunSandboxChild(const ChildPlan& plan) {
   // Becoming root of the namespace makes us its mapped host id. Raw syscalls: glibc's
   // wrappers would try to signal the daemon's other threads, which this copy lacks.
   if (::syscall(SYS_setresgid, 0, 0, 0) != 0 || ::syscall(SYS_setresuid, 0, 0, 0) != 0) _exit(125);
+}
+
+void RunSandboxChild(const ChildPlan& plan) {
+  EnterSandboxChild(plan);
   ::syscall(SYS_execveat, 8, "", plan.argv, plan.envp, AT_EMPTY_PATH);
   _exit(127);
 }

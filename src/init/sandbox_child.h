@@ -35,6 +35,12 @@ struct ChildPlan {
 // fork() does; `*joined_cgroup` says whether the cgroup was joined.
 pid_t CloneSandboxed(unsigned long flags, int cgroup_fd, bool* joined_cgroup);
 
+// The new process's first steps, up to just before execve: joins the cgroup (v1), places its
+// descriptors (0-3, 5-7 as init knows them; 8 is lambent-init), waits until the daemon has
+// mapped its ids and released it, and becomes root of its user namespace. Exits the process
+// when a step fails.
+void EnterSandboxChild(const ChildPlan& plan);
+
 // The new process's side: joins the cgroup (v1), places its descriptors, waits until the
 // daemon has mapped its ids and releases it, becomes root of its user namespace and
 // executes lambent-init. Never returns.

@@ -142,8 +142,8 @@ Result<SpawnResult> RequestSpawn(int socket, const SpawnRequest& request) {
   return SpawnResult{reply.pid, reply.joined_cgroup != 0};
 }
 
-int RunSpawner(int socket) {
-  std::string buffer(kMaxRequestBytes, '\0');
+int ReceiveSpawnRequest(int socket, std::string& buffer, SpawnRequest* out) {
+  buffer.resize(kMaxRequestBytes);
   std::vector<char> control(CMSG_SPACE(sizeof(int) * kMaxFds));
   for (;;) {
     struct iovec iov {
@@ -156,7 +156,7 @@ int RunSpawner(int socket) {
     msg.msg_controllen = control.size();
     ssize_t n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return n == 0 ? 0 : 1;  // the daemon is gone
+    if (n <= 0) return 0;  // the daemon is gone
     std::vector<int> fds;
     for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
       if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
@@ -167,14 +167,37 @@ int RunSpawner(int socket) {
         fds.push_back(fd);
       }
     }
-    SpawnRequest request;
-    Reply reply{-1, EINVAL, 0, 0};
     if (!(msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) &&
-        DecodeSpawnRequest(std::string_view(buffer.data(), size_t(n)), fds, &request)) {
-      reply = Spawn(request);
+        DecodeSpawnRequest(std::string_view(buffer.data(), size_t(n)), fds, out)) {
+      return 1;
     }
     for (int fd : fds) ::close(fd);
-    if (::send(socket, &reply, sizeof(reply), MSG_NOSIGNAL) != ssize_t(sizeof(reply))) return 1;
+    return -1;
+  }
+}
+
+void CloseSpawnRequest(SpawnRequest& request) {
+  for (int fd : SpawnRequestFds(request)) ::close(fd);
+  request = SpawnRequest{};
+}
+
+bool SendSpawnReply(int socket, pid_t pid, int error, bool joined_cgroup) {
+  Reply reply{pid, error, joined_cgroup ? 1 : 0, 0};
+  return ::send(socket, &reply, sizeof(reply), MSG_NOSIGNAL) == ssize_t(sizeof(reply));
+}
+
+int RunSpawner(int socket) {
+  std::string buffer;
+  for (;;) {
+    SpawnRequest request;
+    int received = ReceiveSpawnRequest(socket, buffer, &request);
+    if (received == 0) return 0;
+    Reply reply{-1, EINVAL, 0, 0};
+    if (received > 0) {
+      reply = Spawn(request);
+      CloseSpawnRequest(request);
+    }
+    if (!SendSpawnReply(socket, reply.pid, reply.error, reply.joined_cgroup != 0)) return 1;
   }
 }
 

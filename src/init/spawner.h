@@ -40,6 +40,15 @@ Result<SpawnResult> RequestSpawn(int socket, const SpawnRequest& request);
 // exit code.
 int RunSpawner(int socket);
 
+// The serving side's steps, shared with the python zygote (init/zygote.cc): receives one
+// request into `out` (its descriptors owned by it): 1; 0 when the daemon is gone; -1 for a
+// malformed one (already closed: answer it with an error). `buffer` is reused between calls.
+int ReceiveSpawnRequest(int socket, std::string& buffer, SpawnRequest* out);
+// Closes the descriptors a received request carried.
+void CloseSpawnRequest(SpawnRequest& request);
+// The one reply to a request; false when the daemon is gone.
+bool SendSpawnReply(int socket, pid_t pid, int error, bool joined_cgroup);
+
 // The descriptors of a request, in the order they travel.
 std::vector<int> SpawnRequestFds(const SpawnRequest& request);
 

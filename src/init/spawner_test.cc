@@ -1,6 +1,10 @@
 #include "init/spawner.h"
 
 #include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <gtest/gtest.h>
 
@@ -50,6 +54,67 @@ TEST(SpawnerWireFormat, RefusesWhatDoesNotAddUp) {
   EXPECT_FALSE(DecodeSpawnRequest(bytes, std::vector<int>(fds.begin(), fds.end() - 1), &got));  // a descriptor short
   sent.argv.clear();
   EXPECT_FALSE(DecodeSpawnRequest(EncodeSpawnRequest(sent), fds, &got));              // nothing to execute
+}
+
+}  // namespace
+}  // namespace lambent::init
+
+namespace lambent::init {
+namespace {
+
+// The serving side's steps the spawner and the python zygote share, over a real socket pair.
+TEST(SpawnerServing, ReceivesARequestWithItsDescriptorsAndAnswersIt) {
+  int sockets[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets), 0);
+  SpawnRequest sent = Sample();
+  sent.self_tasks.clear();
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  for (int i = 0; i < kChildFdCount; ++i) sent.fds[i] = pipe_fds[1];
+  std::string bytes = EncodeSpawnRequest(sent);
+  std::vector<int> fds = SpawnRequestFds(sent);
+  // What RequestSpawn sends, without waiting for its reply on this thread.
+  struct iovec iov {bytes.data(), bytes.size()};
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.data();
+  msg.msg_controllen = control.size();
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+  std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
+  ASSERT_EQ(::sendmsg(sockets[0], &msg, 0), ssize_t(bytes.size()));
+
+  std::string buffer;
+  SpawnRequest got;
+  ASSERT_EQ(ReceiveSpawnRequest(sockets[1], buffer, &got), 1);
+  EXPECT_EQ(got.argv, sent.argv);
+  EXPECT_EQ(got.envp, sent.envp);
+  // Received descriptors are new ones, owned by the request until closed.
+  EXPECT_NE(got.fds[0], pipe_fds[1]);
+  EXPECT_EQ(::write(got.fds[kChildOutput], "x", 1), 1);
+  CloseSpawnRequest(got);
+  ::close(pipe_fds[1]);
+  char c;
+  EXPECT_EQ(::read(pipe_fds[0], &c, 1), 1);
+  EXPECT_EQ(::read(pipe_fds[0], &c, 1), 0) << "a received descriptor was left open";
+  ::close(pipe_fds[0]);
+
+  ASSERT_TRUE(SendSpawnReply(sockets[1], 1234, 0, true));
+  int32_t reply[4];
+  ASSERT_EQ(::recv(sockets[0], reply, sizeof(reply), 0), ssize_t(sizeof(reply)));
+  EXPECT_EQ(reply[0], 1234);
+  EXPECT_EQ(reply[2], 1);
+
+  // A malformed datagram is refused; the daemon's end closing is the end.
+  ASSERT_EQ(::send(sockets[0], "junk", 4, 0), 4);
+  EXPECT_EQ(ReceiveSpawnRequest(sockets[1], buffer, &got), -1);
+  ::close(sockets[0]);
+  EXPECT_EQ(ReceiveSpawnRequest(sockets[1], buffer, &got), 0);
+  ::close(sockets[1]);
 }
 
 }  // namespace

@@ -124,13 +124,35 @@ struct ExecArgs {
   std::vector<char*> envp;
 };
 
-// Clones a sandboxed environment, through the spawner when there is one. The child waits
-// on `sync_read` until the caller has mapped its ids and released it.
-Result<std::pair<pid_t, bool>> CloneEnvironment(const LaunchSpec& spec, const SandboxLaunch& sandbox,
-                                                 const int (&fds)[init::kChildFdCount], const CgroupJoin& join) {
+struct Cloned {
+  pid_t pid = -1;
+  bool joined_cgroup = false;
+  bool from_zygote = false;
+};
+
+// Clones a sandboxed environment, through the zygote or the spawner when there is one. The
+// child waits on `sync_read` until the caller has mapped its ids and released it.
+Result<Cloned> CloneEnvironment(const LaunchSpec& spec, const SandboxLaunch& sandbox,
+                                const int (&fds)[init::kChildFdCount], const CgroupJoin& join) {
   unsigned long flags = kSandboxFlags | (sandbox.own_network ? CLONE_NEWNET : 0);
   std::vector<int> self_tasks;
   for (const auto& fd : join.self_tasks) self_tasks.push_back(fd.get());
+  if (sandbox.zygote_fd >= 0) {
+    init::SpawnRequest request;
+    request.flags = flags;
+    std::copy(std::begin(fds), std::end(fds), request.fds);
+    request.cgroup_fd = join.clone_into.get();
+    request.self_tasks = self_tasks;
+    request.argv = {spec.init_path, "--adopt"};
+    request.argv.insert(request.argv.end(), spec.init_args.begin(), spec.init_args.end());
+    request.envp = spec.env;
+    auto spawned = init::RequestSpawn(sandbox.zygote_fd, request);
+    if (spawned) return Cloned{spawned->pid, spawned->joined_cgroup || !self_tasks.empty(), true};
+    static bool warned = false;
+    if (!std::exchange(warned, true)) {
+      spdlog::warn("the python zygote failed ({}); its runtimes start as any other", spawned.error().message());
+    }
+  }
   if (sandbox.spawner_fd >= 0) {
     init::SpawnRequest request;
     request.flags = flags;
@@ -141,7 +163,7 @@ Result<std::pair<pid_t, bool>> CloneEnvironment(const LaunchSpec& spec, const Sa
     request.argv.insert(request.argv.end(), spec.init_args.begin(), spec.init_args.end());
     request.envp = spec.env;
     auto spawned = init::RequestSpawn(sandbox.spawner_fd, request);
-    if (spawned) return std::pair{spawned->pid, spawned->joined_cgroup || !self_tasks.empty()};
+    if (spawned) return Cloned{spawned->pid, spawned->joined_cgroup || !self_tasks.empty()};
     static bool warned = false;
     if (!std::exchange(warned, true)) {
       spdlog::warn("the spawner failed ({}); environments are cloned from the daemon", spawned.error().message());
@@ -159,7 +181,7 @@ Result<std::pair<pid_t, bool>> CloneEnvironment(const LaunchSpec& spec, const Sa
   pid_t pid = init::CloneSandboxed(flags, join.clone_into.get(), &joined);
   if (pid == 0) init::RunSandboxChild(plan);
   if (pid < 0) return tl::unexpected(Error::System("clone", spec.init_path, errno));
-  return std::pair{pid, joined || !self_tasks.empty()};
+  return Cloned{pid, joined || !self_tasks.empty()};
 }
 
 }  // namespace
@@ -201,9 +223,9 @@ Result<LaunchedEnvironment> Launch(const LaunchSpec& spec) {
     fds[init::kChildSync] = sync_read.get();
     auto cloned = CloneEnvironment(spec, sandbox, fds, join);
     if (!cloned) return tl::unexpected(cloned.error());
-    Child child(cloned->first);
+    Child child(cloned->pid);
     sync_read.reset();
-    if (auto ok = PrepareChild(child.pid(), sandbox, cloned->second); !ok) return tl::unexpected(ok.error());
+    if (auto ok = PrepareChild(child.pid(), sandbox, cloned->joined_cgroup); !ok) return tl::unexpected(ok.error());
     // Queued in init's socket before it runs: init reads it first thing, without waiting.
     if (sandbox.tmp_mount_fd >= 0) {
       if (auto sent = init::Send(control.get(), {init::MessageType::kTmpMount, 0, 0}, sandbox.tmp_mount_fd); !sent) {
@@ -211,7 +233,7 @@ Result<LaunchedEnvironment> Launch(const LaunchSpec& spec) {
       }
     }
     if (::write(sync_write.get(), "1", 1) != 1) return tl::unexpected(Error::System("write", "sync pipe", errno));
-    return LaunchedEnvironment{std::move(child), std::move(control), std::move(output)};
+    return LaunchedEnvironment{std::move(child), std::move(control), std::move(output), cloned->from_zygote};
   }
 
   ExecArgs exec(spec);

@@ -33,6 +33,9 @@ struct SandboxLaunch {
   int init_fd = -1;          // O_PATH of lambent-init: executed without a path lookup
   CgroupDir* cgroup = nullptr;
   int spawner_fd = -1;       // the spawner's socket (StartSpawner); -1: clone from the daemon
+  // The python zygote's socket (StartZygote): the runtime is forked from it rather than
+  // started, and init adopts it (--adopt). -1, or when it fails: the spawner, as any other.
+  int zygote_fd = -1;
   // A detached mount for /tmp (TmpPool), sent to init as kTmpMount before it is released;
   // init must be told --tmp-mount. -1: init mounts a tmpfs.
   int tmp_mount_fd = -1;
@@ -53,6 +56,7 @@ struct LaunchedEnvironment {
   Child init;
   Fd control;
   Fd output;
+  bool from_zygote = false;  // the runtime was forked from the python zygote
 };
 
 // Host uids/gids for environments: each live environment's root maps to its own, so no two

@@ -29,6 +29,10 @@ using nlohmann::json;
 
 namespace {
 
+// How long output that keeps coming waits before it is read again: at 100,000 lines a
+// second the pipe holds a few hundred lines by then, read in one go.
+constexpr std::chrono::milliseconds kOutputPause{2};
+
 // The host pid of init's only child. With a pid namespace init's view of it is useless.
 pid_t FindRuntimePid(pid_t init_pid) {
   std::ifstream children(fmt::format("/proc/{0}/task/{0}/children", init_pid));
@@ -48,7 +52,8 @@ Environment::Environment(EnvironmentContext& context, registry::ConfigPtr config
       freezer_(context.io, context.freeze_after),
       control_(context.io),
       output_(context.io),
-      timer_(context.io) {
+      timer_(context.io),
+      output_pause_(context.io) {
   io_thread_.BindHere();
 }
 
@@ -68,7 +73,7 @@ std::vector<std::string> Environment::RuntimeEnvironment(const std::filesystem::
       "AWS_LAMBDA_FUNCTION_NAME=" + f.name,
       "AWS_LAMBDA_FUNCTION_VERSION=" + f.version,
       fmt::format("AWS_LAMBDA_FUNCTION_MEMORY_SIZE={}", f.memory_mb),
-      "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + f.name,
+      "AWS_LAMBDA_LOG_GROUP_NAME=" + registry::LogGroupOf(f),
       "AWS_LAMBDA_LOG_STREAM_NAME=" + log_stream_,
       kind_ == Kind::kProvisioned ? "AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency"
                                   : "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
@@ -83,6 +88,13 @@ std::vector<std::string> Environment::RuntimeEnvironment(const std::filesystem::
       fmt::format("LD_LIBRARY_PATH=/var/lang/lib:/lib64:/usr/lib64:{0}:{0}/lib:{1}:{1}/lib:/opt/lib",
                   runtime_dir, task_root.string()),
   };
+  if (f.logging.json()) {
+    // Lambda's runtimes read these to write JSON records and filter by level; with Text
+    // they stay unset, as before LoggingConfig.
+    env.push_back("AWS_LAMBDA_LOG_FORMAT=JSON");
+    const std::string& level = f.logging.application_log_level;
+    env.push_back("AWS_LAMBDA_LOG_LEVEL=" + (level.empty() ? std::string("INFO") : level));
+  }
   if (auto exec_env = runtimes::Catalog::ExecutionEnv(f.runtime); !exec_env.empty()) {
     env.push_back("AWS_EXECUTION_ENV=" + exec_env);
   }
@@ -245,7 +257,14 @@ void Environment::ReadOutput() {
                          } else if (n < 0 && errno == EINTR) {
                            continue;
                          } else if (n < 0 && errno == EAGAIN) {
-                           return self->ReadOutput();
+                           // A runtime that writes line by line would otherwise wake this
+                           // thread for every line (100,000 a second from a busy logger,
+                           // taken from every other function's invocations). A result still
+                           // drains the pipe at once (DrainOutput), so no line comes late.
+                           self->output_pause_.expires_after(kOutputPause);
+                           return self->output_pause_.async_wait([self](boost::system::error_code ec) {
+                             if (!ec && !self->dead_) self->ReadOutput();
+                           });
                          } else {
                            return;  // end of file: init and the runtime are gone
                          }
@@ -310,13 +329,13 @@ void Environment::Complete(Outcome outcome, bool timed_out) {
                              std::exchange(init_duration_ms_, std::nullopt), timed_out};
     if (context_.observer) Observe(inv, outcome_kind, report);
     std::string lines;
-    if (timed_out) {
-      lines += fmt::format("{} {} Task timed out after {}.00 seconds\n",
-                           FormatLambdaTimestamp(NowEpochMs()), inv.request_id, config_->timeout_s);
-    }
-    lines += telemetry::EndLine(inv.request_id);
-    lines += telemetry::ReportLine(report);
-    context_.logs.Append(config_->name, lines, log_stream_);
+    const auto& logging = config_->logging;
+    auto format = telemetry::PlatformLogFormat::Of(logging.log_format, logging.system_log_level);
+    // Text's END and REPORT carry no time: the clock is read only where a line has one.
+    int64_t now_ms = format.json || timed_out ? NowEpochMs() : 0;
+    if (timed_out) lines += telemetry::TimeoutLine(format, inv.request_id, config_->timeout_s, now_ms);
+    lines += telemetry::PlatformEnd(format, report, now_ms);
+    if (!lines.empty()) context_.logs.Append(config_->name, lines, log_stream_);
     if (inv.tail_log) active->tail += lines;
   };
 
@@ -390,6 +409,7 @@ void Environment::Die(DeathCause cause, int detail) {
   }
   auto self = shared_from_this();
   timer_.cancel();
+  output_pause_.cancel();
   DrainOutput();
   boost::system::error_code ignored;
   control_.close(ignored);
@@ -510,8 +530,12 @@ void Environment::RecordFailedStart(const Invocation& invocation, Outcome& failu
                            std::nullopt,
                            false,
                            ErrorTypeOf(failure.body)};
-  std::string lines = telemetry::StartLine(id, config_->version) + telemetry::EndLine(id) + telemetry::ReportLine(report);
-  context_.logs.Append(config_->name, lines, log_stream_);
+  const auto& logging = config_->logging;
+  auto format = telemetry::PlatformLogFormat::Of(logging.log_format, logging.system_log_level);
+  int64_t now_ms = NowEpochMs();
+  std::string lines = telemetry::PlatformStart(format, id, config_->version, invocation.trace_id, now_ms) +
+                      telemetry::PlatformEnd(format, report, now_ms);
+  if (!lines.empty()) context_.logs.Append(config_->name, lines, log_stream_);
   if (invocation.tail_log) {
     std::string tail = init_output_ + lines;
     failure.log_tail = tail.substr(tail.size() - std::min(tail.size(), kTailBytes));
@@ -529,6 +553,7 @@ EnvironmentStatus Environment::Status() const {
   status.version = config_->version;
   status.revision_id = config_->revision_id;
   status.init_pid = process_.init.pid();
+  status.from_zygote = process_.from_zygote;
   status.invocations = invocations_;
   status.startup = startup_;
   return status;

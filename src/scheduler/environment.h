@@ -21,6 +21,7 @@
 #include "sandbox/launch_thread.h"
 #include "sandbox/launcher.h"
 #include "sandbox/tmp_pool.h"
+#include "sandbox/zygote.h"
 #include "scheduler/execution_environment.h"
 #include "scheduler/freezer.h"
 #include "scheduler/invocation.h"
@@ -53,6 +54,9 @@ struct EnvironmentContext {
   double cpu_floor = 0.1;                         // vCPUs for the smallest functions
   Reaper* reaper = nullptr;                       // null: reap synchronously
   int spawner_fd = -1;                            // sandbox::Spawner's socket; -1: none
+  // Forks python runtimes instead of starting them, for functions a prestarted runtime could
+  // serve too (PrestartShapeOf); used on the launcher thread only. Null: none.
+  sandbox::ZygoteKeeper* python_zygote = nullptr;
   sandbox::TmpPool* tmp_pool = nullptr;           // disk-backed /tmp; null: a tmpfs
   std::chrono::milliseconds freeze_after{100};    // idle this long: frozen (0: never)
   // Holds a code package while an environment may read it (code::PackageInfo::in_use), so
@@ -64,6 +68,11 @@ struct EnvironmentContext {
   // Told of every invocation's end (metering, metrics); null: nobody is.
   telemetry::InvocationObserver* observer = nullptr;
 };
+
+// The variables the python zygote starts with, before any function asks for it: those a
+// sandboxed python runtime's interpreter reads as it starts, for functions that set none of
+// them. A function whose runtime would start with others is not forked from it.
+std::vector<std::string> PythonZygoteEnvironment();
 
 // Adds the time from its construction to its end to `total` (what the io thread spends on
 // an environment's start).
@@ -213,6 +222,8 @@ class Environment : public ExecutionEnvironment,
   boost::asio::posix::stream_descriptor control_;
   boost::asio::posix::stream_descriptor output_;
   boost::asio::steady_timer timer_;  // init deadline, then each invocation's timeout
+  // Between reads of output that keeps coming: lets the pipe fill (kOutputPause).
+  boost::asio::steady_timer output_pause_;
   std::array<char, 16384> output_buffer_;
   std::vector<std::shared_ptr<http::Session>> sessions_;
   // /next requests waiting for an event. aws-lambda-ric may ask on several connections.

@@ -13,6 +13,7 @@
 #include "base/ids.h"
 #include "init/protocol.h"
 #include "scheduler/environment.h"
+#include "scheduler/prestarter.h"
 
 namespace lambent::scheduler {
 
@@ -22,7 +23,28 @@ namespace {
 
 SteadyTime Now() { return std::chrono::steady_clock::now(); }
 
+// What of a runtime's environment its interpreter reads as it starts: a runtime is forked
+// from the python zygote only when the zygote started with the same (ZygoteKeeper::Socket).
+// For a function the zygote serves (PrestartShapeOf) they are the defaults
+// Environment::RuntimeEnvironment sets, as PythonZygoteEnvironment has them.
+std::vector<std::string> InterpreterStartVariables(const std::vector<std::string>& env) {
+  constexpr std::string_view kKeep[] = {"TZ=", "LANG=", "PATH=", "LD_LIBRARY_PATH=", "PYTHONDONTWRITEBYTECODE="};
+  std::vector<std::string> kept;
+  for (const auto& variable : env) {
+    if (std::any_of(std::begin(kKeep), std::end(kKeep), [&](auto key) { return variable.starts_with(key); })) {
+      kept.push_back(variable);
+    }
+  }
+  return kept;
+}
+
 }  // namespace
+
+std::vector<std::string> PythonZygoteEnvironment() {
+  return {"TZ=:UTC", "LANG=en_US.UTF-8", "PATH=/usr/local/bin:/usr/bin:/bin:/opt/bin",
+          "LD_LIBRARY_PATH=/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
+          "PYTHONDONTWRITEBYTECODE=1"};
+}
 
 // Made on the io thread, filled in on the launcher thread, read back on the io thread: each
 // side touches it only while the other cannot (the post in between orders them).
@@ -34,6 +56,8 @@ struct Environment::Launch {
   std::string cgroup_name;
   sandbox::CgroupLimits limits;
   int tmp_size_mb = 0;  // 0: no /tmp image
+  // Set: the runtime is forked from the python zygote, started with these variables if need be.
+  std::optional<std::vector<std::string>> zygote_env;
   // Back from the launcher thread.
   SteadyTime started, prepared, cloned;
   std::unique_ptr<sandbox::CgroupDir> cgroup;  // set only when the launch succeeded
@@ -86,6 +110,10 @@ Result<void> Environment::Start() {
     if (context_.tmp_pool && !prestart) launch->tmp_size_mb = config_->ephemeral_storage_mb;
     // With its own network namespace every environment has 127.0.0.1:9001 to itself.
     if (own_network) spec.init_args.insert(spec.init_args.end(), {"--listen", "127.0.0.1:9001"});
+    if (context_.python_zygote) {
+      auto shape = PrestartShapeOf(*config_);
+      if (shape && shape->family == "python") launch->zygote_env = InterpreterStartVariables(spec.env);
+    }
   }
   // A prestarted runtime changes into /var/task once its code is mounted there.
   spec.init_args.insert(spec.init_args.end(), {"--cwd", prestart ? "/" : task_root.string(), "--"});
@@ -145,9 +173,11 @@ void Environment::RunLaunch(Launch& launch, const EnvironmentContext& context) {
         args.insert(std::find(args.begin(), args.end(), "--cwd"), "--tmp-mount");
       }
     }
+    if (launch.zygote_env) sandbox.zygote_fd = context.python_zygote->Socket(*launch.zygote_env);
     launch.prepared = Now();
     auto launched = sandbox::Launch(launch.spec);
     launch.cloned = Now();
+    if (sandbox.zygote_fd >= 0 && !(launched && launched->from_zygote)) context.python_zygote->Failed();
     sandbox.code_dir_fd = sandbox.runtimes_dir_fd = sandbox.tmp_mount_fd = -1;  // closed below
     sandbox.cgroup = nullptr;
     return launched;

@@ -52,6 +52,7 @@ struct EnvironmentStatus {
   std::string version;
   std::string revision_id;
   pid_t init_pid = -1;
+  bool from_zygote = false;  // its runtime was forked from the python zygote
   int64_t invocations = 0;
   StartupTimeline startup;
 };
