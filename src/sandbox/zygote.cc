@@ -1,6 +1,7 @@
 #include "sandbox/zygote.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -47,6 +48,9 @@ Result<Zygote> StartZygote(const std::string& python, int runtimes_dir_fd, const
   if (pid == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) _exit(1);
+    // Started from the launcher thread, which runs SCHED_BATCH; the zygote is not batch work.
+    struct sched_param normal {};
+    ::sched_setscheduler(0, SCHED_OTHER, &normal);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -8,6 +8,7 @@ runtime. It holds nothing of any function: everything a function brings arrives 
 inside the environment."""
 
 import ctypes
+import gc
 import os
 import sys
 import types
@@ -45,6 +46,10 @@ def _take_environment():
 
 def main():
     runtime = _load_runtime_client()
+    # Everything imported so far goes out of the collector's reach: a collection in a forked
+    # runtime would otherwise touch every object, and copy every page, of the zygote's heap.
+    gc.collect()
+    gc.freeze()
     lib = ctypes.PyDLL("/proc/self/fd/4")
     os.close(4)
     before, parent, child = (ctypes.pythonapi.PyOS_BeforeFork, ctypes.pythonapi.PyOS_AfterFork_Parent,
