@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "async/sqlite_statement.h"
+#include "base/background_thread.h"
 #include "base/clock.h"
 #include "metering/usage_query.h"
 #include "telemetry/report.h"
@@ -217,6 +218,7 @@ Result<std::vector<SeriesPoint>> Ledger::Series(const SeriesQuery& query) {
 }
 
 void Ledger::Run() {
+  MarkBackgroundThread("lambent-ledger");
   // Swapped with pending_ each round: the io thread appends into vectors whose capacity
   // earlier rounds grew, so a steady load allocates nothing for them.
   Batch batch;

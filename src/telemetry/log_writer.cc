@@ -1,5 +1,7 @@
 #include "telemetry/log_writer.h"
 
+#include "base/background_thread.h"
+
 namespace lambent::telemetry {
 
 LogWriter::LogWriter(LogStore& logs, std::chrono::milliseconds period)
@@ -17,6 +19,7 @@ void LogWriter::Stop() {
 }
 
 void LogWriter::Run() {
+  MarkBackgroundThread("lambent-logs");
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     wake_.wait_for(lock, period_, [this] { return stopping_; });
