@@ -33,8 +33,11 @@ install: build
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/lambent $(DESTDIR)$(PREFIX)/lib/lambent
 
+# Two at a time: the e2e groups spend most of their time waiting on clients and daemons
+# (each test has its own daemon, data directory and free port), so side by side they take
+# little longer than the longest of them.
 test: build
-	cd $(BUILD) && ctest --output-on-failure --timeout 1200
+	cd $(BUILD) && ctest --output-on-failure --timeout 1200 --parallel 2
 
 run: build
 	LISTEN=$(LISTEN) BUILD=$(BUILD) bash scripts/run-example.sh
