@@ -355,9 +355,8 @@ class Bench(object):
         self.functions = {}
         log("daemon %s: pid %d on 127.0.0.1:%d (%s)" % (tag, self.daemon.pid, self.port, self.args.lambent))
 
-    def no_prestart_flags(self):
-        """Daemon options under which every environment starts on demand: --prestart 0, and
-        --prestart-max 0 where the daemon has it (a pool it sizes itself after bursts)."""
+    def serve_help(self):
+        """`lambent serve --help` of the daemon binary in use (what options it has)."""
         helps = self.__dict__.setdefault("_serve_help", {})
         if self.args.lambent not in helps:
             try:
@@ -365,8 +364,13 @@ class Bench(object):
                                                           text=True, timeout=10).stdout
             except (OSError, subprocess.TimeoutExpired):
                 helps[self.args.lambent] = ""
+        return helps[self.args.lambent]
+
+    def no_prestart_flags(self):
+        """Daemon options under which every environment starts on demand: --prestart 0, and
+        --prestart-max 0 where the daemon has it (a pool it sizes itself after bursts)."""
         flags = ["--prestart", "0"]
-        if "--prestart-max" in helps[self.args.lambent]:
+        if "--prestart-max" in self.serve_help():
             flags += ["--prestart-max", "0"]
         return flags
 

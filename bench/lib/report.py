@@ -13,6 +13,7 @@ import qualifiers  # noqa: E402
 import async_events  # noqa: E402
 import sqs  # noqa: E402
 import urls  # noqa: E402
+import observability  # noqa: E402
 
 
 def _f(v, digits=2):
@@ -237,6 +238,11 @@ def render(r, before=None):
     # ---------------------------------------------------------------- issue 13
     if s.get("urls"):
         out.extend(_with_provenance(urls.render(s["urls"]), _separate_run(r, s["urls"])))
+
+    # ---------------------------------------------------------------- issue 14
+    if s.get("observability"):
+        out.extend(_with_provenance(observability.render(s["observability"]),
+                                    _separate_run(r, s["observability"])))
 
     # ---------------------------------------------------------------- latency
     if lat:

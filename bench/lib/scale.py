@@ -298,6 +298,13 @@ def functions(b, log, quick):
     return out
 
 
+def _unbudgeted(b):
+    """Options that turn the daemon's memory budget off where it has one: 100 environments of
+    1769 MB are more than this machine's 80 % budget, which would make the burst and functions
+    parts measure queueing for memory rather than starting."""
+    return ["--memory-budget", "0"] if "--memory-budget" in b.serve_help() else []
+
+
 # -- 6. cold starts on demand against the bare interpreter --------------------------------------
 
 def on_demand(b, procs, log, quick, tag="scale"):
@@ -312,7 +319,18 @@ def on_demand(b, procs, log, quick, tag="scale"):
     finally:
         procs.stop(b.daemon)
         b.swap_daemon(saved)
-    for key, bare_key in (("python", "python3 -c pass"), ("node", "node -e 0")):
+    # A daemon with python's zygote also measures python without it, in the same run.
+    if "--no-zygote" in b.serve_help():
+        b.start_daemon(tag + "-on-demand-no-zygote", out["daemon_options"] + ["--no-zygote"])
+        try:
+            out["rows"]["python_no_zygote"] = b.cold_series("python", n, 0.03, prestarted=False)
+        finally:
+            procs.stop(b.daemon)
+            b.swap_daemon(saved)
+    for key, bare_key in (("python", "python3 -c pass"), ("node", "node -e 0"),
+                          ("python_no_zygote", "python3 -c pass")):
+        if key not in out["rows"]:
+            continue
         c = (out["rows"][key].get("total_ms") or {}).get("median")
         bb = (out["bare"].get(bare_key) or {}).get("median")
         out["rows"][key]["over_bare_ms"] = round(c - bb, 2) if c is not None and bb is not None else None
@@ -332,7 +350,9 @@ def _method(quick):
                  "of the best level",
         "burst": "100 connections opened first, then one request each sent back to back (a function "
                  "sleeping 100 ms, 1769 MB); time until the last answer. Run 1: a function never invoked; "
-                 "later runs: after UpdateFunctionConfiguration retired its environments",
+                 "later runs: after UpdateFunctionConfiguration retired its environments. Rows 1-5 run a daemon with "
+                 "its memory budget off (`--memory-budget 0`) where it has one: the 100 environments of "
+                 "1769 MB a burst can want exceed the default 80 % of this machine's memory",
         "functions": "distinct python no-op functions (1769 MB), one connection each opened first, then "
                      "one request each sent back to back; time until the last answer and the median "
                      "answer. Run 1: never invoked; later runs after UpdateFunctionConfiguration of each",
@@ -371,7 +391,7 @@ def run(b, procs, log, quick, before=None):
         try:
             for side, binary in sides:
                 b.args.lambent = binary
-                b.start_daemon(tags[side])
+                b.start_daemon(tags[side], _unbudgeted(b))
                 daemons[side] = b.swap_daemon()
             for i, part in enumerate((probe, small, crowd, burst, functions)):
                 for side, binary in turn(i + 1):

@@ -97,6 +97,14 @@ def _rows(sc):
         rows.append(("%s cold start, no prestarted environment (`--prestart 0`), against `%s`" % (key, BARE_FOR[key]),
                      cell, _g(row, "over_bare_ms"), "≤ bare + %d ms" % TARGETS["on_demand_over_bare_ms"],
                      TARGETS["on_demand_over_bare_ms"], False))
+    # The same daemon's python starts without its zygote (a binary that has one), for comparison.
+    row = _g(od, "rows", "python_no_zygote")
+    cell = None
+    if row and row.get("total_ms"):
+        cell = "%s ms = bare %s **%+.1f**" % (_f(row["total_ms"]["median"], 1),
+                                             _f(_g(od, "bare", BARE_FOR["python"], "median"), 1), row["over_bare_ms"])
+    rows.append(("python cold start as above without the zygote (`--no-zygote`), for comparison", cell, None,
+                 "–", None, False))
     return rows
 
 
@@ -135,8 +143,8 @@ def render(after, before=None, nproc=2):
         cb = rb[i][1] if rb else None
         ca = ra[i][1] if ra else None
         judged = ra[i][2] if ra else None
-        w("| %s | %s | %s | %s | %s |" % (fig, cb or "–", ca or "–", target,
-                                          _met(judged, limit, above) if ra else "not measured"))
+        met = "–" if limit is None else _met(judged, limit, above) if ra else "not measured"
+        w("| %s | %s | %s | %s | %s |" % (fig, cb or "–", ca or "–", target, met))
     w("")
     parts = ("on_demand", "probe", "small", "crowd", "burst", "functions")
     for label, sc in (("before", before), ("after", after)):
