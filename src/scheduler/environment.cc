@@ -259,11 +259,16 @@ void Environment::ReadOutput() {
                          } else if (n < 0 && errno == EAGAIN) {
                            // A runtime that writes line by line would otherwise wake this
                            // thread for every line (100,000 a second from a busy logger,
-                           // taken from every other function's invocations). A result still
-                           // drains the pipe at once (DrainOutput), so no line comes late.
+                           // taken from every other function's invocations). Out of epoll
+                           // meanwhile: registered (edge-triggered) every write would still
+                           // wake it, wait or no wait. A result still drains the pipe at
+                           // once (DrainOutput), so no line comes late.
+                           self->paused_output_ = Fd(self->output_.release());
                            self->output_pause_.expires_after(kOutputPause);
                            return self->output_pause_.async_wait([self](boost::system::error_code ec) {
-                             if (!ec && !self->dead_) self->ReadOutput();
+                             if (ec || self->dead_) return;
+                             self->ResumeOutput();
+                             self->ReadOutput();
                            });
                          } else {
                            return;  // end of file: init and the runtime are gone
@@ -286,8 +291,15 @@ void Environment::OnOutput(std::string_view bytes) {
   }
 }
 
+void Environment::ResumeOutput() {
+  if (!paused_output_) return;
+  boost::system::error_code ignored;
+  output_.assign(paused_output_.release(), ignored);
+}
+
 void Environment::DrainOutput() {
   // The runtime wrote its output before it sent its result, so it is in the pipe already.
+  ResumeOutput();
   if (!output_.is_open()) return;
   for (;;) {
     ssize_t n = ::read(output_.native_handle(), output_buffer_.data(), output_buffer_.size());

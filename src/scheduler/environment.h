@@ -179,6 +179,7 @@ class Environment : public ExecutionEnvironment,
   void ReadOutput();
   void OnOutput(std::string_view bytes);
   void DrainOutput();
+  void ResumeOutput();  // the output pipe back from a pause, into epoll
   void KeepInitOutput(std::string_view bytes);
 
   void OnNext(http::Responder respond);
@@ -222,8 +223,10 @@ class Environment : public ExecutionEnvironment,
   boost::asio::posix::stream_descriptor control_;
   boost::asio::posix::stream_descriptor output_;
   boost::asio::steady_timer timer_;  // init deadline, then each invocation's timeout
-  // Between reads of output that keeps coming: lets the pipe fill (kOutputPause).
+  // Between reads of output that keeps coming: lets the pipe fill (kOutputPause), held out of
+  // output_ (and epoll) in paused_output_ meanwhile.
   boost::asio::steady_timer output_pause_;
+  Fd paused_output_;
   std::array<char, 16384> output_buffer_;
   std::vector<std::shared_ptr<http::Session>> sessions_;
   // /next requests waiting for an event. aws-lambda-ric may ask on several connections.
