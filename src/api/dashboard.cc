@@ -134,14 +134,25 @@ http::Response GetRecentInvocations(metering::Ledger& ledger, const RequestTarge
   return http::MakeResponse(200, DumpJson(json{{"invocations", std::move(list)}}));
 }
 
-http::Response GetInvocationLogs(metering::Ledger& ledger, telemetry::LogStore& logs,
-                                 const std::string& request_id) {
+http::Response GetInvocationLogs(metering::Ledger& ledger, telemetry::LogStore& logs, const std::string& request_id,
+                                 const RequestTarget& target, int64_t now_ms) {
   // Request ids are UUIDs here, and ids from Lambda's own tools are no longer: anything else
   // is not one of ours.
   if (request_id.empty() || request_id.size() > 128) {
     return ErrorResponse(Error::Invalid("request id: 1 to 128 characters"));
   }
-  auto record = ledger.FindInvocation(request_id);
+  constexpr int64_t kAround = 5 * 60'000, kLastHour = 3'600'000;
+  int64_t since = now_ms - kLastHour, until = now_ms + kAround;
+  if (auto time = target.Query("time"); time && !time->empty()) {
+    char* end = nullptr;
+    long long t = std::strtoll(time->c_str(), &end, 10);
+    if (*end != '\0' || t < 0 || t > 253'402'300'799'999LL) {
+      return ErrorResponse(Error::Invalid("time: milliseconds since the epoch"));
+    }
+    since = t - kAround;
+    until = t + kAround;
+  }
+  auto record = ledger.FindInvocation(request_id, since, until);
   if (!record) return ErrorResponse(record.error());
   if (!*record) return ErrorResponse(Error::NotFound("No invocation with request id " + request_id));
   json lines = json::array();

@@ -39,10 +39,11 @@ http::Response GetUsageSeries(metering::Ledger& ledger, const RequestTarget& tar
 // Blocking (SQLite): on the workers.
 http::Response GetRecentInvocations(metering::Ledger& ledger, const RequestTarget& target);
 
-// GET /lambent/v1/invocations/{request_id}/logs: the log lines of that invocation (START to
-// REPORT in its environment's stream), found through its usage record; 404 when the ledger
-// has none. Blocking (SQLite, the log files): on the workers.
-http::Response GetInvocationLogs(metering::Ledger& ledger, telemetry::LogStore& logs,
-                                 const std::string& request_id);
+// GET /lambent/v1/invocations/{request_id}/logs[?time=MS]: the log lines of that invocation
+// (START to REPORT in its environment's stream), found through its usage record: within 5
+// minutes of `time` (the record's, from the list), or else among the last hour's; 404 when
+// the ledger has none there. Blocking (SQLite, the log files): on the workers.
+http::Response GetInvocationLogs(metering::Ledger& ledger, telemetry::LogStore& logs, const std::string& request_id,
+                                 const RequestTarget& target, int64_t now_ms = NowEpochMs());
 
 }  // namespace lambent::api

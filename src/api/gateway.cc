@@ -382,8 +382,8 @@ void Gateway::HandleAdmin(const RequestTarget& target, const http::Request& requ
     return OnWorkers(std::move(respond), [this, target] { return GetRecentInvocations(*context_.usage, target); });
   }
   if (s.size() == 5 && s[2] == "invocations" && s[4] == "logs" && context_.usage) {
-    return OnWorkers(std::move(respond), [this, id = std::string(s[3])] {
-      return GetInvocationLogs(*context_.usage, context_.logs, id);
+    return OnWorkers(std::move(respond), [this, target, id = std::string(s[3])] {
+      return GetInvocationLogs(*context_.usage, context_.logs, id, target);
     });
   }
   if (s.size() == 3 && s[2] == "runtimes") {

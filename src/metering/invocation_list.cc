@@ -60,11 +60,16 @@ Result<std::vector<UsageRecord>> QueryRecent(sqlite3* db, const RecentQuery& que
   return Rows(db, statement);
 }
 
-Result<std::optional<UsageRecord>> FindInvocation(sqlite3* db, const std::string& request_id) {
-  std::string sql = std::string(kColumns) + "WHERE request_id = ?1 ORDER BY time_ms DESC LIMIT 1";
+Result<std::optional<UsageRecord>> FindInvocation(sqlite3* db, const std::string& request_id, int64_t since_ms,
+                                                  int64_t until_ms) {
+  std::string sql = std::string(kColumns) +
+                    "INDEXED BY invocations_by_time WHERE time_ms BETWEEN ?2 AND ?3 AND request_id = ?1 "
+                    "ORDER BY time_ms DESC LIMIT 1";
   Statement statement;
   if (auto ok = statement.Prepare(db, sql.c_str()); !ok) return tl::unexpected(ok.error());
   statement.BindText(1, request_id);
+  statement.BindInt(2, since_ms);
+  statement.BindInt(3, until_ms);
   auto rows = Rows(db, statement);
   if (!rows) return tl::unexpected(rows.error());
   if (rows->empty()) return std::optional<UsageRecord>();

@@ -24,7 +24,9 @@ struct RecentQuery {
 Result<std::vector<UsageRecord>> QueryRecent(sqlite3* db, const RecentQuery& query);
 
 // The invocation with `request_id` (its last record, should an async retry have used the id
-// more than once); nullopt when the ledger has none.
-Result<std::optional<UsageRecord>> FindInvocation(sqlite3* db, const std::string& request_id);
+// more than once) among the records of [since_ms, until_ms] (walked through the time index:
+// there is no index by request id); nullopt when there is none.
+Result<std::optional<UsageRecord>> FindInvocation(sqlite3* db, const std::string& request_id, int64_t since_ms,
+                                                  int64_t until_ms);
 
 }  // namespace lambent::metering

@@ -32,8 +32,10 @@ constexpr const char* kSchema =
     " outcome TEXT NOT NULL, error_type TEXT NOT NULL, trace_id TEXT NOT NULL,"
     " duration_ms REAL);"
     "CREATE INDEX IF NOT EXISTS invocations_by_time ON invocations (time_ms);"
-    // The dashboard finds an invocation's log lines by its request id.
-    "CREATE INDEX IF NOT EXISTS invocations_by_request ON invocations (request_id);"
+    // No index by request id: one over random ids made every insert ~10 times dearer (42
+    // against 4.6 us a row at 200,000 rows), work taken from every invocation. The dashboard
+    // finds an invocation by its time instead (FindInvocation).
+    "DROP INDEX IF EXISTS invocations_by_request;"
     "CREATE TABLE IF NOT EXISTS throttles ("
     " time_ms INTEGER NOT NULL, function TEXT NOT NULL, version TEXT NOT NULL,"
     " reason TEXT NOT NULL);"
@@ -205,10 +207,11 @@ Result<std::vector<UsageRecord>> Ledger::Recent(const RecentQuery& query) {
   return QueryRecent(reader_db_, query);
 }
 
-Result<std::optional<UsageRecord>> Ledger::FindInvocation(const std::string& request_id) {
+Result<std::optional<UsageRecord>> Ledger::FindInvocation(const std::string& request_id, int64_t since_ms,
+                                                          int64_t until_ms) {
   Flush();
   std::lock_guard lock(reader_mutex_);
-  return metering::FindInvocation(reader_db_, request_id);
+  return metering::FindInvocation(reader_db_, request_id, since_ms, until_ms);
 }
 
 Result<std::vector<SeriesPoint>> Ledger::Series(const SeriesQuery& query) {

@@ -76,7 +76,9 @@ class Ledger : public telemetry::InvocationObserver {
   // The newest invocations `query` selects, newest first, and the one with a request id (the
   // dashboard's list and its log lines). Block on the file: never on the io thread.
   Result<std::vector<UsageRecord>> Recent(const RecentQuery& query);
-  Result<std::optional<UsageRecord>> FindInvocation(const std::string& request_id);
+  // Only records of [since_ms, until_ms] are looked at, through the time index.
+  Result<std::optional<UsageRecord>> FindInvocation(const std::string& request_id, int64_t since_ms,
+                                                    int64_t until_ms);
   // The price table in force: LedgerOptions::prices_file, read at each call so that a change
   // needs no restart. Blocking.
   Result<PriceTable> Prices() const;

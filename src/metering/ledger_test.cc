@@ -360,10 +360,14 @@ TEST_F(LedgerTest, ListsTheNewestInvocationsAndFindsOneByRequestId) {
   ASSERT_TRUE(of_g1);
   EXPECT_TRUE(of_g1->empty());
 
-  auto found = ledger->FindInvocation("req-" + std::to_string(kDay1 + 2));
+  auto found = ledger->FindInvocation("req-" + std::to_string(kDay1 + 2), kDay1, kDay1 + 10);
   ASSERT_TRUE(found && *found);
   EXPECT_EQ((*found)->billed_ms, 12);
-  auto missing = ledger->FindInvocation("nope");
+  // Outside the window it names, a record is not found.
+  auto elsewhere = ledger->FindInvocation("req-" + std::to_string(kDay1 + 2), kDay1 + 3, kDay1 + 10);
+  ASSERT_TRUE(elsewhere);
+  EXPECT_FALSE(*elsewhere);
+  auto missing = ledger->FindInvocation("nope", kDay1, kDay1 + 10);
   ASSERT_TRUE(missing);
   EXPECT_FALSE(*missing);
 }

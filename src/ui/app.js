@@ -268,7 +268,7 @@ function renderInvocations(recent) {
   body.replaceChildren(...list.map((r) => el("tr", {
     "data-request-id": r.request_id,
     class: r.request_id === state.invocation ? "selected" : "",
-    onclick: () => showInvocation(r.request_id),
+    onclick: () => showInvocation(r.request_id, r.time_ms),
   },
     el("td", {}, new Date(r.time_ms).toLocaleTimeString()), el("td", {}, r.function), el("td", {}, r.version),
     el("td", { "data-field": "request_id" }, r.request_id), el("td", {}, r.source),
@@ -279,7 +279,9 @@ function renderInvocations(recent) {
   if (!list.length) emptyRow(body, 9, "No invocations yet.");
 }
 
-async function showInvocation(requestId) {
+// `timeMs` (the record's time, from the list) lets the daemon find it by its time index; a
+// link without it finds invocations of the last hour.
+async function showInvocation(requestId, timeMs) {
   state.invocation = requestId;
   state.shown = requestId;
   saveHash();
@@ -290,7 +292,8 @@ async function showInvocation(requestId) {
   const pre = document.getElementById("invocation-logs");
   document.getElementById("invocation-id").textContent = requestId;
   box.hidden = false;
-  const answer = await getJsonOrNull(`/lambent/v1/invocations/${encodeURIComponent(requestId)}/logs`);
+  const when = Number.isFinite(timeMs) ? `?time=${timeMs}` : "";
+  const answer = await getJsonOrNull(`/lambent/v1/invocations/${encodeURIComponent(requestId)}/logs${when}`);
   if (state.invocation !== requestId) return;  // another was chosen meanwhile
   const lines = (answer && answer.lines) || [];
   pre.textContent = !answer ? "(its log lines could not be read)"
