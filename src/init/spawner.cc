@@ -44,16 +44,7 @@ bool TakeStrings(std::string_view bytes, size_t* pos, int32_t count, std::vector
 
 Reply Spawn(const SpawnRequest& request) {
   std::vector<char*> argv, envp;
-  for (const auto& a : request.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  for (const auto& e : request.envp) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  ChildPlan plan;
-  std::memcpy(plan.fds, request.fds, sizeof(plan.fds));
-  plan.self_tasks = request.self_tasks.data();
-  plan.self_task_count = int(request.self_tasks.size());
-  plan.argv = argv.data();
-  plan.envp = envp.data();
+  ChildPlan plan = PlanChild(request, argv, envp);
   bool joined = false;
   pid_t pid = CloneSandboxed(request.flags | CLONE_PARENT, request.cgroup_fd, &joined);
   if (pid == 0) RunSandboxChild(plan);
@@ -62,6 +53,22 @@ Reply Spawn(const SpawnRequest& request) {
 }
 
 }  // namespace
+
+ChildPlan PlanChild(const SpawnRequest& request, std::vector<char*>& argv, std::vector<char*>& envp) {
+  argv.clear();
+  for (const auto& a : request.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  envp.clear();
+  for (const auto& e : request.envp) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  ChildPlan plan;
+  std::memcpy(plan.fds, request.fds, sizeof(plan.fds));
+  plan.self_tasks = request.self_tasks.data();
+  plan.self_task_count = int(request.self_tasks.size());
+  plan.argv = argv.data();
+  plan.envp = envp.data();
+  return plan;
+}
 
 std::vector<int> SpawnRequestFds(const SpawnRequest& request) {
   std::vector<int> fds(request.fds, request.fds + kChildFdCount);

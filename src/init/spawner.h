@@ -44,6 +44,9 @@ int RunSpawner(int socket);
 // request into `out` (its descriptors owned by it): 1; 0 when the daemon is gone; -1 for a
 // malformed one (already closed: answer it with an error). `buffer` is reused between calls.
 int ReceiveSpawnRequest(int socket, std::string& buffer, SpawnRequest* out);
+// The new process's plan for `request`: `argv` and `envp` are filled as execve takes them
+// and must outlive the plan.
+ChildPlan PlanChild(const SpawnRequest& request, std::vector<char*>& argv, std::vector<char*>& envp);
 // Closes the descriptors a received request carried.
 void CloseSpawnRequest(SpawnRequest& request);
 // The one reply to a request; false when the daemon is gone.

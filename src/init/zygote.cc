@@ -194,17 +194,7 @@ __attribute__((visibility("default"))) int lambent_zygote_spawn(int socket) {
   using namespace lambent::init;
   if (!has_pending) return SendSpawnReply(socket, -1, EINVAL, false) ? 0 : -1;
   std::vector<char*> argv;
-  for (auto& a : pending.argv) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pending_envp.clear();
-  for (auto& e : pending.envp) pending_envp.push_back(e.data());
-  pending_envp.push_back(nullptr);
-  ChildPlan plan;
-  std::memcpy(plan.fds, pending.fds, sizeof(plan.fds));
-  plan.self_tasks = pending.self_tasks.data();
-  plan.self_task_count = int(pending.self_tasks.size());
-  plan.argv = argv.data();
-  plan.envp = pending_envp.data();
+  ChildPlan plan = PlanChild(pending, argv, pending_envp);
   bool joined = false;
   pid_t pid = CloneSandboxed(pending.flags | CLONE_PARENT, pending.cgroup_fd, &joined);
   if (pid == 0) {

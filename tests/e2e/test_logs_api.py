@@ -15,6 +15,7 @@ import time
 import pytest
 
 from conftest import Daemon, wait_until
+from test_aws_cli import AwsCli
 
 AWS = "/usr/bin/aws"
 # A retention "day" of 1.728 s.
@@ -42,13 +43,8 @@ def daemon(bin_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def aws_env(tmp_path_factory):
     assert os.access(AWS, os.X_OK), f"{AWS} (Debian's awscli) is required"
-    home = tmp_path_factory.mktemp("home")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(HOME=str(home), AWS_CONFIG_FILE=str(home / "config"),
-               AWS_SHARED_CREDENTIALS_FILE=str(home / "credentials"), AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
-               AWS_SECRET_ACCESS_KEY="secret", AWS_DEFAULT_REGION="us-east-1", AWS_DEFAULT_OUTPUT="json",
-               AWS_PAGER="", AWS_EC2_METADATA_DISABLED="true", AWS_MAX_ATTEMPTS="1")
-    return env
+    # test_aws_cli's private HOME and dummy credentials, for `aws logs` here.
+    return AwsCli("", tmp_path_factory.mktemp("home")).env
 
 
 def aws_cmd(daemon, *args):
