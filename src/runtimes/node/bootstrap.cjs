@@ -131,11 +131,8 @@ function toFormatted(error) {
 
 let currentRequestId; // undefined until the first invocation, as on AWS
 
-function patchConsole() {
-  const stdout = process.stdout;
-  const make = (level) => function (...args) {
-    stdout.write(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${util.format(...args)}\n`);
-  };
+// Points console's methods at `make(level)`'s writers, as Lambda's node runtime does.
+function installConsole(make) {
   console.trace = make('TRACE');
   console.debug = make('DEBUG');
   console.info = make('INFO');
@@ -143,6 +140,14 @@ function patchConsole() {
   console.warn = make('WARN');
   console.error = make('ERROR');
   console.fatal = make('FATAL');
+}
+
+function patchConsole() {
+  const stdout = process.stdout;
+  const make = (level) => function (...args) {
+    stdout.write(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${util.format(...args)}\n`);
+  };
+  installConsole(make);
 }
 
 let jsonLogs = false;
@@ -191,13 +196,7 @@ function patchConsoleJson() {
   const make = (level) => (order.indexOf(level) < least && level !== 'FATAL' ? nop : function (...args) {
     stdout.write(jsonLine(level, args).replace(/\n/g, '\r') + '\n');
   });
-  console.trace = make('TRACE');
-  console.debug = make('DEBUG');
-  console.info = make('INFO');
-  console.log = console.info;
-  console.warn = make('WARN');
-  console.error = make('ERROR');
-  console.fatal = make('FATAL');
+  installConsole(make);
 }
 
 // An error the runtime reports: text "<what>\t{json}", JSON the error alone.
